@@ -1,0 +1,3 @@
+//! Reference central server: event ingest, queries and list publishing for gates.
+
+fn main() {}

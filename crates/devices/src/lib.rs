@@ -1,0 +1,1 @@
+//! Gate hardware behind narrow traits: camera, turnstile GPIO, fingerprint module; real and simulated backends.

@@ -1,0 +1,1 @@
+//! Face detection, alignment, embedding, quality and presentation-attack scoring on ONNX Runtime.

@@ -1,0 +1,1 @@
+//! Sans-IO traveller transactions, decision policy and reason codes for every gate profile.

@@ -1,0 +1,1 @@
+//! ICAO Doc 9303 travel documents: MRZ, BAC, PACE, secure messaging and LDS parsing.

@@ -1,0 +1,1 @@
+//! Durable SQLite event outbox and list store of a gate.

@@ -1,0 +1,1 @@
+//! Versioned JSON messages of the gated control socket, shared by gated and gatectl.

@@ -1,0 +1,3 @@
+//! Project tasks: set up the machine, run the simulated gate, run every test.
+
+fn main() {}
