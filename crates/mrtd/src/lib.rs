@@ -1,3 +1,8 @@
 //! ICAO Doc 9303 travel documents: MRZ, BAC, PACE, secure messaging and LDS parsing.
 
+pub mod apdu;
+pub mod bac;
+pub mod crypto;
 pub mod mrz;
+pub mod sm;
+pub mod tlv;
