@@ -3,6 +3,9 @@
 pub mod apdu;
 pub mod bac;
 pub mod crypto;
+pub mod ec;
 pub mod mrz;
+pub mod pace;
+pub mod security_info;
 pub mod sm;
 pub mod tlv;

@@ -1,0 +1,741 @@
+//! PACE v2 with Generic Mapping over ECDH (ICAO 9303 Part 11, 4.4 and Appendix G), MRZ- or
+//! CAN-based, for 3DES and AES-128/192/256 on brainpoolP256r1, brainpoolP384r1, secp256r1
+//! and secp384r1.
+//!
+//! Sans-IO: [`PaceTerminal`] turns each General Authenticate response into the next command;
+//! [`PaceChip`] is the chip side (test doubles, the virtual ePassport). Integrated Mapping,
+//! Chip Authentication Mapping and DH groups are not supported and are reported as such.
+
+use std::fmt;
+
+use num_bigint::BigUint;
+use sha1::{Digest, Sha1};
+
+use crate::apdu::CommandApdu;
+use crate::crypto::{self, CipherSuite, CryptoError, KdfCounter, SessionKeys};
+use crate::ec::{Curve, EcError, Point};
+use crate::mrz::MrzInformation;
+use crate::security_info::{ID_PACE, ObjectIdentifier, PaceInfo};
+use crate::sm::SecureMessaging;
+use crate::tlv::{self, TlvError};
+
+/// Errors of PACE.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaceError {
+    /// The protocol OID is not a PACE variant this implementation runs.
+    #[error("unsupported PACE protocol {0}")]
+    UnsupportedProtocol(ObjectIdentifier),
+    /// The domain parameters are not one of the supported standardised curves.
+    #[error("unsupported PACE domain parameter id {0:?}")]
+    UnsupportedParameters(Option<u64>),
+    /// Cipher failure.
+    #[error("PACE crypto: {0}")]
+    Crypto(#[from] CryptoError),
+    /// Bad point or scalar.
+    #[error("PACE elliptic curve: {0}")]
+    Ec(#[from] EcError),
+    /// Malformed dynamic authentication data.
+    #[error("PACE dynamic authentication data: {0}")]
+    Tlv(#[from] TlvError),
+    /// A nonce of the wrong length.
+    #[error("PACE nonce of {0} bytes")]
+    NonceLength(usize),
+    /// The mapping or key agreement produced the point at infinity.
+    #[error("PACE mapping produced the point at infinity")]
+    Infinity,
+    /// Both sides sent the same ephemeral public key (reflection).
+    #[error("PACE ephemeral public keys are identical")]
+    ReflectedKey,
+    /// The authentication token does not verify (wrong password, or tampering).
+    #[error("PACE authentication token does not verify (wrong MRZ/CAN?)")]
+    TokenMismatch,
+    /// Steps were called out of order.
+    #[error("PACE step called out of order")]
+    OutOfOrder,
+}
+
+/// The password PACE derives K_pi from. `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PacePassword {
+    /// MRZ information (document number, birth and expiry dates with check digits).
+    Mrz(MrzInformation),
+    /// Card access number printed on the document.
+    Can(String),
+}
+
+impl fmt::Debug for PacePassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PacePassword::Mrz(_) => f.write_str("PacePassword::Mrz(<redacted>)"),
+            PacePassword::Can(_) => f.write_str("PacePassword::Can(<redacted>)"),
+        }
+    }
+}
+
+impl PacePassword {
+    /// Password reference for MSE:Set AT (`01` MRZ, `02` CAN).
+    pub fn reference(&self) -> u8 {
+        match self {
+            PacePassword::Mrz(_) => 1,
+            PacePassword::Can(_) => 2,
+        }
+    }
+
+    /// K_pi = KDF(f(password), 3).
+    pub fn key(&self, cipher: CipherSuite) -> Vec<u8> {
+        match self {
+            PacePassword::Mrz(info) => {
+                crypto::kdf(&Sha1::digest(info.as_bytes()), KdfCounter::Pace, cipher)
+            }
+            PacePassword::Can(can) => crypto::kdf(can.as_bytes(), KdfCounter::Pace, cipher),
+        }
+    }
+}
+
+/// Cipher suite of a PACE-ECDH-GM protocol OID, or an error for unsupported variants.
+pub fn gm_cipher(protocol: &ObjectIdentifier) -> Result<CipherSuite, PaceError> {
+    let unsupported = || PaceError::UnsupportedProtocol(protocol.clone());
+    match protocol.0.strip_prefix(ID_PACE) {
+        // 2 = ECDH-GM; then 1 3DES, 2 AES-128, 3 AES-192, 4 AES-256.
+        Some([2, c]) => match c {
+            1 => Ok(CipherSuite::Tdes),
+            2 => Ok(CipherSuite::Aes128),
+            3 => Ok(CipherSuite::Aes192),
+            4 => Ok(CipherSuite::Aes256),
+            _ => Err(unsupported()),
+        },
+        _ => Err(unsupported()),
+    }
+}
+
+/// True if this implementation can run the PACEInfo (ECDH-GM on a supported curve).
+pub fn is_supported(info: &PaceInfo) -> bool {
+    gm_cipher(&info.protocol).is_ok()
+        && info
+            .parameter_id
+            .and_then(|id| u32::try_from(id).ok())
+            .and_then(Curve::by_parameter_id)
+            .is_some()
+}
+
+/// MSE:Set AT selecting PACE. The parameter id (tag 0x84) is included when asked, which
+/// ICAO requires when the chip offers several parameter sets and some chips require always.
+pub fn mse_set_at(
+    info: &PaceInfo,
+    password: &PacePassword,
+    include_parameter_id: bool,
+) -> CommandApdu {
+    let mut data = tlv::encode(0x80, &info.protocol.0);
+    data.extend(tlv::encode(0x83, &[password.reference()]));
+    if include_parameter_id && let Some(id) = info.parameter_id {
+        data.extend(tlv::encode(0x84, &[u8::try_from(id).unwrap_or(u8::MAX)]));
+    }
+    CommandApdu::new(0x00, 0x22, 0xC1, 0xA4).with_data(data)
+}
+
+/// GENERAL AUTHENTICATE with dynamic authentication data `7C { inner }`; all but the last step
+/// use command chaining (CLA 0x10).
+pub fn general_authenticate(inner: &[u8], last: bool) -> CommandApdu {
+    CommandApdu::new(if last { 0x00 } else { 0x10 }, 0x86, 0x00, 0x00)
+        .with_data(tlv::encode(0x7C, inner))
+        .with_le(256)
+}
+
+/// The value of `tag` inside dynamic authentication data `7C {...}`.
+fn dynamic_object(data: &[u8], tag: u32) -> Result<Vec<u8>, PaceError> {
+    let (outer, _) = tlv::parse_one(data)?;
+    let outer = outer.expect_tag(0x7C)?;
+    Ok(tlv::require(outer.value, tag)?.value.to_vec())
+}
+
+/// Shared protocol context of both sides.
+struct Context {
+    curve: Curve,
+    cipher: CipherSuite,
+    protocol: ObjectIdentifier,
+    k_pi: Vec<u8>,
+}
+
+impl Context {
+    fn new(info: &PaceInfo, password: &PacePassword) -> Result<Context, PaceError> {
+        let cipher = gm_cipher(&info.protocol)?;
+        let curve = info
+            .parameter_id
+            .and_then(|id| u32::try_from(id).ok())
+            .and_then(Curve::by_parameter_id)
+            .ok_or(PaceError::UnsupportedParameters(info.parameter_id))?;
+        Ok(Context {
+            curve,
+            cipher,
+            protocol: info.protocol.clone(),
+            k_pi: password.key(cipher),
+        })
+    }
+
+    /// Generic Mapping: G~ = s * G + H, with H = sk_map * pk_map_other.
+    fn map(
+        &self,
+        nonce: &[u8],
+        sk_map: &BigUint,
+        pk_map_other: &Point,
+    ) -> Result<Point, PaceError> {
+        let h = self.curve.mul(sk_map, pk_map_other);
+        if h == Point::Infinity {
+            return Err(PaceError::Infinity);
+        }
+        let s = BigUint::from_bytes_be(nonce);
+        let g = self
+            .curve
+            .add(&self.curve.mul(&s, self.curve.generator()), &h);
+        if g == Point::Infinity {
+            return Err(PaceError::Infinity);
+        }
+        Ok(g)
+    }
+
+    /// K = x(sk_eph * pk_eph_other), session keys from K.
+    fn agree(
+        &self,
+        sk_eph: &BigUint,
+        pk_own: &Point,
+        pk_other: &Point,
+    ) -> Result<SessionKeys, PaceError> {
+        if pk_own == pk_other {
+            return Err(PaceError::ReflectedKey);
+        }
+        match self.curve.mul(sk_eph, pk_other) {
+            Point::Infinity => Err(PaceError::Infinity),
+            Point::Affine { x, .. } => Ok(SessionKeys::derive(
+                &self.curve.field_bytes(&x),
+                self.cipher,
+            )),
+        }
+    }
+
+    fn token_input(&self, point: &Point) -> Vec<u8> {
+        let mut inner = tlv::encode(0x06, &self.protocol.0);
+        inner.extend(tlv::encode(0x86, &self.curve.encode(point)));
+        tlv::encode(0x7F49, &inner)
+    }
+
+    /// Authentication token over the other side's ephemeral public key.
+    fn token(&self, keys: &SessionKeys, point: &Point) -> Result<[u8; 8], PaceError> {
+        let input = self.token_input(point);
+        Ok(match self.cipher {
+            CipherSuite::Tdes => crypto::mac(self.cipher, &keys.mac, &crypto::pad(&input, 8))?,
+            _ => crypto::mac(self.cipher, &keys.mac, &input)?,
+        })
+    }
+
+    fn scalar(&self, bytes: Option<&[u8]>) -> Result<BigUint, PaceError> {
+        match bytes {
+            Some(b) => Ok(BigUint::from_bytes_be(b) % self.curve.order()),
+            None => Ok(self.curve.random_scalar()?),
+        }
+    }
+}
+
+/// Where a PACE run is.
+enum Stage {
+    Nonce,
+    Mapping {
+        nonce: Vec<u8>,
+    },
+    Agreement {
+        generator: Point,
+    },
+    Token {
+        keys: SessionKeys,
+        own: Point,
+        other: Point,
+    },
+    Done,
+}
+
+/// Terminal side of PACE-ECDH-GM.
+pub struct PaceTerminal {
+    ctx: Context,
+    sk_map: BigUint,
+    sk_eph: BigUint,
+    stage: Stage,
+}
+
+impl fmt::Debug for PaceTerminal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "PaceTerminal({}, {:?})",
+            self.ctx.curve.name, self.ctx.cipher
+        )
+    }
+}
+
+impl PaceTerminal {
+    /// Starts PACE with random ephemeral keys.
+    pub fn new(info: &PaceInfo, password: &PacePassword) -> Result<PaceTerminal, PaceError> {
+        Self::build(info, password, None, None)
+    }
+
+    /// Starts PACE with fixed mapping and ephemeral private keys (reproducing test vectors).
+    pub fn with_keys(
+        info: &PaceInfo,
+        password: &PacePassword,
+        sk_map: &[u8],
+        sk_eph: &[u8],
+    ) -> Result<PaceTerminal, PaceError> {
+        Self::build(info, password, Some(sk_map), Some(sk_eph))
+    }
+
+    fn build(
+        info: &PaceInfo,
+        password: &PacePassword,
+        sk_map: Option<&[u8]>,
+        sk_eph: Option<&[u8]>,
+    ) -> Result<PaceTerminal, PaceError> {
+        let ctx = Context::new(info, password)?;
+        Ok(PaceTerminal {
+            sk_map: ctx.scalar(sk_map)?,
+            sk_eph: ctx.scalar(sk_eph)?,
+            ctx,
+            stage: Stage::Nonce,
+        })
+    }
+
+    /// Session cipher.
+    pub fn cipher(&self) -> CipherSuite {
+        self.ctx.cipher
+    }
+
+    /// Step 1 command: request the encrypted nonce.
+    pub fn first_command(&self) -> CommandApdu {
+        general_authenticate(&[], false)
+    }
+
+    /// Handles the step 1 response (encrypted nonce) and returns the step 2 command (mapping key).
+    pub fn handle_nonce(&mut self, response_data: &[u8]) -> Result<CommandApdu, PaceError> {
+        if !matches!(self.stage, Stage::Nonce) {
+            return Err(PaceError::OutOfOrder);
+        }
+        let z = dynamic_object(response_data, 0x80)?;
+        if z.is_empty() || z.len() % self.ctx.cipher.block_len() != 0 {
+            return Err(PaceError::NonceLength(z.len()));
+        }
+        let nonce = crypto::cbc_decrypt(
+            self.ctx.cipher,
+            &self.ctx.k_pi,
+            &vec![0; self.ctx.cipher.block_len()],
+            &z,
+        )?;
+        let pk_map = self.ctx.curve.mul(&self.sk_map, self.ctx.curve.generator());
+        self.stage = Stage::Mapping { nonce };
+        Ok(general_authenticate(
+            &tlv::encode(0x81, &self.ctx.curve.encode(&pk_map)),
+            false,
+        ))
+    }
+
+    /// Handles the step 2 response (chip mapping key) and returns the step 3 command
+    /// (terminal ephemeral key on the mapped generator).
+    pub fn handle_mapping(&mut self, response_data: &[u8]) -> Result<CommandApdu, PaceError> {
+        let Stage::Mapping { nonce } = &self.stage else {
+            return Err(PaceError::OutOfOrder);
+        };
+        let pk_map_ic = self
+            .ctx
+            .curve
+            .decode(&dynamic_object(response_data, 0x82)?)?;
+        let generator = self.ctx.map(nonce, &self.sk_map, &pk_map_ic)?;
+        let pk_eph = self.ctx.curve.mul(&self.sk_eph, &generator);
+        self.stage = Stage::Agreement { generator };
+        Ok(general_authenticate(
+            &tlv::encode(0x83, &self.ctx.curve.encode(&pk_eph)),
+            false,
+        ))
+    }
+
+    /// Handles the step 3 response (chip ephemeral key) and returns the step 4 command
+    /// (terminal authentication token).
+    pub fn handle_key_agreement(&mut self, response_data: &[u8]) -> Result<CommandApdu, PaceError> {
+        let Stage::Agreement { generator } = &self.stage else {
+            return Err(PaceError::OutOfOrder);
+        };
+        let other = self
+            .ctx
+            .curve
+            .decode(&dynamic_object(response_data, 0x84)?)?;
+        let own = self.ctx.curve.mul(&self.sk_eph, generator);
+        let keys = self.ctx.agree(&self.sk_eph, &own, &other)?;
+        let token = self.ctx.token(&keys, &other)?;
+        self.stage = Stage::Token { keys, own, other };
+        Ok(general_authenticate(&tlv::encode(0x85, &token), true))
+    }
+
+    /// Verifies the chip's token (step 4 response) and returns the secure messaging session.
+    pub fn finish(&mut self, response_data: &[u8]) -> Result<SecureMessaging, PaceError> {
+        let Stage::Token { keys, own, .. } = &self.stage else {
+            return Err(PaceError::OutOfOrder);
+        };
+        let received = dynamic_object(response_data, 0x86)?;
+        let expected = self.ctx.token(keys, own)?;
+        if !crypto::mac_eq(&received, &expected) {
+            return Err(PaceError::TokenMismatch);
+        }
+        let sm = SecureMessaging::new(keys.clone(), &[]);
+        self.stage = Stage::Done;
+        Ok(sm)
+    }
+}
+
+/// Chip side of PACE-ECDH-GM, for test doubles and the virtual ePassport.
+pub struct PaceChip {
+    ctx: Context,
+    nonce: Vec<u8>,
+    sk_map: BigUint,
+    sk_eph: BigUint,
+    stage: Stage,
+}
+
+impl fmt::Debug for PaceChip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "PaceChip({}, {:?})",
+            self.ctx.curve.name, self.ctx.cipher
+        )
+    }
+}
+
+impl PaceChip {
+    /// Starts with a random nonce and random keys.
+    pub fn new(info: &PaceInfo, password: &PacePassword) -> Result<PaceChip, PaceError> {
+        let ctx = Context::new(info, password)?;
+        let mut nonce = vec![0u8; ctx.cipher.block_len()];
+        crypto::random_bytes(&mut nonce)?;
+        Ok(PaceChip {
+            sk_map: ctx.scalar(None)?,
+            sk_eph: ctx.scalar(None)?,
+            ctx,
+            nonce,
+            stage: Stage::Nonce,
+        })
+    }
+
+    /// Starts with a fixed nonce and keys (reproducing test vectors).
+    pub fn with_secrets(
+        info: &PaceInfo,
+        password: &PacePassword,
+        nonce: &[u8],
+        sk_map: &[u8],
+        sk_eph: &[u8],
+    ) -> Result<PaceChip, PaceError> {
+        let ctx = Context::new(info, password)?;
+        if nonce.len() != ctx.cipher.block_len() {
+            return Err(PaceError::NonceLength(nonce.len()));
+        }
+        Ok(PaceChip {
+            sk_map: ctx.scalar(Some(sk_map))?,
+            sk_eph: ctx.scalar(Some(sk_eph))?,
+            ctx,
+            nonce: nonce.to_vec(),
+            stage: Stage::Nonce,
+        })
+    }
+
+    /// Handles one GENERAL AUTHENTICATE command data field; returns the response data and,
+    /// after the last step, the chip's secure messaging session.
+    pub fn general_authenticate(
+        &mut self,
+        command_data: &[u8],
+    ) -> Result<(Vec<u8>, Option<SecureMessaging>), PaceError> {
+        let curve = &self.ctx.curve;
+        match std::mem::replace(&mut self.stage, Stage::Done) {
+            Stage::Nonce => {
+                let (outer, _) = tlv::parse_one(command_data)?;
+                outer.expect_tag(0x7C)?;
+                let z = crypto::cbc_encrypt(
+                    self.ctx.cipher,
+                    &self.ctx.k_pi,
+                    &vec![0; self.nonce.len()],
+                    &self.nonce,
+                )?;
+                self.stage = Stage::Mapping { nonce: Vec::new() };
+                Ok((tlv::encode(0x7C, &tlv::encode(0x80, &z)), None))
+            }
+            Stage::Mapping { .. } => {
+                let pk_map_ifd = curve.decode(&dynamic_object(command_data, 0x81)?)?;
+                let pk_map = curve.mul(&self.sk_map, curve.generator());
+                let generator = self.ctx.map(&self.nonce, &self.sk_map, &pk_map_ifd)?;
+                self.stage = Stage::Agreement { generator };
+                Ok((
+                    tlv::encode(0x7C, &tlv::encode(0x82, &curve.encode(&pk_map))),
+                    None,
+                ))
+            }
+            Stage::Agreement { generator } => {
+                let other = curve.decode(&dynamic_object(command_data, 0x83)?)?;
+                let own = curve.mul(&self.sk_eph, &generator);
+                let keys = self.ctx.agree(&self.sk_eph, &own, &other)?;
+                let encoded = curve.encode(&own);
+                self.stage = Stage::Token { keys, own, other };
+                Ok((tlv::encode(0x7C, &tlv::encode(0x84, &encoded)), None))
+            }
+            Stage::Token { keys, own, other } => {
+                let received = dynamic_object(command_data, 0x85)?;
+                if !crypto::mac_eq(&received, &self.ctx.token(&keys, &own)?) {
+                    return Err(PaceError::TokenMismatch);
+                }
+                let token = self.ctx.token(&keys, &other)?;
+                Ok((
+                    tlv::encode(0x7C, &tlv::encode(0x86, &token)),
+                    Some(SecureMessaging::new(keys, &[])),
+                ))
+            }
+            Stage::Done => Err(PaceError::OutOfOrder),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apdu::StatusWord;
+    use crate::security_info::{pace_infos, parse_security_infos};
+
+    fn h(s: &str) -> Vec<u8> {
+        hex::decode(s).unwrap()
+    }
+
+    fn appendix_g() -> (PaceInfo, PacePassword) {
+        let infos =
+            parse_security_infos(&h("31143012060A04007F0007020204020202010202010D")).unwrap();
+        let info = pace_infos(&infos).remove(0);
+        let password =
+            PacePassword::Mrz(MrzInformation::new("T22000129", "640812", "101031").unwrap());
+        (info, password)
+    }
+
+    const TERMINAL_SK_MAP: &str =
+        "7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99";
+    const TERMINAL_SK_EPH: &str =
+        "A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595";
+    const CHIP_SK_MAP: &str = "498FF49756F2DC1587840041839A85982BE7761D14715FB091EFA7BCE9058560";
+    const CHIP_SK_EPH: &str = "107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A";
+    const NONCE: &str = "3F00C4D39D153F2B2A214A078D899B22";
+
+    #[test]
+    fn reproduces_appendix_g_brainpool_p256() {
+        let (info, password) = appendix_g();
+        assert_eq!(
+            Sha1::digest(match &password {
+                PacePassword::Mrz(i) => i.as_bytes(),
+                PacePassword::Can(_) => unreachable!(),
+            })
+            .to_vec(),
+            h("7E2D2A41C74EA0B38CD36F863939BFA8E9032AAD")
+        );
+        assert_eq!(
+            password.key(CipherSuite::Aes128),
+            h("89DED1B26624EC1E634C1989302849DD")
+        );
+        assert_eq!(
+            mse_set_at(&info, &password, false).to_bytes().unwrap(),
+            h("0022C1A40F800A04007F00070202040202830101")
+        );
+
+        let mut chip = PaceChip::with_secrets(
+            &info,
+            &password,
+            &h(NONCE),
+            &h(CHIP_SK_MAP),
+            &h(CHIP_SK_EPH),
+        )
+        .unwrap();
+        let mut terminal =
+            PaceTerminal::with_keys(&info, &password, &h(TERMINAL_SK_MAP), &h(TERMINAL_SK_EPH))
+                .unwrap();
+
+        let cmd = terminal.first_command();
+        assert_eq!(cmd.to_bytes().unwrap(), h("10860000027C0000"));
+        let (resp, _) = chip.general_authenticate(&cmd.data).unwrap();
+        assert_eq!(resp, h("7C12801095A3A016522EE98D01E76CB6B98B42C3"));
+
+        let cmd = terminal.handle_nonce(&resp).unwrap();
+        assert_eq!(
+            cmd.data,
+            h(
+                "7C438141047ACF3EFC982EC45565A4B155129EFBC74650DCBFA6362D896FC70262E0C2CC5E544552DCB6725218799115B55C9BAA6D9F6BC3A9618E70C25AF71777A9C4922D"
+            )
+        );
+        let (resp, _) = chip.general_authenticate(&cmd.data).unwrap();
+        assert_eq!(
+            resp,
+            h(
+                "7C43824104824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F5730D8C879AAA9C9F73991E61B58F4D52EB87A0A0C709A49DC63719363CCD13C54"
+            )
+        );
+        // Mapped generator and H, computed independently here.
+        let ctx = Context::new(&info, &password).unwrap();
+        let sk_map = BigUint::from_bytes_be(&h(TERMINAL_SK_MAP));
+        let pk_map_ic = ctx.curve.decode(&resp[4..]).unwrap();
+        let big = |s: &str| BigUint::from_bytes_be(&h(s));
+        assert_eq!(
+            ctx.curve.mul(&sk_map, &pk_map_ic),
+            Point::Affine {
+                x: big("60332EF2450B5D247EF6D3868397D398852ED6E8CAF6FFEEF6BF85CA57057FD5"),
+                y: big("0840CA7415BAF3E43BD414D35AA4608B93A2CAF3A4E3EA4E82C9C13D03EB7181"),
+            }
+        );
+        assert_eq!(
+            ctx.map(&h(NONCE), &sk_map, &pk_map_ic).unwrap(),
+            Point::Affine {
+                x: big("8CED63C91426D4F0EB1435E7CB1D74A46723A0AF21C89634F65A9AE87A9265E2"),
+                y: big("8C879506743F8611AC33645C5B985C80B5F09A0B83407C1B6A4D857AE76FE522"),
+            }
+        );
+
+        let cmd = terminal.handle_mapping(&resp).unwrap();
+        let mut expected = h("7C43834104");
+        expected.extend(h(
+            "2DB7A64C0355044EC9DF190514C625CBA2CEA48754887122F3A5EF0D5EDD301C",
+        ));
+        expected.extend(h(
+            "3556F3B3B186DF10B857B58F6A7EB80F20BA5DC7BE1D43D9BF850149FBB36462",
+        ));
+        assert_eq!(cmd.data, expected);
+        let (resp, _) = chip.general_authenticate(&cmd.data).unwrap();
+        let mut expected = h("7C43844104");
+        expected.extend(h(
+            "9E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB",
+        ));
+        expected.extend(h(
+            "7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094",
+        ));
+        assert_eq!(resp, expected);
+        let chip_pk = ctx.curve.decode(&resp[4..]).unwrap();
+        assert_eq!(
+            ctx.token_input(&chip_pk),
+            h(
+                "7F494F060A04007F000702020402028641049E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094"
+            )
+        );
+        let generator = ctx.map(&h(NONCE), &sk_map, &pk_map_ic).unwrap();
+        let sk_eph = BigUint::from_bytes_be(&h(TERMINAL_SK_EPH));
+        let own = ctx.curve.mul(&sk_eph, &generator);
+        let keys = ctx.agree(&sk_eph, &own, &chip_pk).unwrap();
+        assert_eq!(keys.enc, h("F5F0E35C0D7161EE6724EE513A0D9A7F"));
+        assert_eq!(keys.mac, h("FE251C7858B356B24514B3BD5F4297D1"));
+        let Point::Affine { x, .. } = ctx.curve.mul(&sk_eph, &chip_pk) else {
+            panic!()
+        };
+        assert_eq!(
+            ctx.curve.field_bytes(&x),
+            h("28768D20701247DAE81804C9E780EDE582A9996DB4A315020B2733197DB84925")
+        );
+
+        let cmd = terminal.handle_key_agreement(&resp).unwrap();
+        assert_eq!(
+            cmd.to_bytes().unwrap(),
+            h("008600000C7C0A8508C2B0BD78D94BA86600")
+        );
+        let (resp, chip_sm) = chip.general_authenticate(&cmd.data).unwrap();
+        assert_eq!(resp, h("7C0A86083ABB9674BCE93C08"));
+        let mut sm = terminal.finish(&resp).unwrap();
+        let mut chip_sm = chip_sm.unwrap();
+        assert_eq!(sm.ssc(), [0u8; 16]);
+        let read = CommandApdu::new(0, 0xB0, 0, 0).with_le(4);
+        assert_eq!(
+            chip_sm
+                .unwrap_command(&sm.wrap_command(&read).unwrap())
+                .unwrap(),
+            read
+        );
+        let resp = chip_sm
+            .wrap_response(&[1, 2, 3, 4], StatusWord::SUCCESS, false)
+            .unwrap();
+        assert_eq!(sm.unwrap_response(&resp).unwrap().data, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn all_supported_suites_agree_and_wrong_password_fails() {
+        let mrz = PacePassword::Mrz(MrzInformation::new("T22000129", "640812", "101031").unwrap());
+        for (cipher, curve) in [(2u8, 12u64), (3, 16), (4, 15), (4, 13), (1, 13)] {
+            let mut oid = ID_PACE.to_vec();
+            oid.extend([2, cipher]);
+            let info = PaceInfo {
+                protocol: ObjectIdentifier(oid),
+                version: 2,
+                parameter_id: Some(curve),
+            };
+            assert!(is_supported(&info));
+            for password in [mrz.clone(), PacePassword::Can("123456".into())] {
+                let mut chip = PaceChip::new(&info, &password).unwrap();
+                let mut terminal = PaceTerminal::new(&info, &password).unwrap();
+                let (r1, _) = chip
+                    .general_authenticate(&terminal.first_command().data)
+                    .unwrap();
+                let (r2, _) = chip
+                    .general_authenticate(&terminal.handle_nonce(&r1).unwrap().data)
+                    .unwrap();
+                let (r3, _) = chip
+                    .general_authenticate(&terminal.handle_mapping(&r2).unwrap().data)
+                    .unwrap();
+                let (r4, chip_sm) = chip
+                    .general_authenticate(&terminal.handle_key_agreement(&r3).unwrap().data)
+                    .unwrap();
+                let mut sm = terminal.finish(&r4).unwrap();
+                let mut chip_sm = chip_sm.unwrap();
+                let read = CommandApdu::new(0, 0xB0, 0, 0).with_le(300);
+                assert_eq!(
+                    chip_sm
+                        .unwrap_command(&sm.wrap_command(&read).unwrap())
+                        .unwrap(),
+                    read
+                );
+            }
+            // Wrong CAN: the chip rejects the terminal token.
+            let mut chip = PaceChip::new(&info, &PacePassword::Can("123456".into())).unwrap();
+            let mut terminal =
+                PaceTerminal::new(&info, &PacePassword::Can("654321".into())).unwrap();
+            let (r1, _) = chip
+                .general_authenticate(&terminal.first_command().data)
+                .unwrap();
+            let (r2, _) = chip
+                .general_authenticate(&terminal.handle_nonce(&r1).unwrap().data)
+                .unwrap();
+            let (r3, _) = chip
+                .general_authenticate(&terminal.handle_mapping(&r2).unwrap().data)
+                .unwrap();
+            let err = chip.general_authenticate(&terminal.handle_key_agreement(&r3).unwrap().data);
+            assert_eq!(err.err(), Some(PaceError::TokenMismatch));
+        }
+    }
+
+    #[test]
+    fn rejects_unsupported_and_out_of_order() {
+        let (mut info, password) = appendix_g();
+        let mut terminal = PaceTerminal::new(&info, &password).unwrap();
+        assert_eq!(
+            terminal.handle_mapping(&h("7C00")).err(),
+            Some(PaceError::OutOfOrder)
+        );
+        assert!(matches!(
+            terminal.handle_nonce(&h("7C00")),
+            Err(PaceError::Tlv(_))
+        ));
+        info.parameter_id = Some(2);
+        assert!(!is_supported(&info));
+        assert!(matches!(
+            PaceTerminal::new(&info, &password),
+            Err(PaceError::UnsupportedParameters(_))
+        ));
+        info.protocol.0[ID_PACE.len()] = 4; // ECDH-IM
+        assert!(matches!(
+            PaceTerminal::new(&info, &password),
+            Err(PaceError::UnsupportedProtocol(_))
+        ));
+        assert_eq!(
+            mse_set_at(&appendix_g().0, &password, true).data,
+            h("800A04007F0007020204020283010184010D")
+        );
+    }
+}
