@@ -1,0 +1,315 @@
+//! What goes into the core ([`Event`]) and what comes out ([`Command`]).
+
+use crate::document::ChipReadResult;
+use crate::reason::ReasonCode;
+use crate::record::OutcomeRecord;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A random identifier of one traveller transaction, chosen by the daemon.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TransactionId(pub u128);
+
+impl fmt::Debug for TransactionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+impl fmt::Display for TransactionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A finger, as far as the gates care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finger {
+    /// Left index finger.
+    LeftIndex,
+    /// Right index finger.
+    RightIndex,
+}
+
+/// The result of one face-capture attempt (a burst of frames, best frame compared).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum FaceAttempt {
+    /// A usable face was found and compared with the chip photo.
+    Compared {
+        /// Similarity between live face and chip photo.
+        score: f32,
+        /// Presentation-attack score of the best frame.
+        attack_score: f32,
+        /// Quality of the best frame, 0..=100.
+        quality: u8,
+    },
+    /// No face in the burst.
+    NoFace,
+    /// Faces were found but none met the quality floor.
+    QualityTooLow {
+        /// Quality of the best frame seen, 0..=100.
+        quality: u8,
+    },
+    /// More than one face close to the camera.
+    MultipleFaces,
+    /// The chip photo could not serve as a reference.
+    ReferenceUnusable,
+}
+
+/// The result of one finger placement.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum FingerAttempt {
+    /// A finger image was captured (BioCart capture).
+    Captured {
+        /// Image quality, 0..=100.
+        quality: u8,
+    },
+    /// The live finger was matched 1:1 against the enrolled template (fingerprint gate).
+    Verified {
+        /// Image quality, 0..=100.
+        quality: u8,
+        /// Match score on the module's scale.
+        score: u16,
+    },
+    /// No finger arrived within the placement time.
+    NoFinger,
+}
+
+/// Conditions that keep the gate from accepting travellers while they hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// The camera is down.
+    CameraDown,
+    /// The chip reader is down.
+    ChipReaderDown,
+    /// The fingerprint module is down.
+    FingerprintReaderDown,
+    /// Door fault or tamper.
+    DoorFault,
+    /// The outbox is at its disk high-water mark.
+    OutboxFull,
+    /// The outbox failed its integrity check (safe mode).
+    OutboxCorrupt,
+    /// Down-synced lists are older than the configured age.
+    ListsStale,
+    /// Fire alarm: doors released.
+    FireAlarm,
+    /// Put out of service by an officer or technician.
+    Maintenance,
+}
+
+impl Condition {
+    /// The reason code reported while this condition holds.
+    pub const fn reason(self) -> ReasonCode {
+        match self {
+            Condition::CameraDown => ReasonCode::CameraUnavailable,
+            Condition::ChipReaderDown => ReasonCode::ChipReaderUnavailable,
+            Condition::FingerprintReaderDown => ReasonCode::FingerprintReaderUnavailable,
+            Condition::DoorFault => ReasonCode::DoorFault,
+            Condition::OutboxFull => ReasonCode::OutboxFull,
+            Condition::OutboxCorrupt => ReasonCode::OutboxCorrupt,
+            Condition::ListsStale => ReasonCode::ListsStale,
+            Condition::FireAlarm => ReasonCode::FireAlarm,
+            Condition::Maintenance => ReasonCode::MaintenanceMode,
+        }
+    }
+}
+
+/// Everything that can happen to a gate. Results carry the transaction they belong to, so a late
+/// answer for an earlier transaction is ignored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// Time passed; fired by the daemon at [`crate::Gate::next_deadline`].
+    Tick,
+    /// A traveller laid a document on the reader; the daemon chose a fresh transaction id.
+    DocumentPresented {
+        /// The new transaction.
+        transaction_id: TransactionId,
+    },
+    /// The chip was read (or failed to be).
+    ChipRead {
+        /// The transaction that asked for it.
+        transaction_id: TransactionId,
+        /// What was read.
+        result: ChipReadResult,
+    },
+    /// One face-capture attempt finished.
+    FaceCaptured {
+        /// The transaction that asked for it.
+        transaction_id: TransactionId,
+        /// Its result.
+        attempt: FaceAttempt,
+    },
+    /// One finger placement finished.
+    FingerCaptured {
+        /// The transaction that asked for it.
+        transaction_id: TransactionId,
+        /// Which finger was asked for.
+        finger: Finger,
+        /// Its result.
+        attempt: FingerAttempt,
+    },
+    /// A BioCart face photo was taken.
+    FacePhotoCaptured {
+        /// The transaction that asked for it.
+        transaction_id: TransactionId,
+        /// Face quality 0..=100, or `None` when no face was found.
+        quality: Option<u8>,
+    },
+    /// The fingerprint-gate enrolment lookup answered.
+    EnrolmentLookedUp {
+        /// The transaction that asked for it.
+        transaction_id: TransactionId,
+        /// Enrolled fingers (empty: not enrolled).
+        fingers: Vec<Finger>,
+    },
+    /// The BioCart record was committed for hand-over to the booth (or failed).
+    RecordHandedOver {
+        /// The transaction that asked for it.
+        transaction_id: TransactionId,
+        /// Whether the record is durably queued for the booth.
+        ok: bool,
+    },
+    /// The exit passage sensor confirmed the traveller went through.
+    PassageConfirmed,
+    /// The traveller pressed cancel or walked away (presence lost).
+    TravellerCancelled,
+    /// An officer cleared a deny (or cancelled the transaction in progress).
+    OfficerReset,
+    /// A condition started to hold.
+    ConditionRaised {
+        /// The condition.
+        condition: Condition,
+    },
+    /// A condition stopped holding.
+    ConditionCleared {
+        /// The condition.
+        condition: Condition,
+    },
+    /// The daemon is stopping.
+    Shutdown,
+}
+
+/// What the traveller sees on the gate's display.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prompt {
+    /// Ready: "place your passport on the reader".
+    PlaceDocument,
+    /// "Reading your passport, keep it still".
+    ReadingDocument,
+    /// "Look at the camera".
+    LookAtCamera,
+    /// "Place your left index finger".
+    PlaceLeftIndex,
+    /// "Place your right index finger".
+    PlaceRightIndex,
+    /// "Please try again".
+    TryAgain,
+    /// "Please proceed".
+    Proceed,
+    /// "Please wait, an officer will assist you".
+    SeeOfficer,
+    /// "Done: proceed to the inspection booth".
+    ProceedToBooth,
+    /// "This gate is closed; please use a staffed booth".
+    OutOfService,
+}
+
+/// Everything the core asks the daemon to do. The daemon executes commands in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Show a prompt.
+    Show {
+        /// The prompt.
+        prompt: Prompt,
+    },
+    /// Set the signal lights.
+    SetLights {
+        /// The light to show.
+        lights: Lights,
+    },
+    /// Read and verify the document on the reader.
+    ReadChip {
+        /// The transaction.
+        transaction_id: TransactionId,
+    },
+    /// Capture a burst of frames and compare the best with the chip photo.
+    CaptureFace {
+        /// The transaction.
+        transaction_id: TransactionId,
+        /// 1-based attempt number.
+        attempt: u8,
+    },
+    /// Capture (BioCart) or verify (fingerprint gate) a finger.
+    CaptureFinger {
+        /// The transaction.
+        transaction_id: TransactionId,
+        /// Which finger.
+        finger: Finger,
+        /// 1-based attempt number.
+        attempt: u8,
+    },
+    /// Take the BioCart face photo.
+    CaptureFacePhoto {
+        /// The transaction.
+        transaction_id: TransactionId,
+        /// 1-based attempt number.
+        attempt: u8,
+    },
+    /// Look up the fingerprint-gate enrolment for the document's hash.
+    LookupEnrolment {
+        /// The transaction.
+        transaction_id: TransactionId,
+    },
+    /// Commit the BioCart record for the inspection booth.
+    HandOverRecord {
+        /// The transaction.
+        transaction_id: TransactionId,
+    },
+    /// Release the door lock for one passage.
+    UnlockDoor {
+        /// The transaction whose positive decision this is.
+        transaction_id: TransactionId,
+        /// How long the lock stays released, in milliseconds.
+        for_ms: u64,
+    },
+    /// Engage the door lock.
+    LockDoor,
+    /// Call an officer to the gate.
+    CallOfficer {
+        /// The transaction, if one is in progress.
+        transaction_id: Option<TransactionId>,
+        /// Why.
+        reasons: Vec<ReasonCode>,
+    },
+    /// Write the transaction's outcome to the outbox (exactly once per transaction).
+    RecordOutcome {
+        /// The record.
+        record: OutcomeRecord,
+    },
+    /// Drop every image, template, embedding and document datum held for the transaction.
+    DiscardTransactionData {
+        /// The transaction.
+        transaction_id: TransactionId,
+    },
+}
+
+/// Signal lights above the gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lights {
+    /// Nothing lit (idle).
+    Off,
+    /// Green: proceed.
+    Green,
+    /// Red: stop, officer called.
+    Red,
+}

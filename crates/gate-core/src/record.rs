@@ -1,0 +1,111 @@
+//! The outcome record of a transaction: the legal record that goes to the outbox and central.
+//!
+//! It carries the keyed document hash, the decision, reason codes, scores and timings; never a
+//! document number, image, template or embedding.
+
+use crate::document::DocumentHash;
+use crate::event::{Finger, TransactionId};
+use crate::policy::GateProfile;
+use crate::reason::ReasonCode;
+use serde::{Deserialize, Serialize};
+
+/// Version of the [`OutcomeRecord`] layout; bumped on any incompatible change.
+pub const OUTCOME_SCHEMA_VERSION: u16 = 1;
+
+/// How a transaction ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Positive decision and the passage was confirmed.
+    Passed,
+    /// Negative decision: door kept shut, officer called.
+    Denied,
+    /// BioCart record complete and handed over.
+    Completed,
+    /// The traveller cancelled or walked away.
+    Abandoned,
+    /// A time limit ran out (including an unused door release).
+    TimedOut,
+    /// Cut short by shutdown, an officer or a device fault.
+    Aborted,
+}
+
+/// The gate's decision on the traveller, when one was reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Every check passed.
+    Pass,
+    /// At least one check failed.
+    Deny,
+}
+
+/// Scores and qualities seen during the transaction (the best or last of each kind).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// Last face similarity.
+    pub face_match: Option<f32>,
+    /// Last presentation-attack score.
+    pub face_attack: Option<f32>,
+    /// Quality of the last compared frame.
+    pub face_quality: Option<u8>,
+    /// Fingerprint match score (fingerprint gate).
+    pub fingerprint_match: Option<u16>,
+    /// Best quality per captured finger.
+    pub finger_quality: Vec<(Finger, u8)>,
+    /// BioCart face-photo quality.
+    pub face_photo_quality: Option<u8>,
+}
+
+/// Attempt counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempts {
+    /// Face capture attempts.
+    pub face: u8,
+    /// Finger placements (all fingers).
+    pub finger: u8,
+    /// BioCart face-photo attempts.
+    pub face_photo: u8,
+}
+
+/// Time spent per stage, in milliseconds (monotonic clock).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Reading and verifying the chip.
+    pub document_ms: Option<u64>,
+    /// Biometric capture and matching.
+    pub biometric_ms: Option<u64>,
+    /// From door release to passage (or relock).
+    pub passage_ms: Option<u64>,
+    /// The whole transaction.
+    pub total_ms: u64,
+}
+
+/// The record of one finished transaction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeRecord {
+    /// Layout version, [`OUTCOME_SCHEMA_VERSION`].
+    pub schema_version: u16,
+    /// The transaction.
+    pub transaction_id: TransactionId,
+    /// The gate profile that ran it.
+    pub profile: GateProfile,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The decision, if one was reached.
+    pub decision: Option<Decision>,
+    /// Why it did not pass (empty for a pass or a completed BioCart record).
+    pub reasons: Vec<ReasonCode>,
+    /// Keyed hash of the document, once read.
+    pub document_hash: Option<DocumentHash>,
+    /// Scores and qualities.
+    pub scores: Scores,
+    /// Attempt counters.
+    pub attempts: Attempts,
+    /// Stage timings.
+    pub timings: Timings,
+    /// Wall-clock start, Unix milliseconds.
+    pub started_at_unix_ms: i64,
+    /// Wall-clock end, Unix milliseconds.
+    pub ended_at_unix_ms: i64,
+}
