@@ -4,6 +4,7 @@ pub mod apdu;
 pub mod bac;
 pub mod crypto;
 pub mod ec;
+pub mod lds;
 pub mod mrz;
 pub mod pace;
 pub mod security_info;
