@@ -7,6 +7,7 @@ pub mod ec;
 pub mod lds;
 pub mod mrz;
 pub mod pace;
+pub mod reader;
 pub mod security_info;
 pub mod sm;
 pub mod tlv;
