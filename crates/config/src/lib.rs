@@ -1,0 +1,556 @@
+//! The gate's configuration: one TOML file per gate in `firmware-config/`.
+//!
+//! Reading happens in two stages, following the raw/validated split of firecracker's machine
+//! config: each section is deserialised on its own with unknown keys rejected (so one bad
+//! section does not hide problems in the others), then the whole is validated into a
+//! [`GateConfig`]. Every problem is reported with its dotted key path, e.g.
+//! `devices.camera.device: required when backend = "v4l2"`.
+//!
+//! ```
+//! let text = include_str!("../../../firmware-config/sim-face-gate.toml");
+//! let loaded = gate_config::parse(text, std::path::Path::new("sim-face-gate.toml")).unwrap();
+//! assert_eq!(loaded.config.gate.id, "SIM-FACE-01");
+//! ```
+
+pub mod schema;
+
+use gate_core::{GateProfile, Policy};
+use schema::{
+    CameraConfig, CentralSection, ChipReaderConfig, ControlSection, Devices, DoorConfig,
+    DoorInputs, DoorOutputs, FaceSection, FingerprintConfig, GateSection, LineConfig,
+    PrivacySection, SimulationSection, StorageSection,
+};
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A validated gate configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GateConfig {
+    /// `[gate]`.
+    pub gate: GateSection,
+    /// `[control]`.
+    pub control: ControlSection,
+    /// `[storage]`.
+    pub storage: StorageSection,
+    /// `[privacy]`.
+    pub privacy: PrivacySection,
+    /// `[devices.*]`.
+    pub devices: Devices,
+    /// `[face]`.
+    pub face: Option<FaceSection>,
+    /// `[central]`.
+    pub central: Option<CentralSection>,
+    /// `[policy]`.
+    pub policy: Policy,
+    /// `[simulation]`.
+    pub simulation: SimulationSection,
+    /// The socket's file mode, parsed from `control.mode`.
+    pub control_mode: u32,
+}
+
+impl GateConfig {
+    /// True when every configured device is a simulator.
+    pub fn fully_simulated(&self) -> bool {
+        let d = &self.devices;
+        matches!(
+            d.chip_reader,
+            None | Some(ChipReaderConfig::Simulated { .. })
+        ) && matches!(d.camera, None | Some(CameraConfig::Simulated { .. }))
+            && matches!(d.door, None | Some(DoorConfig::Simulated { .. }))
+            && matches!(
+                d.fingerprint,
+                None | Some(FingerprintConfig::Simulated { .. })
+            )
+    }
+}
+
+/// One problem, named by its key path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path, e.g. `policy.face.match_threshold`.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Every problem found in one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// The problems, in file order as far as known.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}: {problem}", self.file.display())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A configuration that validated, with warnings that do not stop the gate from starting
+/// (a device node absent on this machine, an ephemeral hash key).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded {
+    /// The configuration.
+    pub config: GateConfig,
+    /// Things a technician should know.
+    pub warnings: Vec<Problem>,
+}
+
+/// Reads and validates a configuration file.
+pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+        file: path.to_owned(),
+        problems: vec![Problem {
+            key: "(file)".into(),
+            message: format!("cannot read: {err}"),
+        }],
+    })?;
+    parse(&text, path)
+}
+
+/// Parses and validates configuration text; `origin` names it in messages.
+pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
+    let fail = |problems| ConfigError {
+        file: origin.to_owned(),
+        problems,
+    };
+    let mut table: toml::Table = match text.parse() {
+        Ok(table) => table,
+        Err(err) => {
+            return Err(fail(vec![Problem {
+                key: "(syntax)".into(),
+                message: err.to_string().trim().replace('\n', " "),
+            }]));
+        }
+    };
+    let mut problems = Vec::new();
+    let gate: Option<GateSection> = take(&mut table, "gate", "gate", true, &mut problems);
+    let control: Option<ControlSection> =
+        take(&mut table, "control", "control", false, &mut problems);
+    let storage: Option<StorageSection> =
+        take(&mut table, "storage", "storage", false, &mut problems);
+    let privacy: Option<PrivacySection> =
+        take(&mut table, "privacy", "privacy", false, &mut problems);
+    let face: Option<FaceSection> = take(&mut table, "face", "face", false, &mut problems);
+    let central: Option<CentralSection> =
+        take(&mut table, "central", "central", false, &mut problems);
+    let policy: Option<Policy> = take(&mut table, "policy", "policy", true, &mut problems);
+    let simulation: Option<SimulationSection> =
+        take(&mut table, "simulation", "simulation", false, &mut problems);
+    let mut devices = Devices::default();
+    match table.remove("devices") {
+        None => problems.push(Problem {
+            key: "devices".into(),
+            message: "missing section".into(),
+        }),
+        Some(toml::Value::Table(mut devices_table)) => {
+            devices.chip_reader = take(
+                &mut devices_table,
+                "chip_reader",
+                "devices.chip_reader",
+                false,
+                &mut problems,
+            );
+            devices.camera = take(
+                &mut devices_table,
+                "camera",
+                "devices.camera",
+                false,
+                &mut problems,
+            );
+            devices.door = take(
+                &mut devices_table,
+                "door",
+                "devices.door",
+                false,
+                &mut problems,
+            );
+            devices.fingerprint = take(
+                &mut devices_table,
+                "fingerprint",
+                "devices.fingerprint",
+                false,
+                &mut problems,
+            );
+            for key in devices_table.keys() {
+                problems.push(Problem {
+                    key: format!("devices.{key}"),
+                    message: "unknown key (expected chip_reader, camera, door, fingerprint)".into(),
+                });
+            }
+        }
+        Some(other) => problems.push(Problem {
+            key: "devices".into(),
+            message: format!("expected a table, found {}", other.type_str()),
+        }),
+    }
+    for key in table.keys() {
+        problems.push(Problem {
+            key: key.clone(),
+            message: "unknown key".into(),
+        });
+    }
+    let (Some(gate), Some(policy)) = (gate, policy) else {
+        return Err(fail(problems));
+    };
+    let raw = GateConfig {
+        gate,
+        control: control.unwrap_or_default(),
+        storage: storage.unwrap_or_default(),
+        privacy: privacy.unwrap_or_default(),
+        devices,
+        face,
+        central,
+        policy,
+        simulation: simulation.unwrap_or_default(),
+        control_mode: 0,
+    };
+    let mut warnings = Vec::new();
+    let config = validate(raw, &mut problems, &mut warnings);
+    if problems.is_empty() {
+        Ok(Loaded { config, warnings })
+    } else {
+        Err(fail(problems))
+    }
+}
+
+/// Removes `key` from `table` and deserialises it, recording any problem under `path`.
+fn take<T: DeserializeOwned>(
+    table: &mut toml::Table,
+    key: &str,
+    path: &str,
+    required: bool,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    let Some(value) = table.remove(key) else {
+        if required {
+            problems.push(Problem {
+                key: path.into(),
+                message: "missing section".into(),
+            });
+        }
+        return None;
+    };
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(section) => Some(section),
+        Err(err) => {
+            let inner = err.path().to_string();
+            let message = err.inner().to_string().trim().replace('\n', " ");
+            let mut key = if inner == "." || inner.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}.{inner}")
+            };
+            // Name the offending key itself for unknown and missing fields.
+            for marker in ["unknown field `", "missing field `"] {
+                if let Some(rest) = message.split(marker).nth(1)
+                    && let Some(name) = rest.split('`').next()
+                    && !key.ends_with(&format!(".{name}"))
+                {
+                    key = format!("{key}.{name}");
+                }
+            }
+            problems.push(Problem { key, message });
+            None
+        }
+    }
+}
+
+fn validate(
+    mut config: GateConfig,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> GateConfig {
+    let mut bad = |key: &str, message: String| {
+        problems.push(Problem {
+            key: key.into(),
+            message,
+        })
+    };
+    let id = &config.gate.id;
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        bad(
+            "gate.id",
+            format!("{id:?} must be 1-64 characters of A-Z, a-z, 0-9, '-', '_', '.'"),
+        );
+    }
+    if !config.control.socket.is_absolute() {
+        bad(
+            "control.socket",
+            format!(
+                "{} must be an absolute path",
+                config.control.socket.display()
+            ),
+        );
+    }
+    match u32::from_str_radix(config.control.mode.trim_start_matches("0o"), 8) {
+        Ok(mode) if mode & 0o002 != 0 || mode > 0o777 => bad(
+            "control.mode",
+            format!(
+                "{:?}: the socket must not be writable by others",
+                config.control.mode
+            ),
+        ),
+        Ok(mode) => config.control_mode = mode,
+        Err(_) => bad(
+            "control.mode",
+            format!(
+                "{:?} is not an octal file mode such as \"0660\"",
+                config.control.mode
+            ),
+        ),
+    }
+    if !(1..=1_000_000).contains(&config.storage.outbox_max_mb) {
+        bad(
+            "storage.outbox_max_mb",
+            format!("{} is outside 1..=1000000", config.storage.outbox_max_mb),
+        );
+    }
+    if !(1..=3650).contains(&config.storage.retention_days) {
+        bad(
+            "storage.retention_days",
+            format!("{} is outside 1..=3650", config.storage.retention_days),
+        );
+    }
+    for problem in config.policy.validate() {
+        bad(&format!("policy.{}", problem.key), problem.message);
+    }
+
+    let devices = &config.devices;
+    let required: &[(&str, bool)] = match config.gate.profile {
+        GateProfile::FaceGate => &[
+            ("chip_reader", devices.chip_reader.is_some()),
+            ("camera", devices.camera.is_some()),
+            ("door", devices.door.is_some()),
+        ],
+        GateProfile::BioCart => &[
+            ("chip_reader", devices.chip_reader.is_some()),
+            ("camera", devices.camera.is_some()),
+            ("fingerprint", devices.fingerprint.is_some()),
+        ],
+        GateProfile::FingerprintGate => &[
+            ("chip_reader", devices.chip_reader.is_some()),
+            ("fingerprint", devices.fingerprint.is_some()),
+            ("door", devices.door.is_some()),
+        ],
+    };
+    for (role, present) in required {
+        if !present {
+            bad(
+                &format!("devices.{role}"),
+                format!("required for profile {}", config.gate.profile.as_str()),
+            );
+        }
+    }
+    let mut device_paths: Vec<(&str, &Path)> = Vec::new();
+    if let Some(CameraConfig::V4l2 {
+        device,
+        width,
+        height,
+        fps,
+        ..
+    }) = &devices.camera
+    {
+        device_paths.push(("devices.camera.device", device));
+        if !(160..=4096).contains(width) {
+            bad(
+                "devices.camera.width",
+                format!("{width} is outside 160..=4096"),
+            );
+        }
+        if !(120..=4096).contains(height) {
+            bad(
+                "devices.camera.height",
+                format!("{height} is outside 120..=4096"),
+            );
+        }
+        if !(1..=120).contains(fps) {
+            bad("devices.camera.fps", format!("{fps} is outside 1..=120"));
+        }
+    }
+    if let Some(CameraConfig::Frames { dir, fps }) = &devices.camera {
+        device_paths.push(("devices.camera.dir", dir));
+        if !(1..=120).contains(fps) {
+            bad("devices.camera.fps", format!("{fps} is outside 1..=120"));
+        }
+    }
+    if let Some(ChipReaderConfig::Pcsc { reader }) = &devices.chip_reader
+        && reader.trim().is_empty()
+    {
+        bad(
+            "devices.chip_reader.reader",
+            "must name the PC/SC reader".into(),
+        );
+    }
+    match &devices.door {
+        Some(DoorConfig::GpioCdev {
+            chip,
+            outputs,
+            inputs,
+        }) => {
+            device_paths.push(("devices.door.chip", chip));
+            check_lines(outputs, inputs, &mut bad);
+        }
+        Some(DoorConfig::Rppal { outputs, inputs }) => check_lines(outputs, inputs, &mut bad),
+        _ => {}
+    }
+    if let Some(FingerprintConfig::R30x { port, baud, .. }) = &devices.fingerprint {
+        device_paths.push(("devices.fingerprint.port", port));
+        if ![9_600, 19_200, 38_400, 57_600, 115_200].contains(baud) {
+            bad(
+                "devices.fingerprint.baud",
+                format!(
+                    "{baud} is not a module baud rate (9600..115200 in steps of 9600: use 9600, 19200, 38400, 57600 or 115200)"
+                ),
+            );
+        }
+    }
+    for (key, path) in device_paths {
+        if !path.is_absolute() {
+            bad(key, format!("{} must be an absolute path", path.display()));
+        } else if !path.exists() {
+            warnings.push(Problem {
+                key: key.into(),
+                message: format!(
+                    "{} does not exist on this machine (the device will show as down until it appears)",
+                    path.display()
+                ),
+            });
+        }
+    }
+    if let Some(face) = &config.face {
+        if !(1..=16).contains(&face.threads) {
+            bad(
+                "face.threads",
+                format!("{} is outside 1..=16", face.threads),
+            );
+        }
+        if !(1..=30).contains(&face.burst_frames) {
+            bad(
+                "face.burst_frames",
+                format!("{} is outside 1..=30", face.burst_frames),
+            );
+        }
+    }
+    let needs_face = matches!(
+        devices.camera,
+        Some(CameraConfig::V4l2 { .. } | CameraConfig::Frames { .. })
+    );
+    if needs_face && config.face.is_none() {
+        bad("face", "required when the camera is not simulated".into());
+    }
+    if let Some(central) = &config.central {
+        let url = central.url.as_str();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            bad(
+                "central.url",
+                format!("{url:?} must start with https:// or http://"),
+            );
+        } else if url.starts_with("http://")
+            && !(url.starts_with("http://127.")
+                || url.starts_with("http://localhost")
+                || url.starts_with("http://[::1]"))
+        {
+            bad(
+                "central.url",
+                "plain http is only allowed to a loopback address; use https".into(),
+            );
+        }
+        if central.client_cert.is_some() != central.client_key.is_some() {
+            bad(
+                "central.client_cert",
+                "client_cert and client_key must be given together".into(),
+            );
+        }
+        if !(1..=10_000).contains(&central.batch_size) {
+            bad(
+                "central.batch_size",
+                format!("{} is outside 1..=10000", central.batch_size),
+            );
+        }
+    }
+    match &config.privacy.document_hash_key_file {
+        None => warnings.push(Problem {
+            key: "privacy.document_hash_key_file".into(),
+            message: "not set: a random key is drawn at each start, so document hashes match nothing at central (demo only)".into(),
+        }),
+        Some(path) if !path.is_absolute() => bad(
+            "privacy.document_hash_key_file",
+            format!("{} must be an absolute path", path.display()),
+        ),
+        Some(_) => {}
+    }
+    if config.simulation.autopilot_interval_ms > 0 && !config.fully_simulated() {
+        bad(
+            "simulation.autopilot_interval_ms",
+            "the autopilot only runs with every device simulated".into(),
+        );
+    }
+    config
+}
+
+fn check_lines(outputs: &DoorOutputs, inputs: &DoorInputs, bad: &mut impl FnMut(&str, String)) {
+    let lines: [(&str, Option<&LineConfig>); 9] = [
+        (
+            "devices.door.outputs.lock_release",
+            Some(&outputs.lock_release),
+        ),
+        (
+            "devices.door.outputs.green_light",
+            Some(&outputs.green_light),
+        ),
+        ("devices.door.outputs.red_light", Some(&outputs.red_light)),
+        ("devices.door.outputs.buzzer", outputs.buzzer.as_ref()),
+        (
+            "devices.door.inputs.door_closed",
+            inputs.door_closed.as_ref(),
+        ),
+        (
+            "devices.door.inputs.entry_sensor",
+            inputs.entry_sensor.as_ref(),
+        ),
+        ("devices.door.inputs.exit_sensor", Some(&inputs.exit_sensor)),
+        ("devices.door.inputs.fire_alarm", inputs.fire_alarm.as_ref()),
+        ("devices.door.inputs.tamper", inputs.tamper.as_ref()),
+    ];
+    let used: Vec<(&str, u32)> = lines
+        .iter()
+        .filter_map(|(key, line)| line.map(|l| (*key, l.line)))
+        .collect();
+    for (i, (key, line)) in used.iter().enumerate() {
+        if *line > 511 {
+            bad(&format!("{key}.line"), format!("{line} is outside 0..=511"));
+        }
+        if let Some((other, _)) = used[..i].iter().find(|(_, l)| l == line) {
+            bad(
+                &format!("{key}.line"),
+                format!("line {line} is already used by {other}"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

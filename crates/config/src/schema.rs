@@ -1,0 +1,361 @@
+//! The sections of a gate's configuration file, as serde structures with unknown keys rejected.
+
+use gate_core::GateProfile;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// `[gate]`: who this gate is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSection {
+    /// Unique id of the gate within the agency, e.g. `HND-T3-DEP-07`.
+    pub id: String,
+    /// Which machine this is.
+    pub profile: GateProfile,
+    /// Free text for technicians.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `[control]`: the technicians' Unix socket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlSection {
+    /// Path of the socket.
+    #[serde(default = "default_socket")]
+    pub socket: PathBuf,
+    /// Group whose members may connect (besides root and gated's own user).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// File mode of the socket, octal text such as `"0660"`.
+    #[serde(default = "default_mode")]
+    pub mode: String,
+}
+
+fn default_socket() -> PathBuf {
+    PathBuf::from("/run/gated/control.sock")
+}
+
+fn default_mode() -> String {
+    "0660".into()
+}
+
+impl Default for ControlSection {
+    fn default() -> Self {
+        Self {
+            socket: default_socket(),
+            group: None,
+            mode: default_mode(),
+        }
+    }
+}
+
+/// `[storage]`: where gated keeps its state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// Directory for the outbox database and list store.
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+    /// Disk budget of the outbox in MiB; at the limit the gate refuses new travellers.
+    #[serde(default = "default_outbox_max_mb")]
+    pub outbox_max_mb: u64,
+    /// Days delivered events are kept before they are purged.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("/var/lib/gated")
+}
+fn default_outbox_max_mb() -> u64 {
+    512
+}
+fn default_retention_days() -> u32 {
+    30
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        Self {
+            state_dir: default_state_dir(),
+            outbox_max_mb: default_outbox_max_mb(),
+            retention_days: default_retention_days(),
+        }
+    }
+}
+
+/// `[privacy]`: keyed hashing of document numbers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySection {
+    /// File holding the secret key (at least 32 bytes) for the document-number hash. When absent
+    /// a random key is drawn at every start: hashes then match nothing at central.
+    #[serde(default)]
+    pub document_hash_key_file: Option<PathBuf>,
+}
+
+/// `[devices.chip_reader]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "backend", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ChipReaderConfig {
+    /// A simulator answering with the simulated traveller's document.
+    Simulated {
+        /// How long a simulated read takes, in milliseconds.
+        #[serde(default = "default_sim_read_ms")]
+        read_ms: u64,
+    },
+    /// A PC/SC reader (pcscd).
+    Pcsc {
+        /// A substring of the reader's PC/SC name.
+        reader: String,
+    },
+}
+
+fn default_sim_read_ms() -> u64 {
+    600
+}
+
+/// Pixel formats a camera may be asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PixelFormat {
+    /// Motion JPEG.
+    Mjpeg,
+    /// YUYV 4:2:2.
+    Yuyv,
+}
+
+/// `[devices.camera]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "backend", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum CameraConfig {
+    /// A simulator answering with the simulated traveller's face scores.
+    Simulated {
+        /// How long a simulated capture burst takes, in milliseconds.
+        #[serde(default = "default_sim_capture_ms")]
+        capture_ms: u64,
+    },
+    /// A V4L2 camera.
+    V4l2 {
+        /// Device node or udev symlink, e.g. `/dev/gate/camera`.
+        device: PathBuf,
+        /// Pixel format to negotiate.
+        format: PixelFormat,
+        /// Frame width in pixels.
+        width: u32,
+        /// Frame height in pixels.
+        height: u32,
+        /// Frames per second.
+        fps: u32,
+    },
+    /// A folder of still images played as a camera (demos, tests).
+    Frames {
+        /// Folder of JPEG/PNG frames.
+        dir: PathBuf,
+        /// Frames per second.
+        fps: u32,
+    },
+}
+
+fn default_sim_capture_ms() -> u64 {
+    700
+}
+
+/// One GPIO line and how it is wired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineConfig {
+    /// Line offset on the chip (BCM number on a Raspberry Pi).
+    pub line: u32,
+    /// The line is active when low.
+    #[serde(default)]
+    pub active_low: bool,
+}
+
+/// Door outputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoorOutputs {
+    /// Lock release (active = unlocked).
+    pub lock_release: LineConfig,
+    /// Green light.
+    pub green_light: LineConfig,
+    /// Red light.
+    pub red_light: LineConfig,
+    /// Buzzer.
+    #[serde(default)]
+    pub buzzer: Option<LineConfig>,
+    /// Whether the lock opens when power or software fails (fail-safe, e.g. fire egress) rather
+    /// than staying locked (fail-secure, the default for border gates).
+    #[serde(default)]
+    pub lock_fail_safe: bool,
+}
+
+/// Door inputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoorInputs {
+    /// Door closed switch (active = closed).
+    #[serde(default)]
+    pub door_closed: Option<LineConfig>,
+    /// Entry passage sensor.
+    #[serde(default)]
+    pub entry_sensor: Option<LineConfig>,
+    /// Exit passage sensor (confirms the passage).
+    pub exit_sensor: LineConfig,
+    /// Fire-alarm release input.
+    #[serde(default)]
+    pub fire_alarm: Option<LineConfig>,
+    /// Tamper switch.
+    #[serde(default)]
+    pub tamper: Option<LineConfig>,
+}
+
+/// `[devices.door]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "backend", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum DoorConfig {
+    /// An in-memory door whose exit sensor fires when a simulated traveller walks through.
+    Simulated {
+        /// Time from unlock to the simulated passage, in milliseconds.
+        #[serde(default = "default_sim_passage_ms")]
+        passage_ms: u64,
+    },
+    /// Linux GPIO character device (any board).
+    GpioCdev {
+        /// The chip, e.g. `/dev/gpiochip0`.
+        chip: PathBuf,
+        /// Output lines.
+        outputs: DoorOutputs,
+        /// Input lines.
+        inputs: DoorInputs,
+    },
+    /// Raspberry Pi GPIO through rppal.
+    Rppal {
+        /// Output lines (BCM numbers).
+        outputs: DoorOutputs,
+        /// Input lines (BCM numbers).
+        inputs: DoorInputs,
+    },
+}
+
+fn default_sim_passage_ms() -> u64 {
+    1_500
+}
+
+/// `[devices.fingerprint]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "backend", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum FingerprintConfig {
+    /// A simulator answering with the simulated traveller's finger results.
+    Simulated {
+        /// How long a simulated placement takes, in milliseconds.
+        #[serde(default = "default_sim_finger_ms")]
+        placement_ms: u64,
+    },
+    /// An R30x / ZFM / AS608 module on a serial port.
+    R30x {
+        /// Serial port, e.g. `/dev/gate/fingerprint`.
+        port: PathBuf,
+        /// Baud rate (the module's default is 57600).
+        #[serde(default = "default_baud")]
+        baud: u32,
+        /// Module address.
+        #[serde(default = "default_module_word")]
+        address: u32,
+        /// Module password.
+        #[serde(default = "default_module_word")]
+        password: u32,
+    },
+}
+
+fn default_sim_finger_ms() -> u64 {
+    500
+}
+fn default_baud() -> u32 {
+    57_600
+}
+fn default_module_word() -> u32 {
+    0xFFFF_FFFF
+}
+
+/// `[devices]`: one entry per device role; which are required depends on the profile.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Devices {
+    /// The passport chip reader.
+    pub chip_reader: Option<ChipReaderConfig>,
+    /// The camera.
+    pub camera: Option<CameraConfig>,
+    /// The turnstile / door.
+    pub door: Option<DoorConfig>,
+    /// The fingerprint module.
+    pub fingerprint: Option<FingerprintConfig>,
+}
+
+/// `[face]`: the face-matching models and runtime.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaceSection {
+    /// Path of the ONNX Runtime shared library.
+    pub onnxruntime: PathBuf,
+    /// Model manifest of the detector.
+    pub detector: PathBuf,
+    /// Model manifest of the embedder.
+    pub embedder: PathBuf,
+    /// Model manifest of the presentation-attack detector.
+    #[serde(default)]
+    pub attack: Option<PathBuf>,
+    /// Inference threads.
+    #[serde(default = "default_threads")]
+    pub threads: u8,
+    /// Frames per capture burst (the best is compared).
+    #[serde(default = "default_burst")]
+    pub burst_frames: u8,
+}
+
+fn default_threads() -> u8 {
+    2
+}
+fn default_burst() -> u8 {
+    5
+}
+
+/// `[central]`: the server events go to and lists come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentralSection {
+    /// Base URL, `https://...` (or `http://127.0.0.1:...` for demos).
+    pub url: String,
+    /// CA certificate(s) that sign central's certificate.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// This gate's client certificate (mutual TLS).
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    /// This gate's client key.
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+    /// Events per upload batch.
+    #[serde(default = "default_batch")]
+    pub batch_size: u32,
+    /// Age in seconds beyond which down-synced lists are stale and the gate refuses travellers.
+    #[serde(default = "default_max_list_age")]
+    pub max_list_age_s: u64,
+}
+
+fn default_batch() -> u32 {
+    200
+}
+fn default_max_list_age() -> u64 {
+    24 * 3600
+}
+
+/// `[simulation]`: settings for simulated devices.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationSection {
+    /// When non-zero, a simulated traveller arrives every this many milliseconds (demo mode).
+    #[serde(default)]
+    pub autopilot_interval_ms: u64,
+}
