@@ -1,3 +1,37 @@
 //! Diagnostics CLI for gate technicians: talks to gated over its control socket and runs offline checks.
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod mrz_cmd;
+
+/// Command line of gatectl.
+#[derive(Debug, Parser)]
+#[command(name = "gatectl", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Offline machine readable zone checks.
+    #[command(subcommand)]
+    Mrz(mrz_cmd::MrzCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Mrz(cmd) => mrz_cmd::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("gatectl: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

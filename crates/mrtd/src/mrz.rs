@@ -77,6 +77,42 @@ pub enum MrzError {
     },
 }
 
+impl MrzError {
+    /// Stable machine-readable kind (`unknown_format`, `line_length`, `invalid_character`,
+    /// `check_digit`, `invalid_field`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MrzError::UnknownFormat { .. } => "unknown_format",
+            MrzError::LineLength { .. } => "line_length",
+            MrzError::InvalidCharacter { .. } => "invalid_character",
+            MrzError::CheckDigit { .. } => "check_digit",
+            MrzError::InvalidField { .. } => "invalid_field",
+        }
+    }
+
+    /// The field concerned, if the error is about one field.
+    pub fn field(&self) -> Option<MrzField> {
+        match self {
+            MrzError::CheckDigit { field, .. } | MrzError::InvalidField { field, .. } => {
+                Some(*field)
+            }
+            _ => None,
+        }
+    }
+
+    /// 1-based (line, column) of the problem; column 1 for whole-line problems, `None` when
+    /// the shape of the zone is unknown.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        match self {
+            MrzError::UnknownFormat { .. } => None,
+            MrzError::LineLength { line, .. } => Some((*line, 1)),
+            MrzError::InvalidCharacter { line, column, .. }
+            | MrzError::CheckDigit { line, column, .. }
+            | MrzError::InvalidField { line, column, .. } => Some((*line, *column)),
+        }
+    }
+}
+
 /// Names of the MRZ fields, used in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MrzField {
@@ -100,6 +136,24 @@ pub enum MrzField {
     OptionalData,
     /// Composite check digit.
     Composite,
+}
+
+impl MrzField {
+    /// Stable snake_case identifier (`document_number`, `birth_date`...).
+    pub fn key(self) -> &'static str {
+        match self {
+            MrzField::DocumentCode => "document_code",
+            MrzField::IssuingState => "issuing_state",
+            MrzField::Names => "names",
+            MrzField::DocumentNumber => "document_number",
+            MrzField::Nationality => "nationality",
+            MrzField::BirthDate => "birth_date",
+            MrzField::Sex => "sex",
+            MrzField::ExpiryDate => "expiry_date",
+            MrzField::OptionalData => "optional_data",
+            MrzField::Composite => "composite",
+        }
+    }
 }
 
 impl fmt::Display for MrzField {
@@ -817,6 +871,9 @@ mod tests {
                 found: '7'
             }
         );
+        assert_eq!(err.kind(), "check_digit");
+        assert_eq!(err.field().map(MrzField::key), Some("document_number"));
+        assert_eq!(err.position(), Some((2, 10)));
         let bad = [TD3[0], "L898902C36UTO7408122F1204159ZE184226B<<<<<11"];
         assert!(matches!(
             Mrz::parse(&bad),
