@@ -278,28 +278,29 @@ impl MrzDate {
     /// Full year of a date of birth: the latest year ending in these two digits that is not
     /// after `current_year`. `None` if the year is unknown.
     pub fn birth_year(&self, current_year: u16) -> Option<u16> {
-        let yy = u16::from(self.year?);
-        let century = current_year - current_year % 100;
-        let candidate = century + yy;
-        Some(if candidate > current_year {
-            candidate.saturating_sub(100)
+        let yy = u32::from(self.year?);
+        let current = u32::from(current_year);
+        let candidate = current - current % 100 + yy;
+        let year = if candidate > current {
+            candidate.checked_sub(100)?
         } else {
             candidate
-        })
+        };
+        u16::try_from(year).ok()
     }
 
     /// Full year of a date of expiry: the year ending in these two digits closest to
     /// `current_year` within the window `current_year - 50 ..= current_year + 49`.
     pub fn expiry_year(&self, current_year: u16) -> Option<u16> {
-        let yy = u16::from(self.year?);
-        let century = current_year - current_year % 100;
-        let mut candidate = century + yy;
-        if candidate + 50 <= current_year {
+        let yy = u32::from(self.year?);
+        let current = u32::from(current_year);
+        let mut candidate = current - current % 100 + yy;
+        if candidate + 50 <= current {
             candidate += 100;
-        } else if candidate > current_year + 49 {
-            candidate = candidate.saturating_sub(100);
+        } else if candidate > current + 49 {
+            candidate = candidate.checked_sub(100)?;
         }
-        Some(candidate)
+        u16::try_from(candidate).ok()
     }
 }
 
@@ -961,6 +962,15 @@ mod tests {
         let d = MrzDate::parse(b"990101", false).unwrap();
         assert_eq!(d.expiry_year(2026), Some(1999));
         assert_eq!(d.expiry_year(2060), Some(2099));
+        assert_eq!(d.expiry_year(u16::MAX), Some(65499));
+        assert_eq!(
+            MrzDate::parse(b"400101", false)
+                .unwrap()
+                .expiry_year(u16::MAX),
+            None
+        );
+        assert_eq!(d.birth_year(50), None);
+        assert_eq!(d.birth_year(u16::MAX), Some(65499));
         let unknown = MrzDate::parse(b"74<<<<", true).unwrap();
         assert_eq!(unknown.month, None);
         assert!(MrzDate::parse(b"74<<<<", false).is_err());
