@@ -24,8 +24,8 @@ impl<T: CardTransport + ?Sized> CardTransport for &mut T {
 /// Errors while encoding or decoding APDUs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApduError {
-    /// Command data longer than 65535 bytes or Le above 65536.
-    #[error("APDU field too long: data {data_len} bytes, Le {le:?}")]
+    /// Command data longer than 65535 bytes, or Le of 0 or above 65536.
+    #[error("APDU field out of range: data {data_len} bytes, Le {le:?}")]
     TooLong {
         /// Data length.
         data_len: usize,

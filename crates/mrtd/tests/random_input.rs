@@ -108,3 +108,51 @@ fn mutated_valid_inputs_never_panic() {
         parse_everything(&data);
     }
 }
+
+#[test]
+fn pace_and_bac_terminals_survive_garbage_responses() {
+    use mrtd::bac::{BacKeys, BacTerminal};
+    use mrtd::mrz::MrzInformation;
+    use mrtd::pace::{PaceChip, PacePassword, PaceTerminal};
+
+    let infos = security_info::parse_security_infos(
+        &hex::decode("31143012060A04007F0007020204020202010202010D").unwrap(),
+    )
+    .unwrap();
+    let info = security_info::pace_infos(&infos).remove(0);
+    let password = PacePassword::Can("123456".into());
+    let mut rng = Rng(7);
+    for round in 0..60 {
+        // Valid exchanges up to a random step, then a mutated chip response.
+        let mut chip = PaceChip::new(&info, &password).unwrap();
+        let mut terminal = PaceTerminal::new(&info, &password).unwrap();
+        let stop = round % 4;
+        let mut command = terminal.first_command();
+        for step in 0..4 {
+            let (response, _) = chip.general_authenticate(&command.data).unwrap();
+            let response = if step == stop {
+                rng.mutate(&response)
+            } else {
+                response
+            };
+            let next = match step {
+                0 => terminal.handle_nonce(&response),
+                1 => terminal.handle_mapping(&response),
+                2 => terminal.handle_key_agreement(&response),
+                _ => terminal.finish(&response).map(|_| command.clone()),
+            };
+            match next {
+                Ok(c) => command = c,
+                Err(_) => break,
+            }
+            if step == stop {
+                break;
+            }
+        }
+    }
+    let keys = BacKeys::from_mrz(&MrzInformation::new("L898902C", "690806", "940623").unwrap());
+    for _ in 0..500 {
+        let terminal = BacTerminal::new(keys.clone(), [1; 8]).unwrap();
+        assert!(terminal.finish(&rng.bytes(60)).is_err());
+    }
+}
