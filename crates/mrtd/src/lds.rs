@@ -54,6 +54,8 @@ fn structure(file: &'static str, what: &'static str) -> LdsError {
 pub enum FileId {
     /// EF.CardAccess (MF, 011C).
     CardAccess,
+    /// EF.CardSecurity (MF, 011D; same identifiers as EF.SOD, but in the master file).
+    CardSecurity,
     /// EF.COM (011E).
     Com,
     /// EF.SOD (011D).
@@ -67,6 +69,7 @@ impl FileId {
     pub fn fid(self) -> u16 {
         match self {
             FileId::CardAccess => 0x011C,
+            FileId::CardSecurity => 0x011D,
             FileId::Com => 0x011E,
             FileId::Sod => 0x011D,
             FileId::DataGroup(n) => 0x0100 | u16::from(n),
@@ -77,20 +80,28 @@ impl FileId {
     pub fn sfi(self) -> u8 {
         match self {
             FileId::CardAccess => 0x1C,
+            FileId::CardSecurity => 0x1D,
             FileId::Com => 0x1E,
             FileId::Sod => 0x1D,
             FileId::DataGroup(n) => n,
         }
     }
 
-    /// The file's outer LDS tag (`60` EF.COM, `77` EF.SOD, `61` DG1 ...; `31` EF.CardAccess).
+    /// The file's outer tag (`60` EF.COM, `77` EF.SOD, `61` DG1 ...; `31` EF.CardAccess,
+    /// `30` EF.CardSecurity).
     pub fn tag(self) -> u8 {
         match self {
             FileId::CardAccess => 0x31,
+            FileId::CardSecurity => 0x30,
             FileId::Com => 0x60,
             FileId::Sod => 0x77,
             FileId::DataGroup(n) => data_group_tag(n).unwrap_or(0),
         }
+    }
+
+    /// True for files of the master file (read before selecting the eMRTD application).
+    pub fn in_master_file(self) -> bool {
+        matches!(self, FileId::CardAccess | FileId::CardSecurity)
     }
 
     /// Data group for an EF.COM tag-list entry.
@@ -104,6 +115,7 @@ impl FileId {
     pub fn name(self) -> String {
         match self {
             FileId::CardAccess => "EF.CardAccess".into(),
+            FileId::CardSecurity => "EF.CardSecurity".into(),
             FileId::Com => "EF.COM".into(),
             FileId::Sod => "EF.SOD".into(),
             FileId::DataGroup(n) => format!("DG{n}"),
@@ -633,50 +645,125 @@ impl fmt::Debug for Sod {
     }
 }
 
+/// A CMS SignedData (RFC 5652) as used by EF.SOD and EF.CardSecurity: the encapsulated
+/// content and the raw parts needed to verify the signature elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedData {
+    /// eContentType OID.
+    pub content_type: ObjectIdentifier,
+    /// The eContent octets (the signed bytes).
+    pub content: Vec<u8>,
+    /// The whole SignedData SEQUENCE.
+    pub raw: Vec<u8>,
+    /// The `[0]` certificates field, if present.
+    pub certificates: Option<Vec<u8>>,
+    /// The signerInfos SET.
+    pub signer_infos: Vec<u8>,
+}
+
+/// Parses `ContentInfo { id-signedData, [0] SignedData }` (the signature is not verified).
+pub fn parse_signed_data(
+    content_info_der: &[u8],
+    file: &'static str,
+) -> Result<SignedData, LdsError> {
+    let e = tlv_err(file);
+    let content_info = tlv::parse_one(content_info_der)
+        .map_err(&e)?
+        .0
+        .expect_tag(0x30)
+        .map_err(&e)?;
+    let ci = children(&content_info, file)?;
+    let [oid, explicit, ..] = ci.as_slice() else {
+        return Err(structure(file, "ContentInfo too short"));
+    };
+    if oid.tag != 0x06 || oid.value != [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02] {
+        return Err(structure(file, "ContentInfo is not signedData"));
+    }
+    let signed = tlv::parse_one(explicit.expect_tag(0xA0).map_err(&e)?.value)
+        .map_err(&e)?
+        .0
+        .expect_tag(0x30)
+        .map_err(&e)?;
+    let parts = children(&signed, file)?;
+    // version, digestAlgorithms, encapContentInfo, [0] certificates?, [1] crls?, signerInfos
+    let encap = parts
+        .iter()
+        .find(|p| p.tag == 0x30)
+        .ok_or(structure(file, "encapContentInfo missing"))?;
+    let certificates = parts.iter().find(|p| p.tag == 0xA0).map(|p| p.raw.to_vec());
+    let signer_infos = parts
+        .iter()
+        .skip(2)
+        .rfind(|p| p.tag == 0x31)
+        .ok_or(structure(file, "signerInfos missing"))?
+        .raw
+        .to_vec();
+    let content_type = tlv::require(encap.value, 0x06).map_err(&e)?;
+    let econtent = tlv::require(encap.value, 0xA0).map_err(&e)?;
+    let octets = tlv::parse_one(econtent.value)
+        .map_err(&e)?
+        .0
+        .expect_tag(0x04)
+        .map_err(&e)?;
+    Ok(SignedData {
+        content_type: ObjectIdentifier(content_type.value.to_vec()),
+        content: octets.value.to_vec(),
+        raw: signed.raw.to_vec(),
+        certificates,
+        signer_infos,
+    })
+}
+
+/// EF.CardSecurity (master file, 011D): SecurityInfos signed by the document signer, with the
+/// chip's static public key for Chip Authentication (Mapping). Signature not verified here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardSecurity {
+    /// The signed SecurityInfos.
+    pub infos: Vec<SecurityInfo>,
+    /// The CMS structure.
+    pub signed_data: SignedData,
+}
+
+impl CardSecurity {
+    /// Parses EF.CardSecurity (a bare ContentInfo).
+    pub fn parse(data: &[u8]) -> Result<CardSecurity, LdsError> {
+        let signed_data = parse_signed_data(data, "EF.CardSecurity")?;
+        Ok(CardSecurity {
+            infos: security_info::parse_security_infos(&signed_data.content)?,
+            signed_data,
+        })
+    }
+
+    /// The uncompressed EC public key of the first ChipAuthenticationPublicKeyInfo whose
+    /// algorithm names the standardised domain parameter `parameter_id`.
+    pub fn chip_public_key(&self, parameter_id: u64) -> Option<Vec<u8>> {
+        self.infos.iter().find_map(|info| {
+            if info.kind != security_info::SecurityInfoKind::ChipAuthenticationPublicKey {
+                return None;
+            }
+            // SEQUENCE { OID, SubjectPublicKeyInfo { AlgorithmIdentifier { OID, params }, BIT STRING }, keyId? }
+            let (seq, _) = tlv::parse_one(&info.raw).ok()?;
+            let spki = seq.children().ok()?.into_iter().find(|c| c.tag == 0x30)?;
+            let parts = spki.children().ok()?;
+            let alg = parts.iter().find(|c| c.tag == 0x30)?.children().ok()?;
+            let id = alg.get(1).and_then(|p| security_info::der_uint(p).ok())?;
+            let key = parts.iter().find(|c| c.tag == 0x03)?.value;
+            match key {
+                [0, point @ ..] if id == parameter_id => Some(point.to_vec()),
+                _ => None,
+            }
+        })
+    }
+}
+
 impl Sod {
     /// Parses EF.SOD: `77 { ContentInfo { signedData, [0] SignedData } }`.
     pub fn parse(data: &[u8]) -> Result<Sod, LdsError> {
         const FILE: &str = "EF.SOD";
         let e = tlv_err(FILE);
         let t = outer(data, 0x77, FILE)?;
-        let content_info = tlv::parse_one(t.value)
-            .map_err(&e)?
-            .0
-            .expect_tag(0x30)
-            .map_err(&e)?;
-        let ci = children(&content_info, FILE)?;
-        let [oid, explicit, ..] = ci.as_slice() else {
-            return Err(structure(FILE, "ContentInfo too short"));
-        };
-        if oid.tag != 0x06 || oid.value != [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02] {
-            return Err(structure(FILE, "ContentInfo is not signedData"));
-        }
-        let signed = tlv::parse_one(explicit.expect_tag(0xA0).map_err(&e)?.value)
-            .map_err(&e)?
-            .0
-            .expect_tag(0x30)
-            .map_err(&e)?;
-        let parts = children(&signed, FILE)?;
-        // version, digestAlgorithms, encapContentInfo, [0] certificates?, [1] crls?, signerInfos
-        let encap = parts
-            .iter()
-            .find(|p| p.tag == 0x30)
-            .ok_or(structure(FILE, "encapContentInfo missing"))?;
-        let certificates = parts.iter().find(|p| p.tag == 0xA0).map(|p| p.raw.to_vec());
-        let signer_infos = parts
-            .iter()
-            .skip(2)
-            .rfind(|p| p.tag == 0x31)
-            .ok_or(structure(FILE, "signerInfos missing"))?
-            .raw
-            .to_vec();
-        let econtent = tlv::require(encap.value, 0xA0).map_err(&e)?;
-        let octets = tlv::parse_one(econtent.value)
-            .map_err(&e)?
-            .0
-            .expect_tag(0x04)
-            .map_err(&e)?;
-        let so = tlv::parse_one(octets.value)
+        let signed = parse_signed_data(t.value, FILE)?;
+        let so = tlv::parse_one(&signed.content)
             .map_err(&e)?
             .0
             .expect_tag(0x30)
@@ -708,10 +795,10 @@ impl Sod {
             hash_algorithm: HashAlgorithm::from_oid(&hash_algorithm_oid),
             hash_algorithm_oid,
             data_group_hashes,
-            signed_data: signed.raw.to_vec(),
-            security_object: octets.value.to_vec(),
-            certificates,
-            signer_infos,
+            security_object: signed.content,
+            signed_data: signed.raw,
+            certificates: signed.certificates,
+            signer_infos: signed.signer_infos,
         })
     }
 
@@ -785,11 +872,28 @@ pub mod build {
             ),
         );
         let mut so = tlv::encode(0x02, &[0]);
-        so.extend(alg.clone());
+        so.extend(alg);
         so.extend(tlv::encode(0x30, &hashes));
         let so = tlv::encode(0x30, &so);
-        let mut encap = tlv::encode(0x06, &[0x67, 0x81, 0x08, 0x01, 0x01, 0x01]);
-        encap.extend(tlv::encode(0xA0, &tlv::encode(0x04, &so)));
+        signed_data_unsigned(&[0x67, 0x81, 0x08, 0x01, 0x01, 0x01], &so, Some(0x77))
+    }
+
+    /// A ContentInfo/SignedData around `content` with an empty signerInfos (not verifiable),
+    /// optionally wrapped in an application tag.
+    pub fn signed_data_unsigned(
+        content_type: &[u8],
+        content: &[u8],
+        wrapper: Option<u32>,
+    ) -> Vec<u8> {
+        let alg = tlv::encode(
+            0x30,
+            &tlv::encode(
+                0x06,
+                &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01],
+            ),
+        );
+        let mut encap = tlv::encode(0x06, content_type);
+        encap.extend(tlv::encode(0xA0, &tlv::encode(0x04, content)));
         let mut signed = tlv::encode(0x02, &[3]);
         signed.extend(tlv::encode(0x31, &alg));
         signed.extend(tlv::encode(0x30, &encap));
@@ -799,7 +903,39 @@ pub mod build {
             &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02],
         );
         ci.extend(tlv::encode(0xA0, &tlv::encode(0x30, &signed)));
-        tlv::encode(0x77, &tlv::encode(0x30, &ci))
+        let ci = tlv::encode(0x30, &ci);
+        match wrapper {
+            Some(tag) => tlv::encode(tag, &ci),
+            None => ci,
+        }
+    }
+
+    /// ChipAuthenticationPublicKeyInfo (id-PK-ECDH) for an uncompressed point on a
+    /// standardised curve.
+    pub fn chip_authentication_public_key_info(parameter_id: u8, point: &[u8]) -> Vec<u8> {
+        let mut alg = tlv::encode(0x06, &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x01, 0x02]); // standardizedDomainParameters
+        alg.extend(tlv::encode(0x02, &[parameter_id]));
+        let mut key = vec![0u8];
+        key.extend_from_slice(point);
+        let mut spki = tlv::encode(0x30, &alg);
+        spki.extend(tlv::encode(0x03, &key));
+        let mut info = tlv::encode(
+            0x06,
+            &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x01, 0x02],
+        );
+        info.extend(tlv::encode(0x30, &spki));
+        tlv::encode(0x30, &info)
+    }
+
+    /// EF.CardSecurity (unsigned) holding the given SecurityInfo encodings.
+    pub fn card_security_unsigned(infos: &[Vec<u8>]) -> Vec<u8> {
+        let set = tlv::encode(0x31, &infos.concat());
+        // id-SecurityObject 0.4.0.127.0.7.3.2.1
+        signed_data_unsigned(
+            &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x03, 0x02, 0x01],
+            &set,
+            None,
+        )
     }
 }
 

@@ -52,6 +52,12 @@ pub enum PaceError {
     /// Steps were called out of order.
     #[error("PACE step called out of order")]
     OutOfOrder,
+    /// Chip Authentication Mapping data missing, or the chip's static key is not set (chip side).
+    #[error("PACE chip authentication data missing")]
+    ChipAuthenticationDataMissing,
+    /// The chip authentication data does not match the chip's static public key.
+    #[error("PACE chip authentication mapping does not verify")]
+    ChipAuthenticationFailed,
 }
 
 /// The password PACE derives K_pi from. `Debug` does not show it.
@@ -92,25 +98,44 @@ impl PacePassword {
     }
 }
 
-/// Cipher suite of a PACE-ECDH-GM protocol OID, or an error for unsupported variants.
-pub fn gm_cipher(protocol: &ObjectIdentifier) -> Result<CipherSuite, PaceError> {
+/// Nonce mapping of a PACE variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mapping {
+    /// Generic Mapping (ECDH).
+    Generic,
+    /// Chip Authentication Mapping: Generic Mapping plus encrypted chip authentication data
+    /// in the last step, verified against the chip's static key from EF.CardSecurity.
+    ChipAuthentication,
+}
+
+/// Mapping and cipher suite of a PACE protocol OID (ECDH-GM with 3DES/AES, ECDH-CAM with
+/// AES), or an error for unsupported variants (DH, Integrated Mapping).
+pub fn protocol_parameters(
+    protocol: &ObjectIdentifier,
+) -> Result<(Mapping, CipherSuite), PaceError> {
     let unsupported = || PaceError::UnsupportedProtocol(protocol.clone());
+    let cipher = |c: u8| match c {
+        1 => Some(CipherSuite::Tdes),
+        2 => Some(CipherSuite::Aes128),
+        3 => Some(CipherSuite::Aes192),
+        4 => Some(CipherSuite::Aes256),
+        _ => None,
+    };
     match protocol.0.strip_prefix(ID_PACE) {
-        // 2 = ECDH-GM; then 1 3DES, 2 AES-128, 3 AES-192, 4 AES-256.
-        Some([2, c]) => match c {
-            1 => Ok(CipherSuite::Tdes),
-            2 => Ok(CipherSuite::Aes128),
-            3 => Ok(CipherSuite::Aes192),
-            4 => Ok(CipherSuite::Aes256),
-            _ => Err(unsupported()),
-        },
+        // 2 = ECDH-GM, 6 = ECDH-CAM; then 1 3DES, 2 AES-128, 3 AES-192, 4 AES-256.
+        Some([2, c]) => cipher(*c)
+            .map(|c| (Mapping::Generic, c))
+            .ok_or_else(unsupported),
+        Some([6, c]) if *c >= 2 => cipher(*c)
+            .map(|c| (Mapping::ChipAuthentication, c))
+            .ok_or_else(unsupported),
         _ => Err(unsupported()),
     }
 }
 
 /// True if this implementation can run the PACEInfo (ECDH-GM on a supported curve).
 pub fn is_supported(info: &PaceInfo) -> bool {
-    gm_cipher(&info.protocol).is_ok()
+    protocol_parameters(&info.protocol).is_ok()
         && info
             .parameter_id
             .and_then(|id| u32::try_from(id).ok())
@@ -151,6 +176,7 @@ fn dynamic_object(data: &[u8], tag: u32) -> Result<Vec<u8>, PaceError> {
 /// Shared protocol context of both sides.
 struct Context {
     curve: Curve,
+    mapping: Mapping,
     cipher: CipherSuite,
     protocol: ObjectIdentifier,
     k_pi: Vec<u8>,
@@ -158,7 +184,7 @@ struct Context {
 
 impl Context {
     fn new(info: &PaceInfo, password: &PacePassword) -> Result<Context, PaceError> {
-        let cipher = gm_cipher(&info.protocol)?;
+        let (mapping, cipher) = protocol_parameters(&info.protocol)?;
         let curve = info
             .parameter_id
             .and_then(|id| u32::try_from(id).ok())
@@ -166,6 +192,7 @@ impl Context {
             .ok_or(PaceError::UnsupportedParameters(info.parameter_id))?;
         Ok(Context {
             curve,
+            mapping,
             cipher,
             protocol: info.protocol.clone(),
             k_pi: password.key(cipher),
@@ -227,6 +254,11 @@ impl Context {
         })
     }
 
+    /// IV for the chip authentication data: E(KSenc, all-ones block).
+    fn cam_iv(&self, keys: &SessionKeys) -> Result<Vec<u8>, CryptoError> {
+        crypto::encrypt_block(self.cipher, &keys.enc, &vec![0xFF; self.cipher.block_len()])
+    }
+
     fn scalar(&self, bytes: Option<&[u8]>) -> Result<BigUint, PaceError> {
         match bytes {
             Some(b) => Ok(BigUint::from_bytes_be(b) % self.curve.order()),
@@ -258,6 +290,8 @@ pub struct PaceTerminal {
     sk_map: BigUint,
     sk_eph: BigUint,
     stage: Stage,
+    pk_map_ic: Option<Point>,
+    chip_authentication_data: Option<BigUint>,
 }
 
 impl fmt::Debug for PaceTerminal {
@@ -298,7 +332,14 @@ impl PaceTerminal {
             sk_eph: ctx.scalar(sk_eph)?,
             ctx,
             stage: Stage::Nonce,
+            pk_map_ic: None,
+            chip_authentication_data: None,
         })
+    }
+
+    /// Nonce mapping of the protocol.
+    pub fn mapping(&self) -> Mapping {
+        self.ctx.mapping
     }
 
     /// Session cipher.
@@ -347,6 +388,7 @@ impl PaceTerminal {
         let generator = self.ctx.map(nonce, &self.sk_map, &pk_map_ic)?;
         let pk_eph = self.ctx.curve.mul(&self.sk_eph, &generator);
         self.stage = Stage::Agreement { generator };
+        self.pk_map_ic = Some(pk_map_ic);
         Ok(general_authenticate(
             &tlv::encode(0x83, &self.ctx.curve.encode(&pk_eph)),
             false,
@@ -380,9 +422,36 @@ impl PaceTerminal {
         if !crypto::mac_eq(&received, &expected) {
             return Err(PaceError::TokenMismatch);
         }
+        if self.ctx.mapping == Mapping::ChipAuthentication {
+            let encrypted = dynamic_object(response_data, 0x8A)
+                .map_err(|_| PaceError::ChipAuthenticationDataMissing)?;
+            let plain = crypto::cbc_decrypt(
+                self.ctx.cipher,
+                &keys.enc,
+                &self.ctx.cam_iv(keys)?,
+                &encrypted,
+            )?;
+            self.chip_authentication_data = Some(BigUint::from_bytes_be(crypto::unpad(&plain)?));
+        }
         let sm = SecureMessaging::new(keys.clone(), &[]);
         self.stage = Stage::Done;
         Ok(sm)
+    }
+
+    /// Chip Authentication Mapping: checks `CA_IC * PK_IC == PK_map,IC` with the chip's
+    /// static public key (uncompressed point, from EF.CardSecurity). Only after [`Self::finish`]
+    /// of a CAM run. Proves the chip holds the key of EF.CardSecurity; that file's signature
+    /// still has to be verified (passive authentication) for the proof to mean anything.
+    pub fn verify_chip_authentication(&self, chip_public_key: &[u8]) -> Result<(), PaceError> {
+        let (Some(ca), Some(pk_map_ic)) = (&self.chip_authentication_data, &self.pk_map_ic) else {
+            return Err(PaceError::ChipAuthenticationDataMissing);
+        };
+        let pk_ic = self.ctx.curve.decode(chip_public_key)?;
+        if &self.ctx.curve.mul(ca, &pk_ic) == pk_map_ic {
+            Ok(())
+        } else {
+            Err(PaceError::ChipAuthenticationFailed)
+        }
     }
 }
 
@@ -393,6 +462,7 @@ pub struct PaceChip {
     sk_map: BigUint,
     sk_eph: BigUint,
     stage: Stage,
+    chip_key: Option<BigUint>,
 }
 
 impl fmt::Debug for PaceChip {
@@ -417,7 +487,14 @@ impl PaceChip {
             ctx,
             nonce,
             stage: Stage::Nonce,
+            chip_key: None,
         })
+    }
+
+    /// Sets the chip's static private key, needed for Chip Authentication Mapping.
+    pub fn with_chip_key(mut self, private_key: &[u8]) -> PaceChip {
+        self.chip_key = Some(BigUint::from_bytes_be(private_key) % self.ctx.curve.order());
+        self
     }
 
     /// Starts with a fixed nonce and keys (reproducing test vectors).
@@ -438,6 +515,7 @@ impl PaceChip {
             ctx,
             nonce: nonce.to_vec(),
             stage: Stage::Nonce,
+            chip_key: None,
         })
     }
 
@@ -485,8 +563,27 @@ impl PaceChip {
                     return Err(PaceError::TokenMismatch);
                 }
                 let token = self.ctx.token(&keys, &other)?;
+                let mut inner = tlv::encode(0x86, &token);
+                if self.ctx.mapping == Mapping::ChipAuthentication {
+                    // CA_IC = SK_map,IC * SK_IC^-1 mod n, so that CA_IC * PK_IC = PK_map,IC.
+                    let sk_ic = self
+                        .chip_key
+                        .as_ref()
+                        .ok_or(PaceError::ChipAuthenticationDataMissing)?;
+                    let n = curve.order();
+                    let inverse = sk_ic.modpow(&(n - 2u32), n);
+                    let ca = (&self.sk_map * inverse) % n;
+                    let plain = crypto::pad(&curve.field_bytes(&ca), self.ctx.cipher.block_len());
+                    let encrypted = crypto::cbc_encrypt(
+                        self.ctx.cipher,
+                        &keys.enc,
+                        &self.ctx.cam_iv(&keys)?,
+                        &plain,
+                    )?;
+                    inner.extend(tlv::encode(0x8A, &encrypted));
+                }
                 Ok((
-                    tlv::encode(0x7C, &tlv::encode(0x86, &token)),
+                    tlv::encode(0x7C, &inner),
                     Some(SecureMessaging::new(keys, &[])),
                 ))
             }
@@ -708,6 +805,99 @@ mod tests {
             let err = chip.general_authenticate(&terminal.handle_key_agreement(&r3).unwrap().data);
             assert_eq!(err.err(), Some(PaceError::TokenMismatch));
         }
+    }
+
+    #[test]
+    fn chip_authentication_mapping_verifies_static_key() {
+        let password = PacePassword::Can("123456".into());
+        for (cipher, curve_id) in [(2u8, 13u64), (4, 16)] {
+            let mut oid = ID_PACE.to_vec();
+            oid.extend([6, cipher]);
+            let info = PaceInfo {
+                protocol: ObjectIdentifier(oid),
+                version: 2,
+                parameter_id: Some(curve_id),
+            };
+            assert!(is_supported(&info));
+            let curve = Curve::by_parameter_id(curve_id as u32).unwrap();
+            let sk_ic = curve.random_scalar().unwrap();
+            let pk_ic = curve.encode(&curve.mul(&sk_ic, curve.generator()));
+            let mut chip = PaceChip::new(&info, &password)
+                .unwrap()
+                .with_chip_key(&sk_ic.to_bytes_be());
+            let mut terminal = PaceTerminal::new(&info, &password).unwrap();
+            assert_eq!(terminal.mapping(), Mapping::ChipAuthentication);
+            let (r1, _) = chip
+                .general_authenticate(&terminal.first_command().data)
+                .unwrap();
+            let (r2, _) = chip
+                .general_authenticate(&terminal.handle_nonce(&r1).unwrap().data)
+                .unwrap();
+            let (r3, _) = chip
+                .general_authenticate(&terminal.handle_mapping(&r2).unwrap().data)
+                .unwrap();
+            let (r4, _) = chip
+                .general_authenticate(&terminal.handle_key_agreement(&r3).unwrap().data)
+                .unwrap();
+            assert_eq!(
+                terminal.verify_chip_authentication(&pk_ic).err(),
+                Some(PaceError::ChipAuthenticationDataMissing),
+                "not before finish"
+            );
+            terminal.finish(&r4).unwrap();
+            terminal.verify_chip_authentication(&pk_ic).unwrap();
+            let other = curve.encode(&curve.mul(&(&sk_ic + 1u32), curve.generator()));
+            assert_eq!(
+                terminal.verify_chip_authentication(&other).err(),
+                Some(PaceError::ChipAuthenticationFailed)
+            );
+
+            // A CAM response without the 8A object is rejected by the terminal.
+            let mut chip = PaceChip::new(&info, &password)
+                .unwrap()
+                .with_chip_key(&sk_ic.to_bytes_be());
+            let mut terminal = PaceTerminal::new(&info, &password).unwrap();
+            let (r1, _) = chip
+                .general_authenticate(&terminal.first_command().data)
+                .unwrap();
+            let (r2, _) = chip
+                .general_authenticate(&terminal.handle_nonce(&r1).unwrap().data)
+                .unwrap();
+            let (r3, _) = chip
+                .general_authenticate(&terminal.handle_mapping(&r2).unwrap().data)
+                .unwrap();
+            let (r4, _) = chip
+                .general_authenticate(&terminal.handle_key_agreement(&r3).unwrap().data)
+                .unwrap();
+            let token = dynamic_object(&r4, 0x86).unwrap();
+            let stripped = tlv::encode(0x7C, &tlv::encode(0x86, &token));
+            assert_eq!(
+                terminal.finish(&stripped).err(),
+                Some(PaceError::ChipAuthenticationDataMissing)
+            );
+
+            // A CAM chip without its static key cannot answer.
+            let mut chip = PaceChip::new(&info, &password).unwrap();
+            let mut terminal = PaceTerminal::new(&info, &password).unwrap();
+            let (r1, _) = chip
+                .general_authenticate(&terminal.first_command().data)
+                .unwrap();
+            let (r2, _) = chip
+                .general_authenticate(&terminal.handle_nonce(&r1).unwrap().data)
+                .unwrap();
+            let (r3, _) = chip
+                .general_authenticate(&terminal.handle_mapping(&r2).unwrap().data)
+                .unwrap();
+            let step4 = terminal.handle_key_agreement(&r3).unwrap();
+            assert_eq!(
+                chip.general_authenticate(&step4.data).err(),
+                Some(PaceError::ChipAuthenticationDataMissing)
+            );
+        }
+        // CAM with 3DES does not exist.
+        let mut oid = ID_PACE.to_vec();
+        oid.extend([6, 1]);
+        assert!(protocol_parameters(&ObjectIdentifier(oid)).is_err());
     }
 
     #[test]

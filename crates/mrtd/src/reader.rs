@@ -17,7 +17,7 @@ use crate::apdu::{
 };
 use crate::bac::{self, BacError, BacKeys, BacTerminal};
 use crate::crypto::CipherSuite;
-use crate::lds::{Dg1, Dg2, EfCom, FileId, LdsError, Sod};
+use crate::lds::{CardSecurity, Dg1, Dg2, EfCom, FileId, LdsError, Sod};
 use crate::pace::{self, PaceError, PacePassword, PaceTerminal};
 use crate::security_info::{self, ObjectIdentifier, PaceInfo};
 use crate::sm::{SecureMessaging, SmError};
@@ -181,6 +181,18 @@ pub fn atr_historical_bytes(atr: &[u8]) -> &[u8] {
     atr.get(pos..pos + count).unwrap_or(&[])
 }
 
+/// Outcome of PACE Chip Authentication Mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChipAuthentication {
+    /// Generic Mapping: no chip authentication during PACE.
+    NotUsed,
+    /// The chip proved it holds the private key of the public key in EF.CardSecurity (whose
+    /// signature must still be checked by passive authentication).
+    Verified,
+    /// CAM ran but could not be checked here (reason given); the data was not contradicted.
+    Unverifiable(&'static str),
+}
+
 /// How access was obtained.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccessProtocol {
@@ -192,6 +204,8 @@ pub enum AccessProtocol {
         parameter_id: Option<u64>,
         /// Session cipher.
         cipher: CipherSuite,
+        /// Chip Authentication Mapping outcome.
+        chip_authentication: ChipAuthentication,
     },
     /// Basic Access Control.
     Bac,
@@ -203,8 +217,18 @@ impl fmt::Display for AccessProtocol {
             AccessProtocol::Pace {
                 parameter_id,
                 cipher,
+                chip_authentication,
                 ..
-            } => write!(f, "PACE-ECDH-GM {cipher:?} (parameter id {parameter_id:?})"),
+            } => {
+                let mapping = match chip_authentication {
+                    ChipAuthentication::NotUsed => "GM",
+                    _ => "CAM",
+                };
+                write!(
+                    f,
+                    "PACE-ECDH-{mapping} {cipher:?} (parameter id {parameter_id:?})"
+                )
+            }
             AccessProtocol::Bac => f.write_str("BAC"),
         }
     }
@@ -219,6 +243,8 @@ pub struct ChipDocument {
     pub pace_fallback: Option<String>,
     /// EF.CardAccess, if the chip has one.
     pub card_access: Option<Vec<u8>>,
+    /// EF.CardSecurity, if read (PACE-CAM).
+    pub card_security: Option<Vec<u8>>,
     /// EF.COM.
     pub com: Vec<u8>,
     /// Data groups read, by number.
@@ -274,6 +300,7 @@ pub struct ChipReader<T> {
     transport: T,
     options: ReaderOptions,
     sm: Option<SecureMessaging>,
+    card_security: Option<Vec<u8>>,
     apdu_count: usize,
     extended: bool,
 }
@@ -302,6 +329,7 @@ impl<T: CardTransport> ChipReader<T> {
             transport,
             options,
             sm: None,
+            card_security: None,
             apdu_count: 0,
             extended,
         }
@@ -387,6 +415,7 @@ impl<T: CardTransport> ChipReader<T> {
             access,
             pace_fallback,
             card_access,
+            card_security: self.card_security.take(),
             com,
             data_groups,
             sod,
@@ -430,7 +459,13 @@ impl<T: CardTransport> ChipReader<T> {
                             self.select_application()?;
                             return Ok((access, None));
                         }
-                        Err(e @ (ReadError::Transport(_) | ReadError::Apdu(_))) => return Err(e),
+                        // A chip that fails Chip Authentication Mapping may be a clone: never
+                        // fall back to BAC for it.
+                        Err(
+                            e @ (ReadError::Transport(_)
+                            | ReadError::Apdu(_)
+                            | ReadError::Pace(PaceError::ChipAuthenticationFailed)),
+                        ) => return Err(e),
                         Err(e) if !self.options.allow_bac => return Err(e),
                         Err(e) => fallback = Some(format!("PACE failed: {e}")),
                     }
@@ -486,11 +521,41 @@ impl<T: CardTransport> ChipReader<T> {
                 }
             };
         }
+        let chip_authentication = match terminal.mapping() {
+            pace::Mapping::Generic => ChipAuthentication::NotUsed,
+            pace::Mapping::ChipAuthentication => {
+                self.check_chip_authentication(&terminal, info.parameter_id)?
+            }
+        };
         Ok(AccessProtocol::Pace {
             protocol: info.protocol.clone(),
             parameter_id: info.parameter_id,
             cipher: terminal.cipher(),
+            chip_authentication,
         })
+    }
+
+    /// PACE-CAM: reads EF.CardSecurity (master file, under SM) and checks the chip
+    /// authentication data against its chip public key. A mismatch is an error.
+    fn check_chip_authentication(
+        &mut self,
+        terminal: &PaceTerminal,
+        parameter_id: Option<u64>,
+    ) -> Result<ChipAuthentication, ReadError> {
+        let Some(raw) = self.read_file(FileId::CardSecurity)? else {
+            return Ok(ChipAuthentication::Unverifiable("EF.CardSecurity missing"));
+        };
+        let key = CardSecurity::parse(&raw)
+            .ok()
+            .and_then(|cs| parameter_id.and_then(|id| cs.chip_public_key(id)));
+        self.card_security = Some(raw);
+        let Some(key) = key else {
+            return Ok(ChipAuthentication::Unverifiable(
+                "no chip public key for the PACE domain parameters in EF.CardSecurity",
+            ));
+        };
+        terminal.verify_chip_authentication(&key)?;
+        Ok(ChipAuthentication::Verified)
     }
 
     fn run_bac(&mut self, keys: &BacKeys) -> Result<(), ReadError> {

@@ -333,3 +333,74 @@ fn misbehaving_chips_give_clear_errors() {
     // Errors never show the document number.
     assert!(!format!("{err:?} {err}").contains("L898902C"));
 }
+
+#[test]
+fn pace_cam_document_verifies_chip_key_and_rejects_a_clone() {
+    use mrtd::ec::Curve;
+    use mrtd::reader::ChipAuthentication;
+    // PACE-ECDH-CAM-AES-128 on brainpoolP256r1.
+    let card_access = "31143012060A04007F0007020204060202010202010D";
+    let curve = Curve::by_parameter_id(13).unwrap();
+    let sk_ic = [0x42u8; 32];
+    let pk_ic = curve.encode(&curve.mul(&num_bigint_from(&sk_ic), curve.generator()));
+    let jpeg = image(&[0xFF, 0xD8, 0xFF, 0xE0], 1_000);
+    for (published_key, expect_ok) in [
+        (pk_ic.clone(), true),
+        (curve.encode(curve.generator()), false),
+    ] {
+        let mut f = files(Some(card_access), &jpeg, &[]);
+        f.insert(
+            FileId::CardSecurity,
+            build::card_security_unsigned(&[build::chip_authentication_public_key_info(
+                13,
+                &published_key,
+            )]),
+        );
+        let chip = TestDoubleChip::new(mrz_info(), f).with_chip_key(&sk_ic);
+        let result = ChipReader::new(chip, ReaderOptions::default())
+            .read_document(&PacePassword::Mrz(mrz_info()));
+        if expect_ok {
+            let doc = result.unwrap();
+            assert!(
+                matches!(
+                    doc.access,
+                    AccessProtocol::Pace {
+                        chip_authentication: ChipAuthentication::Verified,
+                        ..
+                    }
+                ),
+                "{:?}",
+                doc.access
+            );
+            assert!(doc.card_security.is_some());
+            assert!(doc.access.to_string().starts_with("PACE-ECDH-CAM"));
+        } else {
+            // No BAC fallback for a chip that fails chip authentication.
+            let err = result.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ReadError::Pace(mrtd::pace::PaceError::ChipAuthenticationFailed)
+                ),
+                "{err}"
+            );
+        }
+    }
+    // Without EF.CardSecurity the result says so instead of claiming verification.
+    let chip =
+        TestDoubleChip::new(mrz_info(), files(Some(card_access), &jpeg, &[])).with_chip_key(&sk_ic);
+    let doc = ChipReader::new(chip, ReaderOptions::default())
+        .read_document(&PacePassword::Mrz(mrz_info()))
+        .unwrap();
+    assert!(matches!(
+        doc.access,
+        AccessProtocol::Pace {
+            chip_authentication: ChipAuthentication::Unverifiable(_),
+            ..
+        }
+    ));
+}
+
+fn num_bigint_from(bytes: &[u8]) -> num_bigint::BigUint {
+    num_bigint::BigUint::from_bytes_be(bytes)
+}

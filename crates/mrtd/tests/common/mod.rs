@@ -37,6 +37,7 @@ pub struct TestDoubleChip {
     bac_keys: BacKeys,
     password_mrz: PacePassword,
     can: Option<String>,
+    chip_key: Option<Vec<u8>>,
     pace_infos: Vec<PaceInfo>,
     pace: Option<PaceChip>,
     sm: Option<SecureMessaging>,
@@ -59,6 +60,7 @@ impl TestDoubleChip {
             bac_keys: BacKeys::from_mrz(&mrz_info),
             password_mrz: PacePassword::Mrz(mrz_info),
             can: None,
+            chip_key: None,
             files,
             pace_infos,
             pace: None,
@@ -77,16 +79,33 @@ impl TestDoubleChip {
         self
     }
 
+    /// Files visible in the current context: master file before the application is selected.
+    fn visible(&self, f: &FileId) -> bool {
+        f.in_master_file() != self.app_selected
+    }
+
     fn file_by_sfi(&self, sfi: u8) -> Option<FileId> {
-        self.files.keys().copied().find(|f| f.sfi() == sfi)
+        self.files
+            .keys()
+            .copied()
+            .find(|f| self.visible(f) && f.sfi() == sfi)
     }
 
     fn file_by_fid(&self, fid: u16) -> Option<FileId> {
-        self.files.keys().copied().find(|f| f.fid() == fid)
+        self.files
+            .keys()
+            .copied()
+            .find(|f| self.visible(f) && f.fid() == fid)
     }
 
     fn readable(&self, file: FileId) -> bool {
-        file == FileId::CardAccess || (self.app_selected && self.sm.is_some())
+        file == FileId::CardAccess || self.sm.is_some()
+    }
+
+    /// Sets the static chip key used for PACE Chip Authentication Mapping.
+    pub fn with_chip_key(mut self, key: &[u8]) -> Self {
+        self.chip_key = Some(key.to_vec());
+        self
     }
 
     fn read(&self, file: FileId, offset: usize, le: usize) -> (Vec<u8>, StatusWord) {
@@ -198,7 +217,11 @@ impl TestDoubleChip {
                     (2, Some(can)) => PacePassword::Can(can.clone()),
                     _ => return (Vec::new(), StatusWord(0x6A88)),
                 };
-                self.pace = Some(PaceChip::new(info, &password).unwrap());
+                let mut chip = PaceChip::new(info, &password).unwrap();
+                if let Some(key) = &self.chip_key {
+                    chip = chip.with_chip_key(key);
+                }
+                self.pace = Some(chip);
                 (Vec::new(), StatusWord::SUCCESS)
             }
             (0x86, _, _) => {
