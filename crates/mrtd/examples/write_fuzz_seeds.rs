@@ -108,4 +108,40 @@ fn main() {
         "extended",
         &hex::decode("00B00000000100").unwrap(),
     );
+    write(
+        root,
+        "card_access",
+        "card_security",
+        &build::card_security_unsigned(&[]),
+    );
+    // A complete, valid PACE-GM exchange for the terminal keys the pace_responses target uses.
+    let info = mrtd::security_info::PaceInfo {
+        protocol: mrtd::security_info::ObjectIdentifier(vec![
+            0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 2, 2,
+        ]),
+        version: 2,
+        parameter_id: Some(13),
+    };
+    let password = mrtd::pace::PacePassword::Can("123456".into());
+    let mut chip =
+        mrtd::pace::PaceChip::with_secrets(&info, &password, &[3; 16], &[5; 32], &[6; 32]).unwrap();
+    let mut terminal =
+        mrtd::pace::PaceTerminal::with_keys(&info, &password, &[7; 32], &[9; 32]).unwrap();
+    let mut seed = vec![0u8];
+    let mut command = terminal.first_command();
+    for step in 0..4 {
+        let (response, _) = chip.general_authenticate(&command.data).unwrap();
+        seed.push(response.len() as u8);
+        seed.extend_from_slice(&response);
+        command = match step {
+            0 => terminal.handle_nonce(&response).unwrap(),
+            1 => terminal.handle_mapping(&response).unwrap(),
+            2 => terminal.handle_key_agreement(&response).unwrap(),
+            _ => {
+                terminal.finish(&response).unwrap();
+                command
+            }
+        };
+    }
+    write(root, "pace_responses", "gm_bp256", &seed);
 }

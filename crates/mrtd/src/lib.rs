@@ -14,10 +14,10 @@
 //!   AES-CMAC, session keys.
 //! - [`ec`]: prime-curve arithmetic for PACE Generic Mapping (brainpoolP256r1/P384r1,
 //!   secp256r1/secp384r1).
-//! - [`bac`], [`pace`]: Basic Access Control and PACE-ECDH-GM, terminal and chip sides.
+//! - [`bac`], [`pace`]: Basic Access Control and PACE-ECDH-GM / -CAM, terminal and chip sides.
 //! - [`sm`]: secure messaging for 3DES and AES sessions, both directions.
 //! - [`security_info`]: SecurityInfos of EF.CardAccess and DG14.
-//! - [`lds`]: EF.COM, DG1, DG2 (face image JPEG/JP2/J2K), DG7, DG11, DG12, DG14, DG15, EF.SOD.
+//! - [`lds`]: EF.CardSecurity, EF.COM, DG1, DG2 (face image JPEG/JP2/J2K), DG7, DG11, DG12, DG14, DG15, EF.SOD.
 //! - [`reader`]: [`reader::ChipReader`], PACE first, BAC fallback, file reading with few APDUs.
 //!
 //! Test vectors from ICAO 9303 Part 11 Appendix D (BAC, secure messaging) and Appendix G

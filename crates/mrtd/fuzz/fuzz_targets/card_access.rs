@@ -1,4 +1,5 @@
-//! EF.CardAccess / SecurityInfos parser, DG14, and PACE setup from the PACEInfos found.
+//! EF.CardAccess / SecurityInfos parser, DG14, EF.CardSecurity, and PACE setup from the
+//! PACEInfos found.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -12,4 +13,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = mrtd::lds::Dg14::parse(data);
+    if let Ok(cs) = mrtd::lds::CardSecurity::parse(data) {
+        for id in [12, 13, 15, 16] {
+            let _ = cs.chip_public_key(id);
+        }
+    }
 });
