@@ -1,3 +1,5 @@
 //! Gate hardware behind narrow traits: camera, turnstile GPIO, fingerprint module; real and simulated backends.
 
+pub mod camera;
 pub mod fingerprint;
+pub mod turnstile;
