@@ -8,9 +8,8 @@ use uuid::Uuid;
 /// Schema version of [`EventEnvelope`] written by this build.
 pub const EVENT_SCHEMA_VERSION: u32 = 1;
 
-/// One event as it travels to central.
+/// One event as it travels to central. Unknown fields are ignored (forward compatibility).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EventEnvelope {
     /// UUIDv7 assigned by the outbox; central is idempotent on it.
     pub id: Uuid,

@@ -1,0 +1,485 @@
+//! The HTTP/JSON API (hyper 1, HTTP/1.1), optionally over rustls with client certificates.
+
+// Handlers return finished error responses as their `Err`; they are built once per failed
+// request, so boxing them would only add an allocation.
+#![allow(clippy::result_large_err)]
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use outbox::wire::{ApiError, BatchAck, EventBatch, EventPage, Health, PublishList};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::storage::{EventQuery, Storage, StorageError};
+
+/// One route of the API; the OpenAPI file must list exactly these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path template as written in the OpenAPI file.
+    pub path: &'static str,
+}
+
+/// Every route the server answers.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "POST",
+        path: "/v1/events",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/events",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/lists/{name}",
+    },
+    Route {
+        method: "PUT",
+        path: "/v1/lists/{name}",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/health",
+    },
+];
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// Most events in one `POST /v1/events`.
+pub const MAX_BATCH_EVENTS: usize = 10_000;
+/// Default and maximum `limit` of `GET /v1/events`.
+pub const DEFAULT_QUERY_LIMIT: u32 = 1_000;
+/// Largest `limit` of `GET /v1/events`.
+pub const MAX_QUERY_LIMIT: u32 = 100_000;
+
+type Body = Full<Bytes>;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Body> {
+    let (status, body) = match serde_json::to_vec(value) {
+        Ok(body) => (status, body),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            br#"{"error":"response encoding failed"}"#.to_vec(),
+        ),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response<Body> {
+    json_response(
+        status,
+        &ApiError {
+            error: message.into(),
+        },
+    )
+}
+
+fn storage_error(failure: &StorageError) -> Response<Body> {
+    match failure {
+        StorageError::ListVersionConflict { .. } => {
+            error(StatusCode::CONFLICT, failure.to_string())
+        }
+        _ => {
+            tracing::error!(error = %failure, "storage failed");
+            error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
+        }
+    }
+}
+
+enum Endpoint {
+    PostEvents,
+    GetEvents,
+    GetList(String),
+    PutList(String),
+    Health,
+}
+
+fn valid_list_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn route(method: &Method, path: &str) -> Result<Endpoint, Response<Body>> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let endpoint = match (method, segments.as_slice()) {
+        (&Method::POST, ["v1", "events"]) => Endpoint::PostEvents,
+        (&Method::GET, ["v1", "events"]) => Endpoint::GetEvents,
+        (&Method::GET, ["v1", "health"]) => Endpoint::Health,
+        (&Method::GET, ["v1", "lists", name]) | (&Method::PUT, ["v1", "lists", name]) => {
+            if !valid_list_name(name) {
+                return Err(error(StatusCode::BAD_REQUEST, "invalid list name"));
+            }
+            if method == Method::GET {
+                Endpoint::GetList((*name).to_owned())
+            } else {
+                Endpoint::PutList((*name).to_owned())
+            }
+        }
+        (_, ["v1", "events"] | ["v1", "health"] | ["v1", "lists", _]) => {
+            return Err(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"));
+        }
+        _ => return Err(error(StatusCode::NOT_FOUND, "no such route")),
+    };
+    Ok(endpoint)
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(
+    request: Request<Incoming>,
+) -> Result<T, Response<Body>> {
+    let body = Limited::new(request.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map_err(|e| error(StatusCode::PAYLOAD_TOO_LARGE, format!("body: {e}")))?
+        .to_bytes();
+    serde_json::from_slice(&body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("JSON: {e}")))
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, Response<Body>> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(storage_error(&e)),
+        Err(join) => {
+            tracing::error!(error = %join, "storage task failed");
+            Err(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage task failed",
+            ))
+        }
+    }
+}
+
+fn validate_batch(batch: &EventBatch) -> Result<(), String> {
+    if batch.gate_id.is_empty() {
+        return Err("gate_id is empty".into());
+    }
+    if batch.events.len() > MAX_BATCH_EVENTS {
+        return Err(format!("more than {MAX_BATCH_EVENTS} events in one batch"));
+    }
+    let mut previous: Option<u64> = None;
+    for event in &batch.events {
+        if event.gate_id != batch.gate_id {
+            return Err(format!(
+                "event {} belongs to gate {:?}, batch to {:?}",
+                event.id, event.gate_id, batch.gate_id
+            ));
+        }
+        if previous.is_some_and(|p| event.sequence <= p) {
+            return Err(format!(
+                "event {} sequence {} is not above the previous one in the batch",
+                event.id, event.sequence
+            ));
+        }
+        previous = Some(event.sequence);
+    }
+    Ok(())
+}
+
+fn parse_query(query: Option<&str>) -> Result<EventQuery, String> {
+    let mut parsed = EventQuery {
+        limit: DEFAULT_QUERY_LIMIT,
+        ..EventQuery::default()
+    };
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let number = |what: &str| -> Result<i64, String> {
+            value
+                .parse()
+                .map_err(|_| format!("{what}: not an integer: {value:?}"))
+        };
+        match key.as_ref() {
+            "gate" => parsed.gate = Some(value.clone().into_owned()),
+            "since" => parsed.since_ms = Some(number("since")?),
+            "until" => parsed.until_ms = Some(number("until")?),
+            "after_sequence" => {
+                parsed.after_sequence = Some(
+                    u64::try_from(number("after_sequence")?)
+                        .map_err(|_| "after_sequence is negative".to_owned())?,
+                );
+            }
+            "limit" => {
+                let limit = u32::try_from(number("limit")?).map_err(|_| "limit out of range")?;
+                if limit == 0 || limit > MAX_QUERY_LIMIT {
+                    return Err(format!("limit must be 1..={MAX_QUERY_LIMIT}"));
+                }
+                parsed.limit = limit;
+            }
+            other => return Err(format!("unknown query parameter {other:?}")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn have_version(query: Option<&str>) -> Result<Option<u64>, String> {
+    let mut have = None;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if key != "have" {
+            return Err(format!("unknown query parameter {key:?}"));
+        }
+        have = Some(
+            value
+                .parse()
+                .map_err(|_| format!("have: not a version: {value:?}"))?,
+        );
+    }
+    Ok(have)
+}
+
+/// Answers one request.
+pub async fn handle(request: Request<Incoming>, storage: Arc<dyn Storage>) -> Response<Body> {
+    let endpoint = match route(request.method(), request.uri().path()) {
+        Ok(endpoint) => endpoint,
+        Err(response) => return response,
+    };
+    let outcome = match endpoint {
+        Endpoint::PostEvents => post_events(request, storage).await,
+        Endpoint::GetEvents => get_events(&request, storage).await,
+        Endpoint::GetList(name) => get_list(&request, name, storage).await,
+        Endpoint::PutList(name) => put_list(request, name, storage).await,
+        Endpoint::Health => Ok(health(storage).await),
+    };
+    outcome.unwrap_or_else(|response| response)
+}
+
+async fn post_events(
+    request: Request<Incoming>,
+    storage: Arc<dyn Storage>,
+) -> Result<Response<Body>, Response<Body>> {
+    let batch: EventBatch = read_json(request).await?;
+    validate_batch(&batch).map_err(|message| error(StatusCode::BAD_REQUEST, message))?;
+    let acked = batch.events.iter().map(|e| e.id).collect();
+    let gate = batch.gate_id.clone();
+    let count = batch.events.len();
+    let outcome = blocking(move || storage.ingest(&batch.events, now_ms())).await?;
+    tracing::debug!(gate = %gate, count, stored = outcome.stored, duplicates = outcome.duplicates, "ingested batch");
+    Ok(json_response(
+        StatusCode::OK,
+        &BatchAck {
+            acked,
+            stored: outcome.stored,
+            duplicates: outcome.duplicates,
+        },
+    ))
+}
+
+async fn get_events(
+    request: &Request<Incoming>,
+    storage: Arc<dyn Storage>,
+) -> Result<Response<Body>, Response<Body>> {
+    let query = parse_query(request.uri().query())
+        .map_err(|message| error(StatusCode::BAD_REQUEST, message))?;
+    let events = blocking(move || storage.events(&query)).await?;
+    Ok(json_response(StatusCode::OK, &EventPage { events }))
+}
+
+async fn get_list(
+    request: &Request<Incoming>,
+    name: String,
+    storage: Arc<dyn Storage>,
+) -> Result<Response<Body>, Response<Body>> {
+    let have = have_version(request.uri().query())
+        .map_err(|message| error(StatusCode::BAD_REQUEST, message))?;
+    let list = blocking(move || {
+        let Some(version) = storage.list_version(&name)? else {
+            return Ok(Err(StatusCode::NOT_FOUND));
+        };
+        if have.is_some_and(|have| have >= version) {
+            return Ok(Err(StatusCode::NOT_MODIFIED));
+        }
+        Ok(storage.list(&name)?.ok_or(StatusCode::NOT_FOUND))
+    })
+    .await?;
+    match list {
+        Ok(list) => Ok(json_response(StatusCode::OK, &list)),
+        Err(StatusCode::NOT_MODIFIED) => {
+            let mut response = Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+            Ok(response)
+        }
+        Err(status) => Err(error(status, "no such list")),
+    }
+}
+
+async fn put_list(
+    request: Request<Incoming>,
+    name: String,
+    storage: Arc<dyn Storage>,
+) -> Result<Response<Body>, Response<Body>> {
+    let publish: PublishList = read_json(request).await?;
+    let version = publish.version;
+    let stored_name = name.clone();
+    blocking(move || storage.publish_list(&stored_name, &publish, now_ms())).await?;
+    tracing::info!(list = %name, version, "list published");
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::json!({ "name": name, "version": version }),
+    ))
+}
+
+async fn health(storage: Arc<dyn Storage>) -> Response<Body> {
+    let backend = storage.backend().to_owned();
+    match blocking(move || storage.health()).await {
+        Ok(()) => json_response(
+            StatusCode::OK,
+            &Health {
+                status: "ok".into(),
+                storage: backend,
+            },
+        ),
+        Err(_) => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &Health {
+                status: "storage unavailable".into(),
+                storage: backend,
+            },
+        ),
+    }
+}
+
+async fn serve_connection<IO>(io: IO, storage: Arc<dyn Storage>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let storage = storage.clone();
+        async move { Ok::<_, Infallible>(handle(request, storage).await) }
+    });
+    if let Err(error) = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), service)
+        .await
+    {
+        tracing::debug!(%error, "connection ended with an error");
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` completes. With `tls`, every connection
+/// must complete a TLS handshake (with the client-certificate policy of the acceptor's
+/// config). On shutdown, open connections are dropped: clients retry, and ingest is
+/// idempotent, so a cut request is harmless.
+pub async fn serve(
+    listener: TcpListener,
+    storage: Arc<dyn Storage>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                continue;
+            }
+        };
+        let storage = storage.clone();
+        let tls = tls.clone();
+        connections.spawn(async move {
+            match tls {
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => serve_connection(stream, storage).await,
+                    Err(error) => tracing::warn!(%peer, %error, "TLS handshake failed"),
+                },
+                None => serve_connection(stream, storage).await,
+            }
+        });
+    }
+    connections.abort_all();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parameters_are_parsed_and_checked() {
+        let query =
+            parse_query(Some("gate=g%201&since=5&until=9&after_sequence=3&limit=7")).unwrap();
+        assert_eq!(query.gate.as_deref(), Some("g 1"));
+        assert_eq!(
+            (
+                query.since_ms,
+                query.until_ms,
+                query.after_sequence,
+                query.limit
+            ),
+            (Some(5), Some(9), Some(3), 7)
+        );
+        assert_eq!(parse_query(None).unwrap().limit, DEFAULT_QUERY_LIMIT);
+        assert!(parse_query(Some("limit=0")).is_err());
+        assert!(parse_query(Some("bogus=1")).is_err());
+        assert!(parse_query(Some("since=x")).is_err());
+        assert_eq!(have_version(Some("have=4")).unwrap(), Some(4));
+    }
+
+    #[test]
+    fn routes_table_matches_router() {
+        for route_entry in ROUTES {
+            let method = Method::from_bytes(route_entry.method.as_bytes()).unwrap();
+            let path = route_entry.path.replace("{name}", "denylist");
+            assert!(route(&method, &path).is_ok(), "{route_entry:?} not routed");
+        }
+        assert!(route(&Method::DELETE, "/v1/events").is_err());
+        assert!(route(&Method::GET, "/v1/nothing").is_err());
+        assert!(route(&Method::GET, "/v1/lists/bad%2Fname").is_err());
+    }
+
+    #[test]
+    fn batches_must_be_one_gate_in_ascending_order() {
+        let event = |gate: &str, sequence| outbox::wire::EventEnvelope {
+            id: uuid::Uuid::now_v7(),
+            gate_id: gate.into(),
+            sequence,
+            schema_version: 1,
+            kind: "k".into(),
+            occurred_at_ms: 0,
+            payload: serde_json::Value::Null,
+        };
+        let ok = EventBatch {
+            gate_id: "g".into(),
+            events: vec![event("g", 1), event("g", 5)],
+        };
+        assert!(validate_batch(&ok).is_ok(), "gaps are accepted");
+        let mixed = EventBatch {
+            gate_id: "g".into(),
+            events: vec![event("g", 1), event("h", 2)],
+        };
+        assert!(validate_batch(&mixed).is_err());
+        let unordered = EventBatch {
+            gate_id: "g".into(),
+            events: vec![event("g", 2), event("g", 2)],
+        };
+        assert!(validate_batch(&unordered).is_err());
+    }
+}

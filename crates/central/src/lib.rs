@@ -1,0 +1,15 @@
+//! Reference central server: event ingest, queries and list publishing for gates.
+//!
+//! * [`http`]: the HTTP/JSON API documented in `openapi.yaml` (routes in [`http::ROUTES`]).
+//! * [`storage`]: the [`storage::Storage`] trait with an embedded SQLite store (zero setup)
+//!   and a PostgreSQL store (time-partitioned, shared by stateless replicas).
+//! * [`tls`]: rustls server configuration with mandatory client certificates.
+//!
+//! Ingest is idempotent by event id: a retransmitted event is acknowledged again but stored
+//! once. Events of a batch must belong to one gate and ascend in sequence; gaps between
+//! batches are accepted (central records what it receives and the gate never skips a
+//! sequence number, so a gap can only mean a replaced outbox database; the query API shows it).
+
+pub mod http;
+pub mod storage;
+pub mod tls;

@@ -1,0 +1,70 @@
+//! TLS for the server: rustls (ring provider) with mandatory client certificates.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// Errors while building the TLS configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    /// A PEM file could not be read or held nothing usable.
+    #[error("TLS file {path}: {detail}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// rustls refused the certificates or key.
+    #[error("TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+    /// The client-certificate verifier could not be built.
+    #[error("client CA: {0}")]
+    Verifier(#[from] rustls::server::VerifierBuilderError),
+}
+
+fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| TlsSetupError::File {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsSetupError::File {
+            path: path.to_owned(),
+            detail: "no certificate found".into(),
+        });
+    }
+    Ok(certs)
+}
+
+/// Server configuration presenting `cert` (PEM chain) with `key` (PEM) and requiring every
+/// client to present a certificate that chains to a CA in `client_ca` (PEM).
+pub fn server_config(
+    cert: &Path,
+    key: &Path,
+    client_ca: &Path,
+) -> Result<Arc<rustls::ServerConfig>, TlsSetupError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in certs(client_ca)? {
+        roots.add(ca)?;
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsSetupError::File {
+        path: key.to_owned(),
+        detail: e.to_string(),
+    })?;
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs(cert)?, key)?;
+    Ok(Arc::new(config))
+}
