@@ -1,0 +1,368 @@
+//! The face engine: configuration, frame analysis, chip-photo references and decisions.
+
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::align::align_face;
+use crate::attack::AttackModel;
+use crate::detect::{Detection, Detector};
+use crate::embed::{Embedder, Embedding, ScoreRule};
+use crate::error::{FaceError, Result};
+use crate::imaging::decode_image;
+use crate::manifest::ModelManifest;
+use crate::quality::{FaceQuality, QualityThresholds, assess};
+use crate::runtime::{RuntimeOptions, ensure_runtime};
+
+/// Face engine configuration (TOML/JSON; unknown fields are rejected).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaceConfig {
+    /// Path of `libonnxruntime.so`; `ORT_DYLIB_PATH` when absent.
+    #[serde(default)]
+    pub onnxruntime_library: Option<PathBuf>,
+    /// Expected sha256 of the library; the pinned 1.31.1 hash for this architecture when absent.
+    #[serde(default)]
+    pub onnxruntime_sha256: Option<String>,
+    /// Detector manifest.
+    pub detector: PathBuf,
+    /// Embedder manifest.
+    pub embedder: PathBuf,
+    /// Presentation-attack manifest (no attack score when absent).
+    #[serde(default)]
+    pub attack: Option<PathBuf>,
+    /// Intra-op threads per ONNX session.
+    #[serde(default = "default_threads")]
+    pub intra_op_threads: usize,
+    /// Match threshold on the normalised score; the embedder manifest's calibrated value when absent.
+    #[serde(default)]
+    pub match_threshold: Option<f32>,
+    /// Attack threshold (score above = attack); the attack manifest's value when absent.
+    #[serde(default)]
+    pub attack_threshold: Option<f32>,
+    /// A second face whose box area is at least this fraction of the chosen face's is reported.
+    #[serde(default = "default_second_face_ratio")]
+    pub second_face_area_ratio: f32,
+    /// Quality limits.
+    #[serde(default)]
+    pub quality: QualityThresholds,
+}
+
+fn default_threads() -> usize {
+    1
+}
+
+fn default_second_face_ratio() -> f32 {
+    0.3
+}
+
+impl FaceConfig {
+    /// The default models of a directory laid out like the repository's `models/`.
+    pub fn with_models_dir(models: &Path) -> Self {
+        Self {
+            onnxruntime_library: None,
+            onnxruntime_sha256: None,
+            detector: models.join(DEFAULT_DETECTOR_MANIFEST),
+            embedder: models.join(DEFAULT_EMBEDDER_MANIFEST),
+            attack: Some(models.join(DEFAULT_ATTACK_MANIFEST)),
+            intra_op_threads: default_threads(),
+            match_threshold: None,
+            attack_threshold: None,
+            second_face_area_ratio: default_second_face_ratio(),
+            quality: QualityThresholds::default(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(1..=64).contains(&self.intra_op_threads) {
+            return Err(FaceError::Config(format!(
+                "intra_op_threads must be 1..=64, got {}",
+                self.intra_op_threads
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.second_face_area_ratio) {
+            return Err(FaceError::Config(
+                "second_face_area_ratio must be within 0..=1".into(),
+            ));
+        }
+        if self.match_threshold.is_some_and(|t| !t.is_finite())
+            || self.attack_threshold.is_some_and(|t| !t.is_finite())
+        {
+            return Err(FaceError::Config("thresholds must be finite".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Default detector manifest file name in `models/`.
+pub const DEFAULT_DETECTOR_MANIFEST: &str = "mtcnn.toml";
+/// Default embedder manifest file name in `models/`.
+pub const DEFAULT_EMBEDDER_MANIFEST: &str = "dlib_resnet128_faceapi.toml";
+/// Default attack manifest file name in `models/`.
+pub const DEFAULT_ATTACK_MANIFEST: &str = "face_antispoofing_expo.toml";
+
+/// The face chosen in a frame, with everything the gate needs about it.
+#[derive(Debug, Clone)]
+pub struct AnalysedFace {
+    /// Its detection.
+    pub detection: Detection,
+    /// Its quality.
+    pub quality: FaceQuality,
+    /// Its embedding (Debug-redacted).
+    pub embedding: Embedding,
+    /// Presentation-attack score, when an attack model is loaded.
+    pub attack_score: Option<f32>,
+    /// Whether the attack score exceeds the threshold.
+    pub is_attack: Option<bool>,
+}
+
+/// Result of analysing one frame.
+#[derive(Debug, Clone)]
+pub struct FrameAnalysis {
+    /// Every detected face, best detector score first.
+    pub faces: Vec<Detection>,
+    /// The chosen face (largest and most central), if any.
+    pub best: Option<AnalysedFace>,
+    /// Another face close behind the chosen one (single-person rule).
+    pub second_face: Option<Detection>,
+}
+
+/// A reference template, e.g. from the document chip photo.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    /// Embedding of the reference face (Debug-redacted).
+    pub embedding: Embedding,
+    /// Quality of the reference face.
+    pub quality: FaceQuality,
+}
+
+/// A 1:1 decision.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MatchResult {
+    /// Normalised similarity (higher = more similar).
+    pub score: f32,
+    /// Threshold in force.
+    pub threshold: f32,
+    /// `score >= threshold`.
+    pub is_match: bool,
+}
+
+/// Loaded models and settings. Sessions are created once and reused; `analyse` takes `&self`.
+#[derive(Debug)]
+pub struct FaceEngine {
+    detector: Detector,
+    embedder: Embedder,
+    attack: Option<AttackModel>,
+    match_threshold: f32,
+    attack_threshold: Option<f32>,
+    config: FaceConfig,
+}
+
+impl FaceEngine {
+    /// Loads the runtime (checked by hash) and every model (checked by hash).
+    pub fn load(config: &FaceConfig) -> Result<Self> {
+        config.validate()?;
+        let environment = ensure_runtime(&RuntimeOptions {
+            library: config.onnxruntime_library.clone(),
+            expected_sha256: config.onnxruntime_sha256.clone(),
+        })?;
+        let threads = config.intra_op_threads;
+        let detector = Detector::load(
+            &ModelManifest::load(&config.detector)?,
+            environment,
+            threads,
+        )?;
+        let embedder = Embedder::load(
+            &ModelManifest::load(&config.embedder)?,
+            environment,
+            threads,
+        )?;
+        let attack = match &config.attack {
+            Some(path) => Some(AttackModel::load(
+                &ModelManifest::load(path)?,
+                environment,
+                threads,
+            )?),
+            None => None,
+        };
+        let match_threshold = config
+            .match_threshold
+            .unwrap_or_else(|| embedder.default_threshold());
+        let attack_threshold = attack.as_ref().map(|a| {
+            config
+                .attack_threshold
+                .unwrap_or_else(|| a.default_threshold())
+        });
+        Ok(Self {
+            detector,
+            embedder,
+            attack,
+            match_threshold,
+            attack_threshold,
+            config: config.clone(),
+        })
+    }
+
+    /// The match threshold in force.
+    pub fn match_threshold(&self) -> f32 {
+        self.match_threshold
+    }
+
+    /// How scores are computed.
+    pub fn score_rule(&self) -> ScoreRule {
+        self.embedder.score_rule()
+    }
+
+    /// Detects faces only.
+    pub fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>> {
+        self.detector.detect(image)
+    }
+
+    /// Detection, best-face choice, alignment, quality, embedding and attack score.
+    pub fn analyse(&self, image: &RgbImage) -> Result<FrameAnalysis> {
+        let faces = self.detector.detect(image)?;
+        self.analyse_detections(image, faces)
+    }
+
+    /// Everything after detection, for detections made elsewhere (e.g. by another engine's
+    /// detector, so that several embedders can be evaluated on the same faces).
+    pub fn analyse_detections(
+        &self,
+        image: &RgbImage,
+        faces: Vec<Detection>,
+    ) -> Result<FrameAnalysis> {
+        let Some(best_index) =
+            choose_best_face(&faces, image.width() as f32, image.height() as f32)
+        else {
+            return Ok(FrameAnalysis {
+                faces,
+                best: None,
+                second_face: None,
+            });
+        };
+        let chosen = faces[best_index];
+        let second_face = faces
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| {
+                *i != best_index
+                    && f.bbox.area() >= self.config.second_face_area_ratio * chosen.bbox.area()
+            })
+            .map(|(_, f)| *f)
+            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()));
+        let (chip, _) = align_face(image, &chosen.landmarks, self.embedder.alignment())
+            .ok_or(FaceError::NoFace)?;
+        let quality = assess(&chosen, &chip, &self.config.quality);
+        let embedding = self.embedder.embed(&chip)?;
+        let (attack_score, is_attack) = match (&self.attack, self.attack_threshold) {
+            (Some(model), Some(threshold)) => {
+                let score = model.score(image, &chosen)?;
+                (Some(score), Some(score > threshold))
+            }
+            _ => (None, None),
+        };
+        Ok(FrameAnalysis {
+            faces,
+            best: Some(AnalysedFace {
+                detection: chosen,
+                quality,
+                embedding,
+                attack_score,
+                is_attack,
+            }),
+            second_face,
+        })
+    }
+
+    /// Decodes a chip photo (JPEG, JP2 or J2K) or any image file and makes a reference from its best face.
+    pub fn reference_from_chip_photo(&self, bytes: &[u8]) -> Result<Reference> {
+        let image = decode_image(bytes)?;
+        self.reference_from_image(&image)
+    }
+
+    /// Makes a reference from the best face of a decoded image.
+    pub fn reference_from_image(&self, image: &RgbImage) -> Result<Reference> {
+        let analysis = self.analyse(image)?;
+        let best = analysis.best.ok_or(FaceError::NoFace)?;
+        Ok(Reference {
+            embedding: best.embedding,
+            quality: best.quality,
+        })
+    }
+
+    /// Compares a reference with the chosen face of a frame.
+    pub fn compare(&self, reference: &Reference, frame: &FrameAnalysis) -> Result<MatchResult> {
+        let face = frame.best.as_ref().ok_or(FaceError::NoFace)?;
+        Ok(self.compare_embeddings(&reference.embedding, &face.embedding))
+    }
+
+    /// Compares two embeddings at the threshold in force.
+    pub fn compare_embeddings(&self, a: &Embedding, b: &Embedding) -> MatchResult {
+        let score = self.embedder.score_rule().score(a, b);
+        MatchResult {
+            score,
+            threshold: self.match_threshold,
+            is_match: score >= self.match_threshold,
+        }
+    }
+}
+
+/// Picks the largest, most central face: area weighted down by distance from the image centre.
+pub fn choose_best_face(faces: &[Detection], width: f32, height: f32) -> Option<usize> {
+    let half_diagonal = ((width * width + height * height).sqrt() / 2.0).max(1.0);
+    let rank = |f: &Detection| {
+        let cx = (f.bbox.x1 + f.bbox.x2) / 2.0 - width / 2.0;
+        let cy = (f.bbox.y1 + f.bbox.y2) / 2.0 - height / 2.0;
+        let off_centre = (cx * cx + cy * cy).sqrt() / half_diagonal;
+        f.bbox.area() * (1.0 - 0.5 * off_centre.min(1.0))
+    };
+    faces
+        .iter()
+        .enumerate()
+        .max_by(|(_, a), (_, b)| rank(a).total_cmp(&rank(b)))
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imaging::BoxF;
+
+    fn face(x1: f32, y1: f32, side: f32) -> Detection {
+        Detection {
+            bbox: BoxF {
+                x1,
+                y1,
+                x2: x1 + side,
+                y2: y1 + side,
+            },
+            score: 0.9,
+            landmarks: [[0.0; 2]; 5],
+        }
+    }
+
+    #[test]
+    fn best_face_is_large_and_central() {
+        let faces = [
+            face(0.0, 0.0, 50.0),
+            face(75.0, 75.0, 50.0),
+            face(150.0, 150.0, 45.0),
+        ];
+        assert_eq!(choose_best_face(&faces, 200.0, 200.0), Some(1));
+        let big_corner = [face(0.0, 0.0, 120.0), face(75.0, 75.0, 50.0)];
+        assert_eq!(choose_best_face(&big_corner, 200.0, 200.0), Some(0));
+        assert_eq!(choose_best_face(&[], 200.0, 200.0), None);
+    }
+
+    #[test]
+    fn config_rejects_unknown_fields_and_bad_threads() {
+        let text = "detector = \"d.toml\"\nembedder = \"e.toml\"\nintra_op_threads = 0\n";
+        let config: FaceConfig = toml::from_str(text).unwrap();
+        assert!(config.validate().is_err());
+        assert!(
+            toml::from_str::<FaceConfig>("detector = \"d\"\nembedder = \"e\"\nspeed = 3\n")
+                .is_err()
+        );
+    }
+}

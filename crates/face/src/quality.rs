@@ -1,0 +1,345 @@
+//! Face image quality measures that matter at a gate, and the best-frame picker.
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::align::Landmarks;
+use crate::detect::Detection;
+
+/// Limits a capture must meet (all configurable).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QualityThresholds {
+    /// Smallest inter-eye distance in image pixels (ISO/IEC 19794-5 asks 60 for a token image;
+    /// recognition still works from about 25).
+    pub min_inter_eye_px: f32,
+    /// Largest |yaw| estimate in degrees.
+    pub max_abs_yaw_deg: f32,
+    /// Largest |roll| in degrees.
+    pub max_abs_roll_deg: f32,
+    /// Largest deviation of the nose's vertical position ratio from frontal (pitch indicator).
+    pub max_pitch_deviation: f32,
+    /// Smallest Laplacian variance of the aligned grey chip (sharpness).
+    pub min_sharpness: f32,
+    /// Acceptable mean brightness of the face chip, 0..255.
+    pub brightness_range: [f32; 2],
+    /// Largest fraction of clipped (near 0 or 255) chip pixels.
+    pub max_clipped_fraction: f32,
+}
+
+impl Default for QualityThresholds {
+    fn default() -> Self {
+        Self {
+            min_inter_eye_px: 25.0,
+            max_abs_yaw_deg: 30.0,
+            max_abs_roll_deg: 25.0,
+            max_pitch_deviation: 0.2,
+            min_sharpness: 20.0,
+            brightness_range: [50.0, 210.0],
+            max_clipped_fraction: 0.25,
+        }
+    }
+}
+
+/// A reason a capture falls short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QualityIssue {
+    /// The face is too small (inter-eye distance).
+    TooSmall,
+    /// The head is turned (yaw).
+    Turned,
+    /// The head is tilted (roll).
+    Tilted,
+    /// The head is raised or lowered (pitch).
+    Pitched,
+    /// The chip is blurred.
+    Blurred,
+    /// The face is too dark.
+    TooDark,
+    /// The face is too bright.
+    TooBright,
+    /// Many pixels are clipped.
+    Clipped,
+}
+
+/// Quality measures of one face.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaceQuality {
+    /// Distance between the eye centres in image pixels.
+    pub inter_eye_px: f32,
+    /// Yaw estimate from landmark asymmetry, degrees (sign: + nose towards the image right).
+    pub yaw_deg: f32,
+    /// Roll of the eye line, degrees.
+    pub roll_deg: f32,
+    /// Nose height between eye line (0) and mouth line (1); about 0.49 when frontal.
+    pub pitch_ratio: f32,
+    /// Variance of the Laplacian of the grey aligned chip.
+    pub sharpness: f32,
+    /// Mean grey level of the chip's central region.
+    pub brightness: f32,
+    /// Fraction of central chip pixels below 8 or above 247.
+    pub clipped_fraction: f32,
+    /// Detector confidence.
+    pub detector_score: f32,
+    /// Combined 0..1 quality used to rank frames (product of soft factors).
+    pub score: f32,
+    /// Unmet limits (empty = acceptable).
+    pub issues: Vec<QualityIssue>,
+}
+
+impl FaceQuality {
+    /// True when no limit is violated.
+    pub fn acceptable(&self) -> bool {
+        self.issues.is_empty()
+    }
+}
+
+/// Frontal nose position between eye and mouth lines in the ArcFace template.
+const FRONTAL_PITCH_RATIO: f32 = 0.49;
+
+/// Pose measures from the five landmarks: (inter-eye distance, yaw deg, roll deg, pitch ratio).
+pub fn pose_from_landmarks(landmarks: &Landmarks) -> (f32, f32, f32, f32) {
+    let [left_eye, right_eye, nose, mouth_left, mouth_right] = *landmarks;
+    let dx = right_eye[0] - left_eye[0];
+    let dy = right_eye[1] - left_eye[1];
+    let inter_eye = (dx * dx + dy * dy).sqrt();
+    let roll = dy.atan2(dx);
+    // Rotate into the eye-line frame.
+    let (sin, cos) = (-roll).sin_cos();
+    let rotate = |p: [f32; 2]| [p[0] * cos - p[1] * sin, p[0] * sin + p[1] * cos];
+    let (le, re, n) = (rotate(left_eye), rotate(right_eye), rotate(nose));
+    let mouth_mid = rotate([
+        (mouth_left[0] + mouth_right[0]) / 2.0,
+        (mouth_left[1] + mouth_right[1]) / 2.0,
+    ]);
+    let eye_mid = [(le[0] + re[0]) / 2.0, (le[1] + re[1]) / 2.0];
+    let yaw = if inter_eye > 0.0 {
+        // Horizontal nose offset relative to half the eye distance, as the sine of the yaw.
+        ((n[0] - eye_mid[0]) / (inter_eye / 2.0))
+            .clamp(-1.0, 1.0)
+            .asin()
+            .to_degrees()
+    } else {
+        0.0
+    };
+    let span = mouth_mid[1] - eye_mid[1];
+    let pitch = if span.abs() > 1e-3 {
+        (n[1] - eye_mid[1]) / span
+    } else {
+        FRONTAL_PITCH_RATIO
+    };
+    (inter_eye, yaw, roll.to_degrees(), pitch)
+}
+
+/// Sharpness and exposure of an aligned chip: (Laplacian variance, mean grey, clipped fraction),
+/// over the central 60 % of the chip (the face, not the background).
+pub fn chip_measures(chip: &RgbImage) -> (f32, f32, f32) {
+    let (w, h) = (chip.width() as usize, chip.height() as usize);
+    if w < 5 || h < 5 {
+        return (0.0, 0.0, 1.0);
+    }
+    let grey: Vec<f32> = chip
+        .as_raw()
+        .chunks_exact(3)
+        .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
+        .collect();
+    let (x0, x1) = ((w as f32 * 0.2) as usize, (w as f32 * 0.8) as usize);
+    let (y0, y1) = ((h as f32 * 0.2) as usize, (h as f32 * 0.8) as usize);
+    let (mut sum, mut sum_sq, mut count) = (0f64, 0f64, 0f64);
+    let (mut brightness, mut clipped, mut pixels) = (0f64, 0f64, 0f64);
+    for y in y0.max(1)..y1.min(h - 1) {
+        for x in x0.max(1)..x1.min(w - 1) {
+            let c = grey[y * w + x];
+            let laplacian = grey[(y - 1) * w + x]
+                + grey[(y + 1) * w + x]
+                + grey[y * w + x - 1]
+                + grey[y * w + x + 1]
+                - 4.0 * c;
+            sum += f64::from(laplacian);
+            sum_sq += f64::from(laplacian * laplacian);
+            count += 1.0;
+            brightness += f64::from(c);
+            if !(8.0..=247.0).contains(&c) {
+                clipped += 1.0;
+            }
+            pixels += 1.0;
+        }
+    }
+    if count == 0.0 {
+        return (0.0, 0.0, 1.0);
+    }
+    let mean = sum / count;
+    let variance = (sum_sq / count - mean * mean).max(0.0);
+    (
+        variance as f32,
+        (brightness / pixels) as f32,
+        (clipped / pixels) as f32,
+    )
+}
+
+/// Assesses one face from its detection and its aligned chip.
+pub fn assess(detection: &Detection, chip: &RgbImage, limits: &QualityThresholds) -> FaceQuality {
+    let (inter_eye_px, yaw_deg, roll_deg, pitch_ratio) = pose_from_landmarks(&detection.landmarks);
+    let (sharpness, brightness, clipped_fraction) = chip_measures(chip);
+    let mut issues = Vec::new();
+    if inter_eye_px < limits.min_inter_eye_px {
+        issues.push(QualityIssue::TooSmall);
+    }
+    if yaw_deg.abs() > limits.max_abs_yaw_deg {
+        issues.push(QualityIssue::Turned);
+    }
+    if roll_deg.abs() > limits.max_abs_roll_deg {
+        issues.push(QualityIssue::Tilted);
+    }
+    if (pitch_ratio - FRONTAL_PITCH_RATIO).abs() > limits.max_pitch_deviation {
+        issues.push(QualityIssue::Pitched);
+    }
+    if sharpness < limits.min_sharpness {
+        issues.push(QualityIssue::Blurred);
+    }
+    if brightness < limits.brightness_range[0] {
+        issues.push(QualityIssue::TooDark);
+    }
+    if brightness > limits.brightness_range[1] {
+        issues.push(QualityIssue::TooBright);
+    }
+    if clipped_fraction > limits.max_clipped_fraction {
+        issues.push(QualityIssue::Clipped);
+    }
+    let soft = |value: f32, good: f32| (value / good).clamp(0.0, 1.0);
+    let score = soft(inter_eye_px, 2.0 * limits.min_inter_eye_px)
+        * (1.0 - (yaw_deg.abs() / 90.0)).clamp(0.0, 1.0)
+        * (1.0 - (roll_deg.abs() / 90.0)).clamp(0.0, 1.0)
+        * (1.0 - (pitch_ratio - FRONTAL_PITCH_RATIO).abs()).clamp(0.0, 1.0)
+        * soft(sharpness, 4.0 * limits.min_sharpness)
+        * (1.0 - clipped_fraction).clamp(0.0, 1.0)
+        * detection.score.clamp(0.0, 1.0);
+    FaceQuality {
+        inter_eye_px,
+        yaw_deg,
+        roll_deg,
+        pitch_ratio,
+        sharpness,
+        brightness,
+        clipped_fraction,
+        detector_score: detection.score,
+        score,
+        issues,
+    }
+}
+
+/// Index of the best frame of a burst: acceptable frames first, then the highest quality score.
+/// `None` when no frame has a face.
+pub fn pick_best_frame<'a>(
+    qualities: impl IntoIterator<Item = Option<&'a FaceQuality>>,
+) -> Option<usize> {
+    qualities
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, quality)| quality.map(|q| (index, q)))
+        .max_by(|(_, a), (_, b)| {
+            (a.acceptable(), a.score)
+                .partial_cmp(&(b.acceptable(), b.score))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+        .map(|(index, _)| index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::align::ARCFACE_112;
+    use crate::imaging::BoxF;
+
+    fn detection(landmarks: Landmarks) -> Detection {
+        Detection {
+            bbox: BoxF {
+                x1: 0.0,
+                y1: 0.0,
+                x2: 112.0,
+                y2: 112.0,
+            },
+            score: 0.99,
+            landmarks,
+        }
+    }
+
+    #[test]
+    fn frontal_template_has_neutral_pose() {
+        let (eye, yaw, roll, pitch) = pose_from_landmarks(&ARCFACE_112);
+        assert!((eye - 35.24).abs() < 0.1);
+        assert!(yaw.abs() < 3.0 && roll.abs() < 1.0, "{yaw} {roll}");
+        assert!((pitch - FRONTAL_PITCH_RATIO).abs() < 0.02, "{pitch}");
+    }
+
+    #[test]
+    fn turned_and_tilted_faces_are_flagged() {
+        let mut turned = ARCFACE_112;
+        turned[2][0] += 15.0; // nose far towards one eye
+        let chip = RgbImage::from_fn(112, 112, |x, y| {
+            image::Rgb([((x * 7 + y * 13) % 200) as u8 + 20; 3])
+        });
+        let quality = assess(&detection(turned), &chip, &QualityThresholds::default());
+        assert!(
+            quality.issues.contains(&QualityIssue::Turned),
+            "{quality:?}"
+        );
+        let angle = 40f32.to_radians();
+        let tilted = ARCFACE_112.map(|[x, y]| {
+            [
+                x * angle.cos() - y * angle.sin(),
+                x * angle.sin() + y * angle.cos(),
+            ]
+        });
+        let quality = assess(&detection(tilted), &chip, &QualityThresholds::default());
+        assert!(
+            quality.issues.contains(&QualityIssue::Tilted),
+            "{quality:?}"
+        );
+    }
+
+    #[test]
+    fn flat_chip_is_blurred_and_dark_chip_is_dark() {
+        let flat = RgbImage::from_pixel(112, 112, image::Rgb([128; 3]));
+        let (sharpness, brightness, _) = chip_measures(&flat);
+        assert!(sharpness < 1e-3 && (brightness - 128.0).abs() < 0.5);
+        let dark = RgbImage::from_pixel(112, 112, image::Rgb([3; 3]));
+        let quality = assess(
+            &detection(ARCFACE_112),
+            &dark,
+            &QualityThresholds::default(),
+        );
+        assert!(quality.issues.contains(&QualityIssue::TooDark));
+        assert!(quality.issues.contains(&QualityIssue::Blurred));
+        assert!(quality.issues.contains(&QualityIssue::Clipped));
+    }
+
+    #[test]
+    fn best_frame_prefers_acceptable_then_score() {
+        let base = FaceQuality {
+            inter_eye_px: 60.0,
+            yaw_deg: 0.0,
+            roll_deg: 0.0,
+            pitch_ratio: 0.49,
+            sharpness: 100.0,
+            brightness: 120.0,
+            clipped_fraction: 0.0,
+            detector_score: 0.99,
+            score: 0.5,
+            issues: vec![],
+        };
+        let better_but_blurred = FaceQuality {
+            score: 0.9,
+            issues: vec![QualityIssue::Blurred],
+            ..base.clone()
+        };
+        let best = FaceQuality {
+            score: 0.7,
+            ..base.clone()
+        };
+        let frames = [Some(&base), None, Some(&better_but_blurred), Some(&best)];
+        assert_eq!(pick_best_frame(frames), Some(3));
+        assert_eq!(pick_best_frame([None, None]), None);
+    }
+}

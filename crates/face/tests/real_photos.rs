@@ -1,0 +1,225 @@
+//! End-to-end tests on real photos (public-domain White House and NASA photos fetched by
+//! `cargo xtask setup`), with the committed default models and ONNX Runtime 1.31.1.
+//!
+//! Photos: `GATE_TEST_PHOTOS` or `<workspace>/.cache/test-photos`; runtime: `ORT_DYLIB_PATH` or
+//! `<workspace>/.cache/onnxruntime/1.31.1/libonnxruntime.so.1.31.1`. Missing artefacts fail the
+//! tests with a message naming `cargo xtask setup`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use face::engine::FaceConfig;
+use face::quality::QualityIssue;
+use face::{FaceEngine, FaceError, RgbImage, decode_image, pick_best_frame};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn photos_dir() -> PathBuf {
+    let dir = std::env::var_os("GATE_TEST_PHOTOS")
+        .map_or_else(|| workspace().join(".cache/test-photos"), PathBuf::from);
+    assert!(
+        dir.join("obama.jpg").is_file(),
+        "test photos missing in {} (set GATE_TEST_PHOTOS or run `cargo xtask setup`)",
+        dir.display()
+    );
+    dir
+}
+
+fn ort_library() -> PathBuf {
+    let path = std::env::var_os("ORT_DYLIB_PATH").map_or_else(
+        || workspace().join(".cache/onnxruntime/1.31.1/libonnxruntime.so.1.31.1"),
+        PathBuf::from,
+    );
+    assert!(
+        path.is_file(),
+        "ONNX Runtime library missing at {} (set ORT_DYLIB_PATH or run `cargo xtask setup`)",
+        path.display()
+    );
+    path
+}
+
+fn engine() -> &'static FaceEngine {
+    static ENGINE: OnceLock<FaceEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = FaceConfig::with_models_dir(&workspace().join("models"));
+        config.onnxruntime_library = Some(ort_library());
+        config.intra_op_threads = 2;
+        FaceEngine::load(&config).unwrap_or_else(|e| panic!("cannot load the face engine: {e}"))
+    })
+}
+
+fn photo(name: &str) -> RgbImage {
+    let path = photos_dir().join(name);
+    let bytes = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask setup`)", path.display()));
+    decode_image(&bytes).unwrap()
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn score(a: &RgbImage, b: &RgbImage) -> face::MatchResult {
+    let engine = engine();
+    let reference = engine.reference_from_image(a).unwrap();
+    let frame = engine.analyse(b).unwrap();
+    engine.compare(&reference, &frame).unwrap()
+}
+
+#[test]
+fn same_person_matches() {
+    let result = score(&photo("obama.jpg"), &photo("obama2.jpg"));
+    assert!(result.is_match, "{result:?}");
+    let result = score(&photo("obama2.jpg"), &photo("obama3.jpg"));
+    assert!(result.is_match, "{result:?}");
+}
+
+#[test]
+fn different_people_do_not_match() {
+    for (a, b) in [
+        ("obama.jpg", "biden.jpg"),
+        ("obama2.jpg", "biden.jpg"),
+        ("astronaut.png", "obama.jpg"),
+    ] {
+        let result = score(&photo(a), &photo(b));
+        assert!(!result.is_match, "{a} vs {b}: {result:?}");
+    }
+}
+
+#[test]
+fn jpeg2000_chip_photo_matches_camera_photo() {
+    let engine = engine();
+    // Bare J2K codestream, 360x450, made from obama.jpg (public domain) with OpenJPEG at 40:1.
+    let chip = engine
+        .reference_from_chip_photo(&fixture("obama_chip.j2k"))
+        .unwrap();
+    for camera in ["obama2.jpg", "obama3.jpg"] {
+        let frame = engine.analyse(&photo(camera)).unwrap();
+        let result = engine.compare(&chip, &frame).unwrap();
+        assert!(result.is_match, "J2K chip vs {camera}: {result:?}");
+    }
+    // JP2 container, 240x300.
+    let chip = engine
+        .reference_from_chip_photo(&fixture("obama_chip.jp2"))
+        .unwrap();
+    let frame = engine.analyse(&photo("obama2.jpg")).unwrap();
+    assert!(engine.compare(&chip, &frame).unwrap().is_match);
+    let impostor = engine.analyse(&photo("biden.jpg")).unwrap();
+    assert!(!engine.compare(&chip, &impostor).unwrap().is_match);
+}
+
+#[test]
+fn frame_without_face_is_reported_as_no_face() {
+    let engine = engine();
+    let blank = RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128]));
+    let gradient = RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+    });
+    let reference = engine.reference_from_image(&photo("obama.jpg")).unwrap();
+    for frame in [blank, gradient] {
+        let analysis = engine.analyse(&frame).unwrap();
+        assert!(analysis.best.is_none() && analysis.faces.is_empty());
+        assert!(matches!(
+            engine.compare(&reference, &analysis),
+            Err(FaceError::NoFace)
+        ));
+        assert!(matches!(
+            engine.reference_from_image(&frame),
+            Err(FaceError::NoFace)
+        ));
+    }
+}
+
+fn side_by_side(left: &RgbImage, right: &RgbImage, height: u32) -> RgbImage {
+    let resize = |image: &RgbImage| {
+        let width = image.width() * height / image.height();
+        image::imageops::resize(image, width, height, image::imageops::FilterType::Triangle)
+    };
+    let (left, right) = (resize(left), resize(right));
+    let mut canvas = RgbImage::new(left.width() + right.width(), height);
+    image::imageops::replace(&mut canvas, &left, 0, 0);
+    image::imageops::replace(&mut canvas, &right, i64::from(left.width()), 0);
+    canvas
+}
+
+#[test]
+fn two_faces_are_reported() {
+    let engine = engine();
+    let pair = side_by_side(&photo("obama.jpg"), &photo("obama2.jpg"), 600);
+    let analysis = engine.analyse(&pair).unwrap();
+    assert!(analysis.faces.len() >= 2, "{:?}", analysis.faces.len());
+    assert!(analysis.best.is_some());
+    assert!(
+        analysis.second_face.is_some(),
+        "a second face of similar size must be reported"
+    );
+}
+
+#[test]
+fn tiny_faces_are_not_found_or_flagged_too_small() {
+    let engine = engine();
+    let obama = photo("obama.jpg");
+    // Face about 20 px wide: below the detector's 40 px minimum; if found at all, it is flagged.
+    let tiny = image::imageops::resize(&obama, 40, 50, image::imageops::FilterType::Triangle);
+    let mut canvas = RgbImage::from_pixel(640, 480, image::Rgb([120, 120, 120]));
+    image::imageops::replace(&mut canvas, &tiny, 300, 215);
+    let analysis = engine.analyse(&canvas).unwrap();
+    if let Some(best) = &analysis.best {
+        assert!(
+            best.quality.issues.contains(&QualityIssue::TooSmall),
+            "a 20 px face must not pass: {:?}",
+            best.quality
+        );
+    }
+    // Face about 50 px wide: found, but the inter-eye distance is below the limit.
+    let small = image::imageops::resize(&obama, 130, 162, image::imageops::FilterType::Triangle);
+    let mut canvas = RgbImage::from_pixel(640, 480, image::Rgb([120, 120, 120]));
+    image::imageops::replace(&mut canvas, &small, 255, 160);
+    let analysis = engine.analyse(&canvas).unwrap();
+    let best = analysis.best.expect("a 50 px face is detected");
+    assert!(
+        best.quality.issues.contains(&QualityIssue::TooSmall),
+        "{:?}",
+        best.quality
+    );
+}
+
+#[test]
+fn best_frame_of_a_burst_is_the_sharp_full_size_one() {
+    let engine = engine();
+    let obama = photo("obama2.jpg");
+    let blurred = image::imageops::blur(&obama, 6.0);
+    let small = image::imageops::resize(
+        &obama,
+        obama.width() / 6,
+        obama.height() / 6,
+        image::imageops::FilterType::Triangle,
+    );
+    let burst = [blurred, obama, small];
+    let analyses: Vec<_> = burst
+        .iter()
+        .map(|frame| engine.analyse(frame).unwrap())
+        .collect();
+    let picked = pick_best_frame(analyses.iter().map(|a| a.best.as_ref().map(|b| &b.quality)));
+    assert_eq!(picked, Some(1));
+    let sharp = analyses[1].best.as_ref().unwrap();
+    assert!(sharp.quality.acceptable(), "{:?}", sharp.quality);
+}
+
+#[test]
+fn attack_score_is_computed_for_a_live_photo() {
+    let engine = engine();
+    let analysis = engine.analyse(&photo("astronaut.png")).unwrap();
+    let best = analysis.best.unwrap();
+    let score = best.attack_score.unwrap();
+    assert!(score.is_finite() && score >= 0.0, "{score}");
+    assert!(best.is_attack.is_some());
+}
