@@ -70,19 +70,22 @@ pub fn yuyv_to_rgb(
         let start = row * stride;
         let src_row = &src[start..start + row_bytes];
         for (pair, rgb) in src_row.chunks_exact(4).zip(out_row.chunks_exact_mut(6)) {
-            let d = i32::from(pair[1]) - 128;
-            let e = i32::from(pair[3]) - 128;
+            let &[y0, u, y1, v] = pair else { continue };
+            let d = i32::from(u) - 128;
+            let e = i32::from(v) - 128;
             let red = 409 * e + 128;
             let green = -100 * d - 208 * e + 128;
             let blue = 516 * d + 128;
-            let c0 = 298 * (i32::from(pair[0]) - 16);
-            let c1 = 298 * (i32::from(pair[2]) - 16);
-            rgb[0] = clamp_shift(c0 + red);
-            rgb[1] = clamp_shift(c0 + green);
-            rgb[2] = clamp_shift(c0 + blue);
-            rgb[3] = clamp_shift(c1 + red);
-            rgb[4] = clamp_shift(c1 + green);
-            rgb[5] = clamp_shift(c1 + blue);
+            let c0 = 298 * (i32::from(y0) - 16);
+            let c1 = 298 * (i32::from(y1) - 16);
+            rgb.copy_from_slice(&[
+                clamp_shift(c0 + red),
+                clamp_shift(c0 + green),
+                clamp_shift(c0 + blue),
+                clamp_shift(c1 + red),
+                clamp_shift(c1 + green),
+                clamp_shift(c1 + blue),
+            ]);
         }
     }
     Ok(())
