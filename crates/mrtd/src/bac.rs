@@ -50,6 +50,13 @@ impl fmt::Debug for BacKeys {
     }
 }
 
+impl Drop for BacKeys {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.enc);
+        zeroize::Zeroize::zeroize(&mut self.mac);
+    }
+}
+
 fn to16(v: &[u8]) -> [u8; 16] {
     let mut out = [0u8; 16];
     for (o, b) in out.iter_mut().zip(v) {
@@ -134,6 +141,12 @@ pub struct BacTerminal {
 impl fmt::Debug for BacTerminal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("BacTerminal(<redacted>)")
+    }
+}
+
+impl Drop for BacTerminal {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.k_ifd);
     }
 }
 

@@ -340,6 +340,13 @@ impl fmt::Debug for SessionKeys {
     }
 }
 
+impl Drop for SessionKeys {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.enc);
+        zeroize::Zeroize::zeroize(&mut self.mac);
+    }
+}
+
 impl SessionKeys {
     /// Derives KSenc and KSmac from a shared secret.
     pub fn derive(secret: &[u8], cipher: CipherSuite) -> SessionKeys {

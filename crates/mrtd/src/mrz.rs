@@ -344,6 +344,12 @@ impl fmt::Debug for MrzInformation {
     }
 }
 
+impl Drop for MrzInformation {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 impl MrzInformation {
     /// Builds the MRZ information from the three fields (without check digits, which are
     /// computed here). Document numbers shorter than 9 characters are padded with `<`.

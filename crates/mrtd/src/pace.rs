@@ -78,6 +78,15 @@ impl fmt::Debug for PacePassword {
     }
 }
 
+impl Drop for PacePassword {
+    fn drop(&mut self) {
+        // The MRZ variant zeroizes itself.
+        if let PacePassword::Can(can) = self {
+            zeroize::Zeroize::zeroize(can);
+        }
+    }
+}
+
 impl PacePassword {
     /// Password reference for MSE:Set AT (`01` MRZ, `02` CAN).
     pub fn reference(&self) -> u8 {
@@ -180,6 +189,12 @@ struct Context {
     cipher: CipherSuite,
     protocol: ObjectIdentifier,
     k_pi: Vec<u8>,
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.k_pi);
+    }
 }
 
 impl Context {

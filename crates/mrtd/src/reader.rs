@@ -293,6 +293,19 @@ impl ChipDocument {
     pub fn parsed_sod(&self) -> Result<Sod, LdsError> {
         Sod::parse(&self.sod)
     }
+
+    /// Compares every data group read with its hash in EF.SOD: `Some(true)` match,
+    /// `Some(false)` mismatch, `None` not listed or unknown hash algorithm. This is one step
+    /// of passive authentication only: the SOD signature and certificate chain are not
+    /// checked here.
+    pub fn check_hashes(&self) -> Result<Vec<(u8, Option<bool>)>, LdsError> {
+        let sod = self.parsed_sod()?;
+        Ok(self
+            .data_groups
+            .iter()
+            .map(|(n, content)| (*n, sod.hash_matches(*n, content)))
+            .collect())
+    }
 }
 
 /// Reads an eMRTD chip through a [`CardTransport`].

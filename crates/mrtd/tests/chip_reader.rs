@@ -77,9 +77,10 @@ fn bac_document_read_end_to_end() {
     let dg2 = doc.dg2().unwrap();
     assert_eq!(dg2.faces[0].format, ImageFormat::Jpeg);
     assert_eq!(dg2.faces[0].data, jpeg);
-    let sod = doc.parsed_sod().unwrap();
-    assert_eq!(sod.hash_matches(1, doc.data_group(1).unwrap()), Some(true));
-    assert_eq!(sod.hash_matches(2, doc.data_group(2).unwrap()), Some(true));
+    assert_eq!(
+        doc.check_hashes().unwrap(),
+        [(1, Some(true)), (2, Some(true))]
+    );
     // CardAccess probe + SELECT + GET CHALLENGE + EXT AUTH + reads of COM, DG1, SOD (1 each)
     // + DG2 in ceil(20_09x / 223) reads.
     let dg2_len = doc.data_group(2).unwrap().len();
