@@ -464,7 +464,23 @@ impl<T: CardTransport> ChipReader<T> {
             .unwrap_or_default();
         let mut fallback = None;
         if self.options.try_pace && !infos.is_empty() {
-            match infos.iter().find(|i| pace::is_supported(i)) {
+            // Prefer Chip Authentication Mapping (clone detection), then the longest key.
+            let preferred = infos
+                .iter()
+                .filter(|i| pace::is_supported(i))
+                .max_by_key(|i| {
+                    pace::protocol_parameters(&i.protocol)
+                        .map(|(mapping, cipher)| {
+                            let aes = cipher != CipherSuite::Tdes;
+                            (
+                                mapping == pace::Mapping::ChipAuthentication,
+                                aes,
+                                cipher.key_len(),
+                            )
+                        })
+                        .unwrap_or((false, false, 0))
+                });
+            match preferred {
                 Some(info) => {
                     let ambiguous = infos.len() > 1;
                     match self.run_pace(info, password, ambiguous) {

@@ -405,3 +405,41 @@ fn pace_cam_document_verifies_chip_key_and_rejects_a_clone() {
 fn num_bigint_from(bytes: &[u8]) -> num_bigint::BigUint {
     num_bigint::BigUint::from_bytes_be(bytes)
 }
+
+#[test]
+fn strongest_supported_pace_variant_is_chosen_with_parameter_id() {
+    // Three PACEInfos: GM 3DES bp256, GM AES-256 bp384, IM AES-128 (unsupported).
+    let mut set = Vec::new();
+    for (mapping, cipher, param) in [(2u8, 1u8, 13u8), (2, 4, 16), (4, 2, 13)] {
+        let oid = [
+            0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, mapping, cipher,
+        ];
+        let mut info = mrtd::tlv::encode(0x06, &oid);
+        info.extend(mrtd::tlv::encode(0x02, &[2]));
+        info.extend(mrtd::tlv::encode(0x02, &[param]));
+        set.extend(mrtd::tlv::encode(0x30, &info));
+    }
+    let card_access = hex::encode(mrtd::tlv::encode(0x31, &set));
+    let jpeg = image(&[0xFF, 0xD8, 0xFF, 0xE0], 500);
+    let chip = TestDoubleChip::new(mrz_info(), files(Some(&card_access), &jpeg, &[]));
+    let mut reader = ChipReader::new(chip, ReaderOptions::default());
+    let doc = reader
+        .read_document(&PacePassword::Mrz(mrz_info()))
+        .unwrap();
+    assert!(
+        matches!(
+            doc.access,
+            AccessProtocol::Pace {
+                parameter_id: Some(16),
+                cipher: mrtd::crypto::CipherSuite::Aes256,
+                ..
+            }
+        ),
+        "{:?}",
+        doc.access
+    );
+    // Several parameter sets: MSE:Set AT names the one chosen (tag 84).
+    let log = reader.into_transport().log;
+    let mse = log.iter().find(|a| a[1] == 0x22).unwrap();
+    assert!(mse.ends_with(&[0x84, 0x01, 16]), "{mse:02X?}");
+}
