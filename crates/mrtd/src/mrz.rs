@@ -659,7 +659,8 @@ impl Mrz {
             MrzFormat::MrvA | MrzFormat::MrvB => b"V",
             MrzFormat::Td1 | MrzFormat::Td2 => b"ACI",
         };
-        if !allowed.contains(&code[0]) || code[1].is_ascii_digit() {
+        let (first, second) = (line.byte(0), line.byte(1));
+        if !allowed.contains(&first) || second.is_ascii_digit() {
             return Err(line.field_error(
                 MrzField::DocumentCode,
                 0,
@@ -921,6 +922,16 @@ mod tests {
         assert!(matches!(
             Mrz::parse(&["ABC"]),
             Err(MrzError::UnknownFormat { .. })
+        ));
+        let bad_code = ["P<UTOD231458907<<<<<<<<<<<<<<<", TD1[1], TD1[2]];
+        assert!(matches!(
+            Mrz::parse(&bad_code),
+            Err(MrzError::InvalidField {
+                field: MrzField::DocumentCode,
+                line: 1,
+                column: 1,
+                ..
+            })
         ));
         let bad_sex = [TD3[0], "L898902C36UTO7408122Q1204159ZE184226B<<<<<10"];
         assert!(matches!(
