@@ -109,6 +109,10 @@ pub struct ReaderOptions {
     /// Always send the domain parameter id (tag 0x84) in MSE:Set AT; it is sent anyway when
     /// the chip lists several PACEInfos (default false).
     pub always_send_parameter_id: bool,
+    /// Send Le in the PACE General Authenticate commands, as ICAO 9303 Appendix G does
+    /// (default true). When a chip answers the first one with 6700 the reader restarts PACE
+    /// without Le by itself.
+    pub general_authenticate_le: bool,
     /// The chip supports extended length APDUs (from the ATR, see
     /// [`atr_supports_extended_length`], or EF.ATR/INFO) (default false).
     pub extended_length: bool,
@@ -127,6 +131,7 @@ impl Default for ReaderOptions {
             try_pace: true,
             allow_bac: true,
             always_send_parameter_id: false,
+            general_authenticate_le: true,
             extended_length: false,
             short_read_len: 0xDF,
             extended_read_len: 0x1000,
@@ -534,9 +539,23 @@ impl<T: CardTransport> ChipReader<T> {
         if r.sw != StatusWord::SUCCESS {
             return Err(status("MSE:Set AT", r.sw));
         }
+        let mut with_le = self.options.general_authenticate_le;
         let mut command = terminal.first_command();
         for step in 1..=4 {
-            let r = self.transmit_plain(&command)?;
+            if !with_le {
+                command.le = None;
+            }
+            let mut r = self.transmit_plain(&command)?;
+            if step == 1 && with_le && r.sw == StatusWord(0x6700) {
+                // Some chips refuse Le in General Authenticate: restart without it.
+                with_le = false;
+                let again = self.transmit_plain(&mse)?;
+                if again.sw != StatusWord::SUCCESS {
+                    return Err(status("MSE:Set AT", again.sw));
+                }
+                command.le = None;
+                r = self.transmit_plain(&command)?;
+            }
             if r.sw != StatusWord::SUCCESS {
                 return Err(status(format!("General Authenticate step {step}"), r.sw));
             }

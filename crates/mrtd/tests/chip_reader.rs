@@ -443,3 +443,24 @@ fn strongest_supported_pace_variant_is_chosen_with_parameter_id() {
     let mse = log.iter().find(|a| a[1] == 0x22).unwrap();
     assert!(mse.ends_with(&[0x84, 0x01, 16]), "{mse:02X?}");
 }
+
+#[test]
+fn pace_restarts_without_le_when_the_chip_refuses_it() {
+    let jpeg = image(&[0xFF, 0xD8, 0xFF, 0xE0], 500);
+    let mut chip = TestDoubleChip::new(
+        mrz_info(),
+        files(Some(CARD_ACCESS_BP256_AES128), &jpeg, &[]),
+    );
+    chip.misbehaviour.no_le_in_general_authenticate = true;
+    let mut reader = ChipReader::new(chip, ReaderOptions::default());
+    let doc = reader
+        .read_document(&PacePassword::Mrz(mrz_info()))
+        .unwrap();
+    assert!(matches!(doc.access, AccessProtocol::Pace { .. }));
+    let log = reader.into_transport().log;
+    // Two MSE:Set AT; the General Authenticate commands after the refusal carry no Le.
+    assert_eq!(log.iter().filter(|a| a[1] == 0x22).count(), 2);
+    let last_ga = log.iter().rfind(|a| a[1] == 0x86).unwrap();
+    assert_eq!(last_ga[0], 0x00, "last step without chaining");
+    assert_eq!(usize::from(last_ga[4]) + 5, last_ga.len(), "no Le byte");
+}

@@ -30,6 +30,8 @@ pub struct Misbehaviour {
     pub reject_pace: bool,
     /// Stop the card after this many APDUs (card pulled).
     pub pulled_after: Option<usize>,
+    /// Answer General Authenticate commands that carry Le with 6700 (and drop the PACE run).
+    pub no_le_in_general_authenticate: bool,
 }
 
 pub struct TestDoubleChip {
@@ -223,6 +225,10 @@ impl TestDoubleChip {
                 }
                 self.pace = Some(chip);
                 (Vec::new(), StatusWord::SUCCESS)
+            }
+            (0x86, _, _) if self.misbehaviour.no_le_in_general_authenticate && cmd.le.is_some() => {
+                self.pace = None;
+                (Vec::new(), StatusWord(0x6700))
             }
             (0x86, _, _) => {
                 let Some(pace) = self.pace.as_mut() else {
