@@ -530,12 +530,14 @@ impl<T: CardTransport> ChipReader<T> {
         ambiguous: bool,
     ) -> Result<AccessProtocol, ReadError> {
         let mut terminal = PaceTerminal::new(info, password)?;
-        let mse = pace::mse_set_at(
-            info,
-            password,
-            ambiguous || self.options.always_send_parameter_id,
-        );
-        let r = self.transmit_plain(&mse)?;
+        let with_id = ambiguous || self.options.always_send_parameter_id;
+        let mut mse = pace::mse_set_at(info, password, with_id);
+        let mut r = self.transmit_plain(&mse)?;
+        if r.sw != StatusWord::SUCCESS && !with_id && info.parameter_id.is_some() {
+            // Some chips require the parameter id even with a single PACEInfo.
+            mse = pace::mse_set_at(info, password, true);
+            r = self.transmit_plain(&mse)?;
+        }
         if r.sw != StatusWord::SUCCESS {
             return Err(status("MSE:Set AT", r.sw));
         }

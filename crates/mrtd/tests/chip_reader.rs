@@ -464,3 +464,26 @@ fn pace_restarts_without_le_when_the_chip_refuses_it() {
     assert_eq!(last_ga[0], 0x00, "last step without chaining");
     assert_eq!(usize::from(last_ga[4]) + 5, last_ga.len(), "no Le byte");
 }
+
+#[test]
+fn pace_retries_mse_set_at_with_parameter_id() {
+    let jpeg = image(&[0xFF, 0xD8, 0xFF, 0xE0], 500);
+    let mut chip = TestDoubleChip::new(
+        mrz_info(),
+        files(Some(CARD_ACCESS_BP256_AES128), &jpeg, &[]),
+    );
+    chip.misbehaviour.require_parameter_id = true;
+    let mut reader = ChipReader::new(chip, ReaderOptions::default());
+    let doc = reader
+        .read_document(&PacePassword::Mrz(mrz_info()))
+        .unwrap();
+    assert!(
+        matches!(doc.access, AccessProtocol::Pace { .. }),
+        "{:?}",
+        doc.access
+    );
+    let log = reader.into_transport().log;
+    let mse: Vec<_> = log.iter().filter(|a| a[1] == 0x22).collect();
+    assert_eq!(mse.len(), 2);
+    assert!(mse[1].ends_with(&[0x84, 0x01, 0x0D]));
+}

@@ -32,6 +32,8 @@ pub struct Misbehaviour {
     pub pulled_after: Option<usize>,
     /// Answer General Authenticate commands that carry Le with 6700 (and drop the PACE run).
     pub no_le_in_general_authenticate: bool,
+    /// Refuse MSE:Set AT without the parameter id (tag 84) with 6A80.
+    pub require_parameter_id: bool,
 }
 
 pub struct TestDoubleChip {
@@ -211,6 +213,10 @@ impl TestDoubleChip {
                 let objects = tlv::parse_all(&cmd.data).unwrap();
                 let oid = objects.iter().find(|o| o.tag == 0x80).unwrap().value;
                 let reference = objects.iter().find(|o| o.tag == 0x83).unwrap().value[0];
+                if self.misbehaviour.require_parameter_id && !objects.iter().any(|o| o.tag == 0x84)
+                {
+                    return (Vec::new(), StatusWord(0x6A80));
+                }
                 let Some(info) = self.pace_infos.iter().find(|i| i.protocol.0 == oid) else {
                     return (Vec::new(), StatusWord(0x6A80));
                 };
