@@ -385,6 +385,23 @@ mod tests {
     }
 
     #[test]
+    fn p256_doubling_matches_published_2g() {
+        // 2G on NIST P-256 (widely published point-multiplication test value).
+        let c = Curve::by_parameter_id(12).unwrap();
+        assert_eq!(
+            c.mul(&BigUint::from(2u32), c.generator()),
+            Point::Affine {
+                x: h("7CF27B188D034F7E8A52380304B51AC3C08969E277F21B35A60B48FC47669978"),
+                y: h("07775510DB8ED040293D9AC69F7430DBBA7DADE63CE982299E04B79D227873D1"),
+            }
+        );
+        assert_eq!(
+            c.mul(&BigUint::from(2u32), c.generator()),
+            c.add(c.generator(), c.generator())
+        );
+    }
+
+    #[test]
     fn decode_rejects_bad_points() {
         let c = Curve::by_parameter_id(12).unwrap();
         let mut enc = c.encode(c.generator());
