@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod fingerprint_cmd;
 mod mrz_cmd;
 
 /// Command line of gatectl.
@@ -20,12 +21,16 @@ enum Command {
     /// Offline machine readable zone checks.
     #[command(subcommand)]
     Mrz(mrz_cmd::MrzCommand),
+    /// Serial fingerprint module: technician tools and the module simulator.
+    #[command(subcommand)]
+    Fingerprint(fingerprint_cmd::FingerprintCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Mrz(cmd) => mrz_cmd::run(cmd),
+        Command::Fingerprint(cmd) => fingerprint_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,
