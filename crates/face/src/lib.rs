@@ -22,6 +22,7 @@ pub use detect::Detection;
 pub use embed::Embedding;
 pub use engine::{AnalysedFace, FaceConfig, FaceEngine, FrameAnalysis, MatchResult, Reference};
 pub use error::{FaceError, Result};
+pub use image;
 pub use image::RgbImage;
 pub use imaging::decode_image;
 pub use quality::{FaceQuality, QualityThresholds, pick_best_frame};

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod fingerprint_cmd;
+mod face_cmd;
 mod mrz_cmd;
 
 /// Command line of gatectl.
@@ -21,6 +22,9 @@ enum Command {
     /// Offline machine readable zone checks.
     #[command(subcommand)]
     Mrz(mrz_cmd::MrzCommand),
+    /// Offline face comparison and verification evaluation.
+    #[command(subcommand)]
+    Face(face_cmd::FaceCommand),
     /// Serial fingerprint module: technician tools and the module simulator.
     #[command(subcommand)]
     Fingerprint(fingerprint_cmd::FingerprintCommand),
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Mrz(cmd) => mrz_cmd::run(cmd),
+        Command::Face(cmd) => face_cmd::run(cmd),
         Command::Fingerprint(cmd) => fingerprint_cmd::run(cmd),
     };
     match result {
