@@ -207,7 +207,14 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
             message: "unknown key".into(),
         });
     }
-    let (Some(gate), Some(policy)) = (gate, policy) else {
+    let (Some(gate), Some(policy)) = (gate, policy.clone()) else {
+        // Without [gate] the profile rules cannot run, but the policy's values still can.
+        for problem in policy.iter().flat_map(Policy::validate) {
+            problems.push(Problem {
+                key: format!("policy.{}", problem.key),
+                message: problem.message,
+            });
+        }
         return Err(fail(problems));
     };
     let raw = GateConfig {

@@ -7,9 +7,28 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A random identifier of one traveller transaction, chosen by the daemon.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+///
+/// It serialises as 32 lower-case hex digits (JSON numbers cannot carry 128 bits).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TransactionId(pub u128);
+
+impl Serialize for TransactionId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{:032x}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for TransactionId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text.len() != 32 {
+            return Err(serde::de::Error::custom("expected 32 hex digits"));
+        }
+        u128::from_str_radix(&text, 16)
+            .map(TransactionId)
+            .map_err(serde::de::Error::custom)
+    }
+}
 
 impl fmt::Debug for TransactionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -312,4 +331,19 @@ pub enum Lights {
     Green,
     /// Red: stop, officer called.
     Red,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_id_is_hex_in_json() {
+        let id = TransactionId(0x0123_4567_89ab_cdef_0011_2233_4455_6677);
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, "\"0123456789abcdef0011223344556677\"");
+        assert_eq!(serde_json::from_str::<TransactionId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<TransactionId>("\"12\"").is_err());
+        assert!(serde_json::from_str::<TransactionId>("5").is_err());
+    }
 }

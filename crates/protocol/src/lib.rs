@@ -11,7 +11,9 @@
 //! assert_eq!(line, "{\"version\":1,\"id\":7,\"request\":{\"type\":\"status\"}}\n");
 //! ```
 
-use gate_core::{Condition, Counters, GateProfile, Outcome, ReasonCode, TransactionId};
+use gate_core::{
+    Condition, Counters, GateProfile, Lights, Outcome, Prompt, ReasonCode, TransactionId,
+};
 use serde::{Deserialize, Serialize};
 
 /// The protocol version spoken by this build.
@@ -213,6 +215,10 @@ pub struct StatusReport {
     pub out_of_service_reasons: Vec<ReasonCode>,
     /// Whether the door lock is released now.
     pub door_unlocked: bool,
+    /// The signal lights.
+    pub lights: Lights,
+    /// What the traveller's display shows.
+    pub display: Prompt,
     /// Per-device health.
     pub devices: Vec<DeviceStatus>,
     /// Running totals since start.

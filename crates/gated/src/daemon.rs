@@ -1,0 +1,530 @@
+//! The daemon's main loop: one task owns the gate core and executes its commands.
+
+use crate::control::{self, ControlRequest};
+use crate::hashing::DocumentHasher;
+use crate::sim::{SimTiming, SimulatedDevices};
+use crate::systemd;
+use gate_config::GateConfig;
+use gate_core::{
+    Command, Condition, Event, Gate, GateProfile, Lights, Now, OutcomeRecord, Prompt, TransactionId,
+};
+use gate_protocol::{
+    DeviceStatus, ErrorCode, Health, LastOutcome, Request, Response, ResponseEnvelope,
+    SimulatedDocument, SimulatedTraveller, StatusReport,
+};
+use outbox::{NewEvent, Outbox, OutboxConfig, OutboxError, OutboxLimits};
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+/// Where the daemon's files go, after command-line overrides.
+#[derive(Clone, Debug)]
+pub struct Paths {
+    /// The control socket.
+    pub socket: PathBuf,
+    /// The state directory (outbox database).
+    pub state_dir: PathBuf,
+}
+
+/// Errors that stop the daemon from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A device backend this build cannot drive yet.
+    #[error(
+        "devices.{role}.backend = {backend:?} is not wired into gated yet; this build runs simulated devices only"
+    )]
+    UnsupportedBackend {
+        /// Device role.
+        role: &'static str,
+        /// Backend name.
+        backend: String,
+    },
+    /// The document hash key could not be loaded.
+    #[error(transparent)]
+    Key(#[from] crate::hashing::KeyError),
+    /// The state directory could not be created.
+    #[error("cannot create state directory {path}: {source}")]
+    StateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The outbox could not be opened at all.
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    /// The control socket could not be set up.
+    #[error(transparent)]
+    Control(#[from] control::ControlError),
+}
+
+struct DoorState {
+    unlocked: bool,
+    lights: Lights,
+}
+
+struct Daemon {
+    config: GateConfig,
+    gate: Gate,
+    started: Instant,
+    hasher: DocumentHasher,
+    sim: SimulatedDevices,
+    outbox: Outbox,
+    outbox_problem: Option<String>,
+    unrecorded: Vec<OutcomeRecord>,
+    door: DoorState,
+    display: Prompt,
+    last_outcome: Option<LastOutcome>,
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn backend_name<T: serde::Serialize>(device: &T) -> String {
+    serde_json::to_value(device)
+        .ok()
+        .and_then(|v| v.get("backend").and_then(|b| b.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Refuses configurations with real device backends, which this build cannot drive yet.
+fn check_backends(config: &GateConfig) -> Result<(), StartError> {
+    let d = &config.devices;
+    let roles: [(&'static str, Option<String>); 4] = [
+        ("chip_reader", d.chip_reader.as_ref().map(backend_name)),
+        ("camera", d.camera.as_ref().map(backend_name)),
+        ("door", d.door.as_ref().map(backend_name)),
+        ("fingerprint", d.fingerprint.as_ref().map(backend_name)),
+    ];
+    for (role, backend) in roles {
+        if let Some(backend) = backend.filter(|b| b != "simulated") {
+            return Err(StartError::UnsupportedBackend { role, backend });
+        }
+    }
+    Ok(())
+}
+
+/// Opens the outbox; a corrupt database is moved aside, a fresh one opened, and the gate put in
+/// safe mode (the returned problem raises [`Condition::OutboxCorrupt`]).
+fn open_outbox(
+    config: &GateConfig,
+    state_dir: &std::path::Path,
+) -> Result<(Outbox, Option<String>), StartError> {
+    std::fs::create_dir_all(state_dir).map_err(|source| StartError::StateDir {
+        path: state_dir.to_owned(),
+        source,
+    })?;
+    let max_bytes = config.storage.outbox_max_mb * 1024 * 1024;
+    let limits = OutboxLimits {
+        max_bytes,
+        high_water_bytes: max_bytes / 10 * 9,
+        delivered_retention: Duration::from_secs(u64::from(config.storage.retention_days) * 86_400),
+    };
+    let path = state_dir.join("outbox.sqlite");
+    let outbox_config = OutboxConfig::new(config.gate.id.clone(), limits);
+    match Outbox::open(&path, outbox_config.clone()) {
+        Ok(outbox) => Ok((outbox, None)),
+        Err(err @ OutboxError::Corrupt { .. }) => {
+            error!(error = %err, "outbox database corrupt: safe mode");
+            let outbox = Outbox::open(&path, outbox_config)?;
+            Ok((outbox, Some(err.to_string())))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Runs the daemon until `shutdown` resolves; then locks the door, records the transaction in
+/// progress as aborted and returns.
+pub async fn run(
+    config: GateConfig,
+    paths: Paths,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    check_backends(&config)?;
+    let hasher = match &config.privacy.document_hash_key_file {
+        Some(path) => DocumentHasher::from_file(path)?,
+        None => {
+            warn!("no privacy.document_hash_key_file: using a random key for this run (demo only)");
+            DocumentHasher::ephemeral()?
+        }
+    };
+    let (outbox, outbox_problem) = open_outbox(&config, &paths.state_dir)?;
+    let (events_tx, mut events_rx) = mpsc::channel::<Event>(256);
+    let (control_tx, mut control_rx) = mpsc::channel::<ControlRequest>(64);
+    let profile = config.gate.profile;
+    let sim = SimulatedDevices::new(
+        SimTiming::from_config(&config),
+        events_tx.clone(),
+        profile == GateProfile::FingerprintGate,
+    );
+    let gate = Gate::new(profile, config.policy.clone());
+    let mut daemon = Daemon {
+        gate,
+        started: Instant::now(),
+        hasher,
+        sim,
+        outbox,
+        outbox_problem,
+        unrecorded: Vec::new(),
+        door: DoorState {
+            unlocked: true,
+            lights: Lights::Off,
+        },
+        display: Prompt::OutOfService,
+        last_outcome: None,
+        config,
+    };
+    // Outputs to their safe state before anything else.
+    for command in daemon.gate.start() {
+        daemon.execute(command);
+    }
+    if daemon.outbox_problem.is_some() {
+        daemon.feed(Event::ConditionRaised {
+            condition: Condition::OutboxCorrupt,
+        });
+    }
+    let (listener, access) = control::bind(
+        &paths.socket,
+        daemon.config.control_mode,
+        daemon.config.control.group.as_deref(),
+    )?;
+    let server = tokio::spawn(control::serve(listener, access, control_tx));
+    info!(
+        gate = %daemon.config.gate.id,
+        profile = profile.as_str(),
+        socket = %paths.socket.display(),
+        "gated ready"
+    );
+    systemd::ready(&format!("{} ready", daemon.config.gate.id));
+
+    let mut watchdog = tokio::time::interval(systemd::watchdog_period());
+    let mut housekeeping = tokio::time::interval(Duration::from_secs(5));
+    let autopilot_ms = daemon.config.simulation.autopilot_interval_ms;
+    let mut autopilot = tokio::time::interval(Duration::from_millis(autopilot_ms.max(1_000)));
+    autopilot.tick().await;
+    tokio::pin!(shutdown);
+    loop {
+        let deadline = daemon
+            .gate
+            .next_deadline()
+            .map(|ms| daemon.started + Duration::from_millis(ms));
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            Some(event) = events_rx.recv() => daemon.feed(event),
+            Some(request) = control_rx.recv() => {
+                let answer = daemon.control(request.id, request.request);
+                let _ = request.reply.send(answer);
+            }
+            () = sleep_until(deadline) => daemon.feed(Event::Tick),
+            _ = watchdog.tick() => systemd::watchdog(),
+            _ = housekeeping.tick() => daemon.housekeeping(),
+            _ = autopilot.tick(), if autopilot_ms > 0 => daemon.autopilot(),
+        }
+    }
+    info!("stopping");
+    systemd::stopping();
+    daemon.feed(Event::Shutdown);
+    daemon.retry_unrecorded();
+    server.abort();
+    let _ = std::fs::remove_file(&paths.socket);
+    info!("stopped");
+    Ok(())
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Daemon {
+    fn now(&self) -> Now {
+        let mono = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Now::new(mono, unix_ms())
+    }
+
+    fn feed(&mut self, event: Event) {
+        let now = self.now();
+        for command in self.gate.handle(now, event) {
+            self.execute(command);
+        }
+    }
+
+    fn execute(&mut self, command: Command) {
+        match command {
+            Command::Show { prompt } => {
+                self.display = prompt;
+                info!(?prompt, "display");
+            }
+            Command::SetLights { lights } => {
+                self.door.lights = lights;
+                info!(?lights, "lights");
+            }
+            Command::ReadChip { transaction_id } => {
+                info!(transaction = %transaction_id, "reading chip");
+                self.sim.read_chip(transaction_id, &self.hasher);
+            }
+            Command::CaptureFace {
+                transaction_id,
+                attempt,
+            } => {
+                info!(transaction = %transaction_id, attempt, "capturing face");
+                self.sim.capture_face(transaction_id);
+            }
+            Command::CaptureFinger {
+                transaction_id,
+                finger,
+                attempt,
+            } => {
+                info!(transaction = %transaction_id, ?finger, attempt, "capturing finger");
+                self.sim.capture_finger(transaction_id, finger);
+            }
+            Command::CaptureFacePhoto {
+                transaction_id,
+                attempt,
+            } => {
+                info!(transaction = %transaction_id, attempt, "capturing face photo");
+                self.sim.capture_face_photo(transaction_id);
+            }
+            Command::LookupEnrolment { transaction_id } => {
+                self.sim.lookup_enrolment(transaction_id);
+            }
+            Command::HandOverRecord { transaction_id } => {
+                let ok = self.hand_over(transaction_id);
+                self.feed(Event::RecordHandedOver { transaction_id, ok });
+            }
+            Command::UnlockDoor {
+                transaction_id,
+                for_ms,
+            } => {
+                self.door.unlocked = true;
+                info!(transaction = %transaction_id, for_ms, "door: lock released");
+                self.sim.door_unlocked(transaction_id);
+            }
+            Command::LockDoor => {
+                self.door.unlocked = false;
+                info!("door: lock engaged");
+                self.sim.door_locked();
+            }
+            Command::CallOfficer {
+                transaction_id,
+                reasons,
+            } => {
+                let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+                warn!(transaction = ?transaction_id, ?reasons, "officer called");
+            }
+            Command::RecordOutcome { record } => {
+                info!(
+                    transaction = %record.transaction_id,
+                    outcome = ?record.outcome,
+                    reasons = ?record.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                    total_ms = record.timings.total_ms,
+                    "transaction ended"
+                );
+                self.last_outcome = Some(LastOutcome {
+                    transaction_id: record.transaction_id,
+                    outcome: record.outcome,
+                    reasons: record.reasons.clone(),
+                    ended_at_unix_ms: record.ended_at_unix_ms,
+                });
+                if let Err(err) = self.record(&record) {
+                    error!(error = %err, transaction = %record.transaction_id, "outcome not yet durable; kept in memory and retried");
+                    self.unrecorded.push(record);
+                    self.feed(Event::ConditionRaised {
+                        condition: Condition::OutboxFull,
+                    });
+                }
+            }
+            Command::DiscardTransactionData { transaction_id } => {
+                self.sim.discard(transaction_id);
+            }
+        }
+    }
+
+    fn record(&mut self, record: &OutcomeRecord) -> Result<(), OutboxError> {
+        let payload =
+            serde_json::to_value(record).map_err(|err| OutboxError::Config(err.to_string()))?;
+        self.outbox.append(&NewEvent {
+            kind: "transaction.outcome",
+            occurred_at_ms: record.ended_at_unix_ms,
+            payload: &payload,
+        })?;
+        Ok(())
+    }
+
+    /// Commits the BioCart record for the booth. The simulator has no biometric data to hand
+    /// over, so the record says so; the real profile encrypts images to the booth's key.
+    fn hand_over(&mut self, transaction_id: TransactionId) -> bool {
+        let payload = serde_json::json!({
+            "transaction_id": transaction_id,
+            "simulated": true,
+        });
+        match self.outbox.append(&NewEvent {
+            kind: "biocart.record",
+            occurred_at_ms: unix_ms(),
+            payload: &payload,
+        }) {
+            Ok(_) => true,
+            Err(err) => {
+                error!(error = %err, "BioCart record could not be queued");
+                false
+            }
+        }
+    }
+
+    fn retry_unrecorded(&mut self) {
+        let pending = std::mem::take(&mut self.unrecorded);
+        for record in pending {
+            if let Err(err) = self.record(&record) {
+                error!(error = %err, transaction = %record.transaction_id, "outcome still not durable");
+                self.unrecorded.push(record);
+            }
+        }
+    }
+
+    fn housekeeping(&mut self) {
+        self.retry_unrecorded();
+        let full = !self.unrecorded.is_empty() || self.outbox.check_admission().is_err();
+        let condition = Condition::OutboxFull;
+        let raised = self.gate.snapshot().conditions.contains(&condition);
+        if full && !raised {
+            warn!("outbox above high-water mark: refusing new travellers");
+            self.feed(Event::ConditionRaised { condition });
+        } else if !full && raised {
+            info!("outbox below high-water mark again");
+            self.feed(Event::ConditionCleared { condition });
+        }
+        if let Err(err) = self.outbox.purge_delivered() {
+            warn!(error = %err, "purging delivered events failed");
+        }
+    }
+
+    fn autopilot(&mut self) {
+        let roll: u8 = rand::random_range(0..100);
+        let mut traveller = SimulatedTraveller::default();
+        match roll {
+            0..70 => {}
+            70..80 => traveller.face_scores = vec![0.12, 0.18, 0.15],
+            80..88 => traveller.document = SimulatedDocument::Expired,
+            88..93 => traveller.document = SimulatedDocument::Forged,
+            93..97 => traveller.walks_through = false,
+            _ => traveller.attack_score = 0.9,
+        }
+        traveller.enrolled = roll < 85;
+        let _ = self.simulate(traveller);
+    }
+
+    fn simulate(&mut self, traveller: SimulatedTraveller) -> Option<TransactionId> {
+        let id = TransactionId(rand::random());
+        self.sim.arrive(id, traveller);
+        self.feed(Event::DocumentPresented { transaction_id: id });
+        if self.gate.current_transaction() == Some(id) {
+            Some(id)
+        } else {
+            self.sim.discard(id);
+            None
+        }
+    }
+
+    fn control(&mut self, id: u64, request: Request) -> ResponseEnvelope {
+        match request {
+            Request::Status => ResponseEnvelope::ok(id, Response::Status(Box::new(self.status()))),
+            Request::OfficerReset => {
+                self.feed(Event::OfficerReset);
+                ResponseEnvelope::ok(id, Response::Done)
+            }
+            Request::SetMaintenance { on } => {
+                let condition = Condition::Maintenance;
+                self.feed(if on {
+                    Event::ConditionRaised { condition }
+                } else {
+                    Event::ConditionCleared { condition }
+                });
+                ResponseEnvelope::ok(id, Response::Done)
+            }
+            Request::Simulate { traveller } => {
+                if !self.config.fully_simulated() {
+                    return ResponseEnvelope::error(
+                        id,
+                        ErrorCode::NotAvailable,
+                        "this gate drives real devices; simulated travellers are refused",
+                    );
+                }
+                let transaction_id = self.simulate(traveller);
+                ResponseEnvelope::ok(id, Response::SimulationStarted { transaction_id })
+            }
+        }
+    }
+
+    fn status(&self) -> StatusReport {
+        let snapshot = self.gate.snapshot();
+        let d = &self.config.devices;
+        let mut devices: Vec<DeviceStatus> = [
+            ("chip_reader", d.chip_reader.as_ref().map(backend_name)),
+            ("camera", d.camera.as_ref().map(backend_name)),
+            ("door", d.door.as_ref().map(backend_name)),
+            ("fingerprint", d.fingerprint.as_ref().map(backend_name)),
+        ]
+        .into_iter()
+        .filter_map(|(name, backend)| {
+            backend.map(|backend| DeviceStatus {
+                name: name.into(),
+                backend,
+                health: Health::Up,
+                detail: "simulator".into(),
+            })
+        })
+        .collect();
+        let outbox_status = self.outbox.status();
+        let (health, detail, pending) = match (&outbox_status, &self.outbox_problem) {
+            (Ok(status), None) => (
+                if self.unrecorded.is_empty() {
+                    Health::Up
+                } else {
+                    Health::Degraded
+                },
+                format!("{} pending, {} bytes", status.pending, status.used_bytes),
+                status.pending,
+            ),
+            (Ok(status), Some(problem)) => (
+                Health::Degraded,
+                format!("safe mode: {problem}"),
+                status.pending,
+            ),
+            (Err(err), _) => (Health::Down, err.to_string(), 0),
+        };
+        devices.push(DeviceStatus {
+            name: "outbox".into(),
+            backend: "sqlite".into(),
+            health,
+            detail,
+        });
+        StatusReport {
+            gate_id: self.config.gate.id.clone(),
+            profile: self.config.gate.profile,
+            version: env!("CARGO_PKG_VERSION").into(),
+            uptime_s: self.started.elapsed().as_secs(),
+            state: snapshot.state,
+            transaction_id: snapshot.transaction_id,
+            conditions: snapshot.conditions,
+            out_of_service_reasons: snapshot.out_of_service_reasons,
+            door_unlocked: self.door.unlocked,
+            lights: self.door.lights,
+            display: self.display,
+            devices,
+            counters: snapshot.counters,
+            last_outcome: self.last_outcome.clone(),
+            outbox_pending: pending,
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The gate daemon, `gated`.
+//!
+//! It reads the gate's configuration, drives every output to its safe state, opens the durable
+//! outbox, starts the devices, serves the control socket and runs the [`gate_core::Gate`] state
+//! machine: device results become events, the core's commands are executed in order. It talks
+//! to systemd (READY, WATCHDOG, STOPPING) and stops cleanly on SIGTERM: door locked, the
+//! transaction in progress recorded as aborted.
+//!
+//! Modules: [`daemon`] (main loop and command execution), [`control`] (the Unix socket),
+//! [`sim`] (simulated devices), [`hashing`] (keyed document hash), [`systemd`].
+
+pub mod control;
+pub mod daemon;
+pub mod hashing;
+pub mod sim;
+pub mod systemd;

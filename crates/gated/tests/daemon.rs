@@ -1,0 +1,254 @@
+//! The real gated binary with simulated devices, driven through its control socket.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use gate_core::{Outcome, ReasonCode};
+use gate_protocol::{ErrorCode, Health, Request, Response, SimulatedDocument, SimulatedTraveller};
+use support::{Gated, fast_sim_config, raw_exchange};
+
+fn outcome_of(event: &serde_json::Value) -> (String, Vec<String>) {
+    let payload = &event["payload"];
+    let reasons = payload["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    (payload["outcome"].as_str().unwrap().to_owned(), reasons)
+}
+
+fn simulate(gated: &Gated, traveller: SimulatedTraveller) -> gate_core::TransactionId {
+    match gated.ok(Request::Simulate { traveller }) {
+        Response::SimulationStarted {
+            transaction_id: Some(id),
+        } => id,
+        other => panic!("traveller not admitted: {other:?}"),
+    }
+}
+
+#[test]
+fn status_answers_over_the_socket() {
+    let gated = Gated::start(&fast_sim_config());
+    let status = gated.status();
+    assert_eq!(status.gate_id, "SIM-FACE-01");
+    assert_eq!(status.profile, gate_core::GateProfile::FaceGate);
+    assert_eq!(status.state, "idle");
+    assert!(!status.door_unlocked, "door locked at start");
+    let names: Vec<&str> = status.devices.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["chip_reader", "camera", "door", "outbox"]);
+    assert!(status.devices.iter().all(|d| d.health == Health::Up));
+    assert_eq!(status.version, env!("CARGO_PKG_VERSION"));
+    let json = serde_json::to_value(&status).unwrap();
+    for key in [
+        "gate_id", "profile", "state", "devices", "counters", "uptime_s", "version",
+    ] {
+        assert!(json.get(key).is_some(), "status --json lacks {key}");
+    }
+}
+
+#[test]
+fn genuine_traveller_passes_and_the_outcome_is_durable_without_personal_data() {
+    let gated = Gated::start(&fast_sim_config());
+    let id = simulate(&gated, SimulatedTraveller::default());
+    let status = gated.wait_for("the pass", |s| s.counters.passed == 1);
+    assert_eq!(status.last_outcome.unwrap().transaction_id, id);
+    assert_eq!(status.state, "idle");
+    assert!(!status.door_unlocked);
+    let events = gated.outbox_events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["kind"], "transaction.outcome");
+    assert_eq!(events[0]["sequence"], 1);
+    assert_eq!(outcome_of(&events[0]).0, "passed");
+    let text = events[0].to_string();
+    assert!(
+        !text.contains("SIM0"),
+        "document number leaked into the event: {text}"
+    );
+    assert_eq!(
+        events[0]["payload"]["document_hash"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+    let log = gated.log_text();
+    assert!(!log.contains("SIM0"), "document number leaked into the log");
+    assert!(log.contains("door: lock released") && log.contains("door: lock engaged"));
+}
+
+#[test]
+fn impostor_is_denied_and_the_gate_holds_until_the_officer_resets_it() {
+    let gated = Gated::start(&fast_sim_config());
+    let traveller = SimulatedTraveller {
+        face_scores: vec![0.05, 0.1, 0.12],
+        ..SimulatedTraveller::default()
+    };
+    simulate(&gated, traveller);
+    let status = gated.wait_for("the deny", |s| s.counters.denied == 1);
+    let last = status.last_outcome.unwrap();
+    assert_eq!(last.outcome, Outcome::Denied);
+    assert_eq!(last.reasons, [ReasonCode::FaceMismatch]);
+    assert_eq!(status.state, "holding");
+    assert!(!status.door_unlocked);
+    // A second traveller is turned away while the officer is on the way.
+    let refused = gated.ok(Request::Simulate {
+        traveller: SimulatedTraveller::default(),
+    });
+    assert_eq!(
+        refused,
+        Response::SimulationStarted {
+            transaction_id: None
+        }
+    );
+    assert_eq!(gated.ok(Request::OfficerReset), Response::Done);
+    assert_eq!(gated.status().state, "idle");
+    simulate(&gated, SimulatedTraveller::default());
+    gated.wait_for("the next pass", |s| s.counters.passed == 1);
+}
+
+#[test]
+fn every_document_problem_has_its_reason_code() {
+    let gated = Gated::start(&fast_sim_config());
+    let cases = [
+        (SimulatedDocument::Expired, ReasonCode::DocumentExpired),
+        (SimulatedDocument::Denylisted, ReasonCode::DenylistHit),
+        (SimulatedDocument::Forged, ReasonCode::DocumentNotAuthentic),
+        (SimulatedDocument::Unreadable, ReasonCode::ChipReadFailed),
+    ];
+    for (n, (document, reason)) in cases.into_iter().enumerate() {
+        simulate(
+            &gated,
+            SimulatedTraveller {
+                document,
+                ..SimulatedTraveller::default()
+            },
+        );
+        let status = gated.wait_for("the deny", |s| s.counters.denied == n as u64 + 1);
+        assert_eq!(status.last_outcome.unwrap().reasons, [reason]);
+        gated.ok(Request::OfficerReset);
+    }
+    let events = gated.outbox_events();
+    let sequences: Vec<u64> = events
+        .iter()
+        .map(|e| e["sequence"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sequences, [1, 2, 3, 4]);
+}
+
+#[test]
+fn maintenance_mode_turns_travellers_away() {
+    let gated = Gated::start(&fast_sim_config());
+    gated.ok(Request::SetMaintenance { on: true });
+    let status = gated.status();
+    assert_eq!(status.out_of_service_reasons, [ReasonCode::MaintenanceMode]);
+    let refused = gated.ok(Request::Simulate {
+        traveller: SimulatedTraveller::default(),
+    });
+    assert_eq!(
+        refused,
+        Response::SimulationStarted {
+            transaction_id: None
+        }
+    );
+    assert_eq!(gated.status().counters.turned_away, 1);
+    gated.ok(Request::SetMaintenance { on: false });
+    simulate(&gated, SimulatedTraveller::default());
+}
+
+#[test]
+fn sigterm_mid_transaction_locks_the_door_and_records_the_abort() {
+    let mut gated = Gated::start(&fast_sim_config());
+    // Cleared, the door is released, but the traveller does not walk through.
+    simulate(
+        &gated,
+        SimulatedTraveller {
+            walks_through: false,
+            ..SimulatedTraveller::default()
+        },
+    );
+    gated.wait_for("the door release", |s| s.door_unlocked);
+    let exit = gated.terminate();
+    assert!(exit.success(), "gated exited with {exit}");
+    let log = gated.log_text();
+    let sigterm = log.find("SIGTERM received").expect("SIGTERM logged");
+    let locked = log[sigterm..]
+        .find("door: lock engaged")
+        .expect("door locked after SIGTERM");
+    let aborted = log[sigterm..]
+        .find("transaction ended")
+        .expect("transaction recorded");
+    assert!(locked < aborted, "lock before record:\n{log}");
+    let events = gated.outbox_events();
+    let (outcome, reasons) = outcome_of(events.last().unwrap());
+    assert_eq!(outcome, "aborted");
+    assert_eq!(reasons, ["SHUTDOWN"]);
+    assert!(!gated.socket.exists(), "socket removed at exit");
+}
+
+#[test]
+fn malformed_and_foreign_version_requests_get_clear_errors() {
+    let gated = Gated::start(&fast_sim_config());
+    let garbage = raw_exchange(&gated.socket, "this is not json\n");
+    assert_eq!(garbage.error.unwrap().code, ErrorCode::BadRequest);
+    let future = raw_exchange(
+        &gated.socket,
+        "{\"version\":99,\"id\":5,\"request\":{\"type\":\"status\"}}\n",
+    );
+    let error = future.error.unwrap();
+    assert_eq!(error.code, ErrorCode::UnsupportedVersion);
+    assert_eq!(future.id, 5);
+    let huge = format!("{}\n", "x".repeat(gate_protocol::MAX_LINE_BYTES + 10));
+    let too_long = raw_exchange(&gated.socket, &huge);
+    assert_eq!(too_long.error.unwrap().code, ErrorCode::BadRequest);
+    // Still serving.
+    assert_eq!(gated.status().state, "idle");
+}
+
+#[test]
+fn peers_outside_the_allowed_users_are_refused_by_peer_credentials() {
+    if !nix_is_root() {
+        eprintln!("skipped: switching to another uid needs root");
+        return;
+    }
+    let gated = Gated::start(&fast_sim_config());
+    // Simulate an installer mistake: the socket and its directory opened to everyone. The file
+    // mode no longer protects it; SO_PEERCRED still does.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = gated.socket.parent().unwrap();
+    for path in [gated.dir.path(), dir, gated.socket.as_path()] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let script = format!(
+        "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect({:?})\ns.sendall(b'{{\"version\":1,\"id\":1,\"request\":{{\"type\":\"status\"}}}}\\n')\nsys.stdout.write(s.makefile().readline())",
+        gated.socket.display().to_string()
+    );
+    let output = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+            &script,
+        ])
+        .output()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let response = gate_protocol::parse_response(answer.trim_end()).unwrap();
+    assert_eq!(response.error.unwrap().code, ErrorCode::PermissionDenied);
+    // Root still gets in.
+    assert_eq!(gated.status().state, "idle");
+}
+
+fn nix_is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}

@@ -1,0 +1,163 @@
+//! Runs the real gated binary with simulated devices in a temporary directory and talks to it
+//! over its control socket.
+#![allow(dead_code, missing_docs, clippy::unwrap_used)]
+
+use gate_protocol::{Request, RequestEnvelope, Response, ResponseEnvelope, StatusReport};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const SIM_CONFIG: &str = include_str!("../../../../firmware-config/sim-face-gate.toml");
+
+pub struct Gated {
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    pub socket: PathBuf,
+    pub state_dir: PathBuf,
+    pub log: PathBuf,
+}
+
+/// The simulated face gate with fast simulated devices.
+pub fn fast_sim_config() -> String {
+    SIM_CONFIG
+        .replace("read_ms = 600", "read_ms = 40")
+        .replace("capture_ms = 700", "capture_ms = 40")
+        .replace("passage_ms = 1500", "passage_ms = 60")
+}
+
+impl Gated {
+    pub fn start(config_text: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("gate.toml");
+        std::fs::write(&config, config_text).unwrap();
+        let socket = dir.path().join("run/control.sock");
+        let state_dir = dir.path().join("state");
+        let log = dir.path().join("gated.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_gated"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--state-dir")
+            .arg(&state_dir)
+            .env("GATED_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let gated = Gated {
+            child,
+            dir,
+            socket,
+            state_dir,
+            log,
+        };
+        gated.wait_for_socket();
+        gated
+    }
+
+    fn wait_for_socket(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if UnixStream::connect(&self.socket).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("gated did not open its socket; log:\n{}", self.log_text());
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn request(&self, request: Request) -> ResponseEnvelope {
+        raw_exchange(
+            &self.socket,
+            &RequestEnvelope::new(1, request).to_line().unwrap(),
+        )
+    }
+
+    pub fn ok(&self, request: Request) -> Response {
+        let envelope = self.request(request);
+        assert!(envelope.error.is_none(), "error: {:?}", envelope.error);
+        envelope.result.unwrap()
+    }
+
+    pub fn status(&self) -> StatusReport {
+        match self.ok(Request::Status) {
+            Response::Status(report) => *report,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// Polls the status until `done` holds (or fails after 20 s).
+    pub fn wait_for(&self, what: &str, done: impl Fn(&StatusReport) -> bool) -> StatusReport {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let status = self.status();
+            if done(&status) {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; last status {status:#?}\nlog:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "gated did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Events in the outbox database, as JSON (kind, payload...).
+    pub fn outbox_events(&self) -> Vec<serde_json::Value> {
+        let path = self.state_dir.join("outbox.sqlite");
+        let outbox = outbox::Outbox::attach(&path, outbox::system_clock()).unwrap();
+        outbox
+            .pending(10_000)
+            .unwrap()
+            .into_iter()
+            .map(|event| serde_json::to_value(event.envelope).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Gated {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends one raw line and reads one response line.
+pub fn raw_exchange(socket: &Path, line: &str) -> ResponseEnvelope {
+    let mut stream = UnixStream::connect(socket).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(line.as_bytes()).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut answer = String::new();
+    reader.read_line(&mut answer).unwrap();
+    gate_protocol::parse_response(answer.trim_end()).unwrap()
+}
