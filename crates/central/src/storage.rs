@@ -436,6 +436,25 @@ fn pg_connect(url: &str) -> Result<postgres::Client, StorageError> {
     Ok(client)
 }
 
+impl Drop for PostgresStorage {
+    fn drop(&mut self) {
+        let clients: Vec<postgres::Client> = self
+            .pool
+            .drain(..)
+            .filter_map(|slot| {
+                slot.into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            })
+            .collect();
+        // `postgres::Client` blocks on its own runtime when dropped, which panics on a tokio
+        // worker thread (where the last `Arc<dyn Storage>` may go at shutdown): drop the
+        // clients on a plain thread.
+        if !clients.is_empty() && std::thread::spawn(move || drop(clients)).join().is_err() {
+            tracing::warn!("closing PostgreSQL connections failed");
+        }
+    }
+}
+
 /// Month index (months since 1970-01) of a unix-ms timestamp, UTC.
 fn month_index(unix_ms: i64) -> i64 {
     let days = unix_ms.div_euclid(86_400_000);

@@ -66,6 +66,16 @@ impl Central {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// SIGTERM, then the exit status.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap()
+    }
+
     /// SIGKILL: no shutdown path runs.
     fn kill(&mut self) {
         let _ = self.child.kill();
@@ -178,7 +188,7 @@ fn sqlite_events_arrive_exactly_once_in_per_gate_order() {
 fn postgres_two_replicas_events_arrive_exactly_once_in_per_gate_order() {
     let cluster = pg::PgCluster::start();
     let replica_1 = Central::start(&cluster.url());
-    let replica_2 = Central::start(&cluster.url());
+    let mut replica_2 = Central::start(&cluster.url());
     // Gate A talks to replica 1, gate B to replica 2; both are read back through replica 1.
     interleaved_gates_arrive_exactly_once(
         &replica_1.base_url(),
@@ -198,6 +208,10 @@ fn postgres_two_replicas_events_arrive_exactly_once_in_per_gate_order() {
         .map(|row| row.get(0))
         .collect();
     assert_eq!(partitions, vec!["events_2026_11".to_owned()]);
+    assert!(
+        replica_2.terminate().success(),
+        "SIGTERM must end central cleanly"
+    );
 }
 
 #[test]
@@ -256,8 +270,7 @@ fn survives_central_kills(database: &str, total: u64, kills: usize) {
     let port = free_port();
     let mut central = Central::start_on(port, database, &[]);
     let mut writer = Outbox::open(&path, outbox_config("gate-k")).unwrap();
-    let mut sync_outbox =
-        Outbox::attach(&path, OutboxLimits::default(), outbox::system_clock()).unwrap();
+    let mut sync_outbox = Outbox::attach(&path, outbox::system_clock()).unwrap();
     let config = fast_sync_config(central.base_url());
     let client = SyncClient::new(&config).unwrap();
     let signal = SyncSignal::new();

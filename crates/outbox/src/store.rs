@@ -231,6 +231,9 @@ CREATE INDEX list_items_by_value ON list_items (name, item);
 
 const META_GATE_ID: &str = "gate_id";
 const META_NEXT_SEQUENCE: &str = "next_sequence";
+const META_MAX_BYTES: &str = "limits.max_bytes";
+const META_HIGH_WATER: &str = "limits.high_water_bytes";
+const META_RETENTION_MS: &str = "limits.delivered_retention_ms";
 const META_SYNC_SUCCESS: &str = "sync.last_success_ms";
 const META_SYNC_FAILURE: &str = "sync.last_failure_ms";
 const META_SYNC_ERROR: &str = "sync.last_error";
@@ -412,8 +415,9 @@ impl Outbox {
     }
 
     /// Opens a second handle on an existing outbox (sync thread, `gatectl`): no integrity
-    /// check, no migration. The gate id is read from the database.
-    pub fn attach(path: impl AsRef<Path>, limits: OutboxLimits, clock: Clock) -> Result<Self> {
+    /// check, no migration. Gate id and limits are read from the database (the last
+    /// [`Outbox::open`] stored them).
+    pub fn attach(path: impl AsRef<Path>, clock: Clock) -> Result<Self> {
         let path = path.as_ref().to_owned();
         if !path.exists() {
             return Err(OutboxError::Missing { path });
@@ -438,13 +442,26 @@ impl Outbox {
                 |row| row.get(0),
             )
             .map_err(sql("read gate id"))?;
-        Ok(Self {
+        let mut outbox = Self {
             connection,
             path,
             gate_id,
-            limits,
+            limits: OutboxLimits::default(),
             clock,
-        })
+        };
+        let stored_limit = |key: &str| -> Result<Option<u64>> {
+            Ok(outbox.get_meta(key)?.and_then(|value| value.parse().ok()))
+        };
+        let defaults = OutboxLimits::default();
+        let limits = OutboxLimits {
+            max_bytes: stored_limit(META_MAX_BYTES)?.unwrap_or(defaults.max_bytes),
+            high_water_bytes: stored_limit(META_HIGH_WATER)?.unwrap_or(defaults.high_water_bytes),
+            delivered_retention: stored_limit(META_RETENTION_MS)?
+                .map(Duration::from_millis)
+                .unwrap_or(defaults.delivered_retention),
+        };
+        outbox.limits = limits;
+        Ok(outbox)
     }
 
     fn claim_gate_id(&self) -> Result<()> {
@@ -463,7 +480,7 @@ impl Outbox {
                 stored,
                 configured: self.gate_id.clone(),
             }),
-            Some(_) => Ok(()),
+            Some(_) => self.store_limits(),
             None => {
                 self.connection
                     .execute(
@@ -471,9 +488,25 @@ impl Outbox {
                         params![META_GATE_ID, self.gate_id, META_NEXT_SEQUENCE],
                     )
                     .map_err(sql("store gate id"))?;
-                Ok(())
+                self.store_limits()
             }
         }
+    }
+
+    /// Stores the configured limits so [`Outbox::attach`] handles (gatectl) see them.
+    fn store_limits(&self) -> Result<()> {
+        let retention_ms = self.limits.delivered_retention.as_millis().to_string();
+        Self::put_meta(
+            &self.connection,
+            META_MAX_BYTES,
+            &self.limits.max_bytes.to_string(),
+        )?;
+        Self::put_meta(
+            &self.connection,
+            META_HIGH_WATER,
+            &self.limits.high_water_bytes.to_string(),
+        )?;
+        Self::put_meta(&self.connection, META_RETENTION_MS, &retention_ms)
     }
 
     /// The database path.

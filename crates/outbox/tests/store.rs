@@ -349,19 +349,25 @@ fn lists_replace_atomically_and_track_freshness() {
 fn attach_shares_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("o.db");
-    let mut writer = Outbox::open(&path, config("gate-7")).unwrap();
-    let mut reader = Outbox::attach(&path, OutboxLimits::default(), system_clock()).unwrap();
+    let limits = OutboxLimits {
+        max_bytes: 10 << 20,
+        high_water_bytes: 5 << 20,
+        delivered_retention: Duration::from_secs(77),
+    };
+    let mut writer = Outbox::open(&path, OutboxConfig::new("gate-7", limits)).unwrap();
+    let mut reader = Outbox::attach(&path, system_clock()).unwrap();
     assert_eq!(reader.gate_id(), "gate-7");
+    assert_eq!(
+        reader.limits(),
+        writer.limits(),
+        "limits are read from the database"
+    );
     let payload = json!({});
     let receipt = writer.append(&event(&payload)).unwrap();
     assert_eq!(reader.pending(10).unwrap()[0].envelope.id, receipt.id);
     reader.mark_delivered(&[receipt.id]).unwrap();
     assert_eq!(writer.status().unwrap().pending, 0);
-    let missing = Outbox::attach(
-        dir.path().join("none.db"),
-        OutboxLimits::default(),
-        system_clock(),
-    );
+    let missing = Outbox::attach(dir.path().join("none.db"), system_clock());
     assert!(matches!(missing, Err(OutboxError::Missing { .. })));
 }
 
