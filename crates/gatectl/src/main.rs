@@ -4,9 +4,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-mod fingerprint_cmd;
+mod camera_cmd;
+mod config_cmd;
+mod daemon_cmd;
 mod face_cmd;
+mod fingerprint_cmd;
+mod io_cmd;
 mod mrz_cmd;
+mod outbox_cmd;
 
 /// Command line of gatectl.
 #[derive(Debug, Parser)]
@@ -19,6 +24,41 @@ struct Cli {
 /// Top-level commands.
 #[derive(Debug, clap::Subcommand)]
 enum Command {
+    /// Show the gate's status: profile, devices, transaction, counters, outbox.
+    Status {
+        #[command(flatten)]
+        socket: daemon_cmd::SocketArg,
+        /// Print the status as JSON (stable for scripts).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Gate configuration files.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+    /// Send a simulated traveller through a gate whose devices are all simulated.
+    Simulate {
+        #[command(flatten)]
+        socket: daemon_cmd::SocketArg,
+        /// What kind of traveller.
+        #[arg(value_enum)]
+        kind: daemon_cmd::TravellerKind,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clear a deny after an officer attended (or cancel the transaction in progress).
+    OfficerReset {
+        #[command(flatten)]
+        socket: daemon_cmd::SocketArg,
+    },
+    /// Take the gate out of service for maintenance (`on`) or put it back (`off`).
+    Maintenance {
+        #[command(flatten)]
+        socket: daemon_cmd::SocketArg,
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
     /// Offline machine readable zone checks.
     #[command(subcommand)]
     Mrz(mrz_cmd::MrzCommand),
@@ -28,14 +68,42 @@ enum Command {
     /// Serial fingerprint module: technician tools and the module simulator.
     #[command(subcommand)]
     Fingerprint(fingerprint_cmd::FingerprintCommand),
+    /// Camera: show the negotiated format, save a snapshot (offline, opens the device directly).
+    #[command(subcommand)]
+    Camera(camera_cmd::CameraCommand),
+    /// Turnstile I/O: watch input lines live (offline, requests the lines directly).
+    #[command(subcommand)]
+    Io(io_cmd::IoCommand),
+    /// Event outbox: status, pending events, retry, purge (reads the database by path).
+    #[command(subcommand)]
+    Outbox(outbox_cmd::OutboxCommand),
+    /// Sync with central: last results and down-synced list versions.
+    #[command(subcommand)]
+    Sync(outbox_cmd::SyncCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Status { socket, json } => daemon_cmd::status(&socket.socket, json),
+        Command::Config(cmd) => config_cmd::run(cmd),
+        Command::Simulate { socket, kind, json } => {
+            daemon_cmd::simulate(&socket.socket, kind, json)
+        }
+        Command::OfficerReset { socket } => {
+            daemon_cmd::simple(&socket.socket, gate_protocol::Request::OfficerReset)
+        }
+        Command::Maintenance { socket, state } => daemon_cmd::simple(
+            &socket.socket,
+            gate_protocol::Request::SetMaintenance { on: state == "on" },
+        ),
         Command::Mrz(cmd) => mrz_cmd::run(cmd),
         Command::Face(cmd) => face_cmd::run(cmd),
         Command::Fingerprint(cmd) => fingerprint_cmd::run(cmd),
+        Command::Camera(cmd) => camera_cmd::run(cmd),
+        Command::Io(cmd) => io_cmd::run(cmd),
+        Command::Outbox(cmd) => outbox_cmd::run_outbox(cmd),
+        Command::Sync(cmd) => outbox_cmd::run_sync(cmd),
     };
     match result {
         Ok(code) => code,
