@@ -343,6 +343,13 @@ mod tests {
     }
 
     #[test]
+    fn engine_can_be_shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<FaceEngine>();
+        assert_send_sync::<Reference>();
+    }
+
+    #[test]
     fn best_face_is_large_and_central() {
         let faces = [
             face(0.0, 0.0, 50.0),
