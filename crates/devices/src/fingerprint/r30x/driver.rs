@@ -81,6 +81,8 @@ pub struct R30x<P> {
     /// A command failed without a clean answer: a late answer may still arrive, so drain the
     /// line before the next command.
     line_dirty: bool,
+    /// Library capacity from the last ReadSysPara.
+    library_capacity: Option<u16>,
 }
 
 impl<P> std::fmt::Debug for R30x<P> {
@@ -111,6 +113,7 @@ impl<P: Read + Write> R30x<P> {
             decoder: FrameDecoder::new(),
             packet_size: PacketSize::Bytes128,
             line_dirty: false,
+            library_capacity: None,
         }
     }
 
@@ -155,6 +158,7 @@ impl<P: Read + Write> R30x<P> {
                 format!("system parameters too short: {} bytes", data.len()),
             )
         })?;
+        self.library_capacity = Some(parameters.library_capacity);
         self.packet_size = parameters.packet_size().ok_or_else(|| {
             self.protocol(
                 command,
@@ -689,7 +693,10 @@ impl<P: Read + Write> FingerprintSensor for R30x<P> {
         &mut self,
         slot: TemplateSlot,
     ) -> Result<Option<SearchHit>, FingerprintError> {
-        let capacity = self.read_system_parameters()?.library_capacity;
+        let capacity = match self.library_capacity {
+            Some(capacity) => capacity,
+            None => self.read_system_parameters()?.library_capacity,
+        };
         self.search(buffer_of(slot), 0, capacity, false)
     }
 
