@@ -53,6 +53,11 @@ impl AttackModel {
         })
     }
 
+    /// Time spent inside ONNX Runtime so far, nanoseconds.
+    pub fn inference_nanos(&self) -> u64 {
+        self.model.inference_nanos()
+    }
+
     /// The manifest's default threshold (a score above it means attack).
     pub fn default_threshold(&self) -> f32 {
         self.spec.threshold

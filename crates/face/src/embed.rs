@@ -139,6 +139,11 @@ impl Embedder {
         self.spec.threshold
     }
 
+    /// Time spent inside ONNX Runtime so far, nanoseconds.
+    pub fn inference_nanos(&self) -> u64 {
+        self.model.inference_nanos()
+    }
+
     /// Embeds an aligned chip (its size must be the template's).
     pub fn embed(&self, chip: &RgbImage) -> Result<Embedding> {
         let (w, h) = (chip.width() as usize, chip.height() as usize);

@@ -204,6 +204,14 @@ impl FaceEngine {
         })
     }
 
+    /// Time all models of this engine have spent inside ONNX Runtime so far, nanoseconds
+    /// (pipeline time minus this is our own overhead).
+    pub fn inference_nanos(&self) -> u64 {
+        self.detector.inference_nanos()
+            + self.embedder.inference_nanos()
+            + self.attack.as_ref().map_or(0, AttackModel::inference_nanos)
+    }
+
     /// The match threshold in force.
     pub fn match_threshold(&self) -> f32 {
         self.match_threshold

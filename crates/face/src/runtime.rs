@@ -170,6 +170,8 @@ pub(crate) struct OnnxModel {
     pub(crate) name: String,
     /// Name of the (single) input tensor.
     pub(crate) input_name: String,
+    /// Total time spent inside `Session::run`, nanoseconds (for overhead measurements).
+    inference_nanos: std::sync::atomic::AtomicU64,
 }
 
 impl OnnxModel {
@@ -217,7 +219,14 @@ impl OnnxModel {
             session: Mutex::new(session),
             name,
             input_name,
+            inference_nanos: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Total time spent inside ONNX Runtime's `run` so far, nanoseconds.
+    pub(crate) fn inference_nanos(&self) -> u64 {
+        self.inference_nanos
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Runs the model on one input tensor (row-major `shape`) and copies out every f32 output.
@@ -232,9 +241,13 @@ impl OnnxModel {
             .session
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let started = std::time::Instant::now();
         let outputs = session
             .run(ort::inputs![self.input_name.as_str() => tensor])
             .map_err(|e| inference_error(e.to_string()))?;
+        let elapsed = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.inference_nanos
+            .fetch_add(elapsed, std::sync::atomic::Ordering::Relaxed);
         let mut copied = Vec::with_capacity(outputs.len());
         for (output_name, value) in &outputs {
             let (output_shape, output_data) = value

@@ -66,6 +66,14 @@ impl Detector {
         Ok(Self { inner })
     }
 
+    /// Time spent inside ONNX Runtime so far, nanoseconds.
+    pub fn inference_nanos(&self) -> u64 {
+        match &self.inner {
+            DetectorImpl::Mtcnn(model) => model.inference_nanos(),
+            DetectorImpl::Scrfd(model) => model.inference_nanos(),
+        }
+    }
+
     /// All faces in the image, best score first.
     pub fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>> {
         if image.width() < 12 || image.height() < 12 {

@@ -52,6 +52,12 @@ impl Mtcnn {
         })
     }
 
+    pub(super) fn inference_nanos(&self) -> u64 {
+        self.pnet.model.inference_nanos()
+            + self.rnet.model.inference_nanos()
+            + self.onet.model.inference_nanos()
+    }
+
     pub(super) fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>> {
         let candidates = self.proposals(image)?;
         if candidates.is_empty() {

@@ -51,6 +51,10 @@ impl Scrfd {
         })
     }
 
+    pub(super) fn inference_nanos(&self) -> u64 {
+        self.model.inference_nanos()
+    }
+
     pub(super) fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>> {
         let (width, height) = (image.width() as f32, image.height() as f32);
         // Scale to fit, keep the aspect ratio, pad right/bottom with black.
