@@ -271,7 +271,15 @@ fn survives_central_kills(database: &str, total: u64, kills: usize) {
     let mut central = Central::start_on(port, database, &[]);
     let mut writer = Outbox::open(&path, outbox_config("gate-k")).unwrap();
     let mut sync_outbox = Outbox::attach(&path, outbox::system_clock()).unwrap();
-    let config = fast_sync_config(central.base_url());
+    ureq::put(&format!("{}/v1/lists/denylist", central.base_url()))
+        .send_json(PublishList {
+            version: 1,
+            items: vec![json!("d1")],
+        })
+        .unwrap();
+    let mut config = fast_sync_config(central.base_url());
+    config.lists = vec!["denylist".into()];
+    config.list_interval = Duration::from_millis(100);
     let client = SyncClient::new(&config).unwrap();
     let signal = SyncSignal::new();
     let sync_signal = signal.clone();
@@ -309,6 +317,11 @@ fn survives_central_kills(database: &str, total: u64, kills: usize) {
     signal.stop();
     sync.join().unwrap();
     assert_exactly_once_in_order(&central.base_url(), "gate-k", &ids);
+    assert_eq!(
+        writer.list_version("denylist").unwrap(),
+        Some(1),
+        "lists pulled by the loop"
+    );
 }
 
 #[test]

@@ -525,22 +525,21 @@ pub fn run_sync_loop(
             next_purge = Instant::now() + config.purge_interval;
         }
         let mut more_pending = false;
-        if !failed {
-            match client.push_batch(outbox, config.batch_size) {
-                Ok(outcome) => {
-                    more_pending = outcome.sent == config.batch_size && outcome.acked > 0;
-                    if outcome.sent > outcome.acked {
-                        tracing::warn!(
-                            sent = outcome.sent,
-                            acked = outcome.acked,
-                            "central acknowledged part of a batch"
-                        );
-                    }
+        // Events are pushed even when a list pull failed: they do not depend on each other.
+        match client.push_batch(outbox, config.batch_size) {
+            Ok(outcome) => {
+                more_pending = outcome.sent == config.batch_size && outcome.acked > 0;
+                if outcome.sent > outcome.acked {
+                    tracing::warn!(
+                        sent = outcome.sent,
+                        acked = outcome.acked,
+                        "central acknowledged part of a batch"
+                    );
                 }
-                Err(error) => {
-                    tracing::warn!(%error, "event push failed");
-                    failed = true;
-                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "event push failed");
+                failed = true;
             }
         }
         if failed {
