@@ -146,6 +146,25 @@ impl Embedder {
 
     /// Embeds an aligned chip (its size must be the template's).
     pub fn embed(&self, chip: &RgbImage) -> Result<Embedding> {
+        let mut values = self.raw_embedding(chip)?;
+        if self.spec.flip_augment {
+            let mirrored = self.raw_embedding(&image::imageops::flip_horizontal(chip))?;
+            values
+                .iter_mut()
+                .zip(&mirrored)
+                .for_each(|(v, m)| *v = (*v + m) / 2.0);
+        }
+        if self.rule == ScoreRule::Cosine {
+            let norm = values.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                values.iter_mut().for_each(|v| *v /= norm);
+            }
+        }
+        Ok(Embedding { values })
+    }
+
+    /// The model's output for one chip, before normalisation.
+    fn raw_embedding(&self, chip: &RgbImage) -> Result<Vec<f32>> {
         let (w, h) = (chip.width() as usize, chip.height() as usize);
         let batch = self.input.batch.max(1);
         let pixels = rgb_to_f32(chip);
@@ -166,20 +185,14 @@ impl Embedder {
                 ),
             });
         }
-        let mut values = data[..size].to_vec();
+        let values = data[..size].to_vec();
         if values.iter().any(|v| !v.is_finite()) {
             return Err(FaceError::ModelOutput {
                 model: self.model.name.clone(),
                 message: "non-finite embedding".into(),
             });
         }
-        if self.rule == ScoreRule::Cosine {
-            let norm = values.iter().map(|v| v * v).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                values.iter_mut().for_each(|v| *v /= norm);
-            }
-        }
-        Ok(Embedding { values })
+        Ok(values)
     }
 }
 

@@ -167,6 +167,9 @@ pub struct EmbedderSpec {
     pub threshold: f32,
     /// The false-match rate the threshold was calibrated for, and on what.
     pub threshold_calibration: String,
+    /// Test-time augmentation: average the embeddings of the chip and its mirror image.
+    #[serde(default)]
+    pub flip_augment: bool,
 }
 
 /// How the attack model's outputs become a score.
