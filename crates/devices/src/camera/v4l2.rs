@@ -239,7 +239,12 @@ impl Camera for V4l2Camera {
         let used = (meta.bytesused as usize).min(buffer.len());
         let bytes = &buffer[..used];
         let sequence = u64::from(meta.sequence);
-        let captured_at = monotonic_to_instant(meta.timestamp.sec, meta.timestamp.usec);
+        // time_t is i64 on 64-bit targets and i32 on 32-bit ARM: widen explicitly.
+        #[allow(clippy::useless_conversion)]
+        let captured_at = monotonic_to_instant(
+            i64::from(meta.timestamp.sec),
+            i64::from(meta.timestamp.usec),
+        );
         let mut data = Vec::new();
         let converted = match self.format {
             PixelFormat::Yuyv => yuyv_to_rgb(
