@@ -169,6 +169,18 @@ fn bench_drain(label: &str, dir: &std::path::Path, database: String, backlog: us
         elapsed.as_secs_f64(),
         backlog as f64 / elapsed.as_secs_f64()
     );
+    drop(outbox);
+    let reopen = Instant::now();
+    let outbox = Outbox::open(
+        &path,
+        OutboxConfig::new(format!("bench-{label}"), OutboxLimits::default()),
+    )
+    .unwrap();
+    println!(
+        "{label}: Outbox::open with PRAGMA integrity_check on the {backlog}-event database ({} bytes): {:.0} ms",
+        outbox.status().unwrap().used_bytes,
+        reopen.elapsed().as_secs_f64() * 1e3
+    );
     let _ = stop.send(());
     thread.join().unwrap();
 }
