@@ -1,9 +1,11 @@
 //! The daemon's main loop: one task owns the gate core and executes its commands.
 
 use crate::control::{self, ControlRequest};
+use crate::door::{DoorDriver, DoorReport};
 use crate::hashing::DocumentHasher;
 use crate::sim::{SimTiming, SimulatedDevices};
 use crate::systemd;
+use devices::turnstile::{InMemoryTurnstile, Input, Output};
 use gate_config::GateConfig;
 use gate_core::{
     Command, Condition, Event, Gate, GateProfile, Lights, Now, OutcomeRecord, Prompt, TransactionId,
@@ -65,6 +67,7 @@ pub enum StartError {
 struct DoorState {
     unlocked: bool,
     lights: Lights,
+    fault: Option<String>,
 }
 
 struct Daemon {
@@ -73,12 +76,31 @@ struct Daemon {
     started: Instant,
     hasher: DocumentHasher,
     sim: SimulatedDevices,
+    door_driver: DoorDriver,
     outbox: Outbox,
     outbox_problem: Option<String>,
     unrecorded: Vec<OutcomeRecord>,
     door: DoorState,
     display: Prompt,
     last_outcome: Option<LastOutcome>,
+    span: Option<(TransactionId, tracing::Span)>,
+}
+
+/// The transaction a command belongs to, if any.
+fn command_transaction(command: &Command) -> Option<TransactionId> {
+    match command {
+        Command::ReadChip { transaction_id }
+        | Command::CaptureFace { transaction_id, .. }
+        | Command::CaptureFinger { transaction_id, .. }
+        | Command::CaptureFacePhoto { transaction_id, .. }
+        | Command::LookupEnrolment { transaction_id }
+        | Command::HandOverRecord { transaction_id }
+        | Command::UnlockDoor { transaction_id, .. }
+        | Command::DiscardTransactionData { transaction_id } => Some(*transaction_id),
+        Command::RecordOutcome { record } => Some(record.transaction_id),
+        Command::CallOfficer { transaction_id, .. } => *transaction_id,
+        Command::Show { .. } | Command::SetLights { .. } | Command::LockDoor => None,
+    }
 }
 
 fn unix_ms() -> i64 {
@@ -159,10 +181,16 @@ pub async fn run(
     let (outbox, outbox_problem) = open_outbox(&config, &paths.state_dir)?;
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(256);
     let (control_tx, mut control_rx) = mpsc::channel::<ControlRequest>(64);
+    let (door_tx, mut door_rx) = mpsc::channel::<DoorReport>(64);
     let profile = config.gate.profile;
+    // The simulated door is the in-memory turnstile behind the same trait as the GPIO backends;
+    // the door thread drives its outputs to the safe state before anything else happens.
+    let (turnstile, door_handle) = InMemoryTurnstile::with_all_lines();
+    let door_driver = DoorDriver::spawn(Box::new(turnstile), door_tx);
     let sim = SimulatedDevices::new(
         SimTiming::from_config(&config),
         events_tx.clone(),
+        door_handle,
         profile == GateProfile::FingerprintGate,
     );
     let gate = Gate::new(profile, config.policy.clone());
@@ -171,15 +199,18 @@ pub async fn run(
         started: Instant::now(),
         hasher,
         sim,
+        door_driver,
         outbox,
         outbox_problem,
         unrecorded: Vec::new(),
         door: DoorState {
             unlocked: true,
             lights: Lights::Off,
+            fault: None,
         },
         display: Prompt::OutOfService,
         last_outcome: None,
+        span: None,
         config,
     };
     // Outputs to their safe state before anything else.
@@ -220,6 +251,7 @@ pub async fn run(
             biased;
             () = &mut shutdown => break,
             Some(event) = events_rx.recv() => daemon.feed(event),
+            Some(report) = door_rx.recv() => daemon.door_report(report),
             Some(request) = control_rx.recv() => {
                 let answer = daemon.control(request.id, request.request);
                 let _ = request.reply.send(answer);
@@ -234,6 +266,7 @@ pub async fn run(
     systemd::stopping();
     daemon.feed(Event::Shutdown);
     daemon.retry_unrecorded();
+    daemon.door_driver.stop();
     server.abort();
     let _ = std::fs::remove_file(&paths.socket);
     info!("stopped");
@@ -255,8 +288,28 @@ impl Daemon {
 
     fn feed(&mut self, event: Event) {
         let now = self.now();
-        for command in self.gate.handle(now, event) {
+        let commands = self.gate.handle(now, event);
+        // One span per traveller transaction: every line logged while executing its commands
+        // carries the random transaction id (and nothing personal).
+        let span = commands
+            .iter()
+            .find_map(command_transaction)
+            .map(|id| self.transaction_span(id))
+            .unwrap_or_else(tracing::Span::none);
+        let _entered = span.enter();
+        for command in commands {
             self.execute(command);
+        }
+    }
+
+    fn transaction_span(&mut self, id: TransactionId) -> tracing::Span {
+        match &self.span {
+            Some((current, span)) if *current == id => span.clone(),
+            _ => {
+                let span = tracing::info_span!("transaction", id = %id);
+                self.span = Some((id, span.clone()));
+                span
+            }
         }
     }
 
@@ -268,17 +321,21 @@ impl Daemon {
             }
             Command::SetLights { lights } => {
                 self.door.lights = lights;
+                self.door_driver
+                    .set(Output::GreenLight, lights == Lights::Green);
+                self.door_driver
+                    .set(Output::RedLight, lights == Lights::Red);
                 info!(?lights, "lights");
             }
             Command::ReadChip { transaction_id } => {
-                info!(transaction = %transaction_id, "reading chip");
+                info!("reading chip");
                 self.sim.read_chip(transaction_id, &self.hasher);
             }
             Command::CaptureFace {
                 transaction_id,
                 attempt,
             } => {
-                info!(transaction = %transaction_id, attempt, "capturing face");
+                info!(attempt, "capturing face");
                 self.sim.capture_face(transaction_id);
             }
             Command::CaptureFinger {
@@ -286,14 +343,14 @@ impl Daemon {
                 finger,
                 attempt,
             } => {
-                info!(transaction = %transaction_id, ?finger, attempt, "capturing finger");
+                info!(?finger, attempt, "capturing finger");
                 self.sim.capture_finger(transaction_id, finger);
             }
             Command::CaptureFacePhoto {
                 transaction_id,
                 attempt,
             } => {
-                info!(transaction = %transaction_id, attempt, "capturing face photo");
+                info!(attempt, "capturing face photo");
                 self.sim.capture_face_photo(transaction_id);
             }
             Command::LookupEnrolment { transaction_id } => {
@@ -308,11 +365,13 @@ impl Daemon {
                 for_ms,
             } => {
                 self.door.unlocked = true;
-                info!(transaction = %transaction_id, for_ms, "door: lock released");
+                self.door_driver.set(Output::LockRelease, true);
+                info!(for_ms, "door: lock released");
                 self.sim.door_unlocked(transaction_id);
             }
             Command::LockDoor => {
                 self.door.unlocked = false;
+                self.door_driver.set(Output::LockRelease, false);
                 info!("door: lock engaged");
                 self.sim.door_locked();
             }
@@ -347,6 +406,40 @@ impl Daemon {
             }
             Command::DiscardTransactionData { transaction_id } => {
                 self.sim.discard(transaction_id);
+            }
+        }
+    }
+
+    /// Turns door inputs into core events.
+    fn door_report(&mut self, report: DoorReport) {
+        match report {
+            DoorReport::Edge(edge) => {
+                info!(
+                    input = edge.input.name(),
+                    active = edge.active,
+                    "door input"
+                );
+                let condition = match edge.input {
+                    Input::ExitPassage if edge.active => {
+                        self.feed(Event::PassageConfirmed);
+                        return;
+                    }
+                    Input::FireAlarm => Condition::FireAlarm,
+                    Input::Tamper => Condition::DoorFault,
+                    _ => return,
+                };
+                self.feed(if edge.active {
+                    Event::ConditionRaised { condition }
+                } else {
+                    Event::ConditionCleared { condition }
+                });
+            }
+            DoorReport::Fault(fault) => {
+                error!(%fault, "door fault");
+                self.door.fault = Some(fault);
+                self.feed(Event::ConditionRaised {
+                    condition: Condition::DoorFault,
+                });
             }
         }
     }
@@ -477,11 +570,20 @@ impl Daemon {
         ]
         .into_iter()
         .filter_map(|(name, backend)| {
-            backend.map(|backend| DeviceStatus {
-                name: name.into(),
-                backend,
-                health: Health::Up,
-                detail: "simulator".into(),
+            backend.map(|backend| {
+                let fault = (name == "door")
+                    .then_some(self.door.fault.clone())
+                    .flatten();
+                DeviceStatus {
+                    name: name.into(),
+                    backend,
+                    health: if fault.is_some() {
+                        Health::Down
+                    } else {
+                        Health::Up
+                    },
+                    detail: fault.unwrap_or_else(|| "simulator".into()),
+                }
             })
         })
         .collect();

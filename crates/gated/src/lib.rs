@@ -11,6 +11,7 @@
 
 pub mod control;
 pub mod daemon;
+pub mod door;
 pub mod hashing;
 pub mod sim;
 pub mod systemd;

@@ -6,6 +6,7 @@
 //! the daemon, the core and the outbox run exactly as on a real gate.
 
 use crate::hashing::DocumentHasher;
+use devices::turnstile::{InMemoryTurnstileHandle, Input};
 use gate_config::GateConfig;
 use gate_config::schema::{CameraConfig, ChipReaderConfig, DoorConfig, FingerprintConfig};
 use gate_core::examples::specimen_facts;
@@ -71,19 +72,27 @@ pub struct SimulatedDevices {
     events: mpsc::Sender<Event>,
     visit: Option<Visit>,
     passage: Option<JoinHandle<()>>,
+    door: InMemoryTurnstileHandle,
     verify_fingers: bool,
     next_document: u32,
 }
 
 impl SimulatedDevices {
     /// Simulators that send their results to `events`. `verify_fingers` selects 1:1
-    /// verification (fingerprint gate) instead of capture (BioCart).
-    pub fn new(timing: SimTiming, events: mpsc::Sender<Event>, verify_fingers: bool) -> Self {
+    /// verification (fingerprint gate) instead of capture (BioCart). The traveller walks
+    /// through the in-memory turnstile behind `door`, tripping its exit sensor.
+    pub fn new(
+        timing: SimTiming,
+        events: mpsc::Sender<Event>,
+        door: InMemoryTurnstileHandle,
+        verify_fingers: bool,
+    ) -> Self {
         Self {
             timing,
             events,
             visit: None,
             passage: None,
+            door,
             verify_fingers,
             next_document: 1,
         }
@@ -279,12 +288,19 @@ impl SimulatedDevices {
         );
     }
 
-    /// The door was released for `id`: the traveller walks through (or not).
+    /// The door was released for `id`: the traveller walks through (or not), interrupting
+    /// the exit sensor's beam for a moment.
     pub fn door_unlocked(&mut self, id: TransactionId) {
         let walks = self.visit(id).is_some_and(|v| v.traveller.walks_through);
         if walks {
             let delay = self.timing.passage_ms;
-            self.passage = Some(self.later(delay, Event::PassageConfirmed));
+            let door = self.door.clone();
+            self.passage = Some(tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                door.set_input(Input::ExitPassage, true);
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                door.set_input(Input::ExitPassage, false);
+            }));
         }
     }
 
