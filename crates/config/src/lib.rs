@@ -485,6 +485,12 @@ fn validate(
                 "plain http is only allowed to a loopback address; use https".into(),
             );
         }
+        if url.starts_with("https://") && central.ca_file.is_none() {
+            bad(
+                "central.ca_file",
+                "required for https: the CA that signs central's certificate".into(),
+            );
+        }
         if central.client_cert.is_some() != central.client_key.is_some() {
             bad(
                 "central.client_cert",

@@ -14,7 +14,8 @@ use gate_protocol::{
     DeviceStatus, ErrorCode, Health, LastOutcome, Request, Response, ResponseEnvelope,
     SimulatedDocument, SimulatedTraveller, StatusReport,
 };
-use outbox::{NewEvent, Outbox, OutboxConfig, OutboxError, OutboxLimits};
+use outbox::sync::{SyncClient, SyncConfig, SyncError, SyncSignal, TlsFiles, run_sync_loop};
+use outbox::{ListFreshness, NewEvent, Outbox, OutboxConfig, OutboxError, OutboxLimits};
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -62,6 +63,70 @@ pub enum StartError {
     /// The control socket could not be set up.
     #[error(transparent)]
     Control(#[from] control::ControlError),
+    /// The sync client could not be built (TLS files, URL).
+    #[error("central sync: {0}")]
+    Sync(#[from] SyncError),
+    /// A worker thread could not be started.
+    #[error("cannot start a worker thread: {0}")]
+    Thread(std::io::Error),
+    /// `central.ca_file` is needed for an https URL.
+    #[error("central.ca_file is required for {0}")]
+    MissingCa(String),
+}
+
+/// The thread that pushes events to central and pulls its lists.
+struct SyncWorker {
+    signal: SyncSignal,
+    lists: Vec<String>,
+    max_list_age: Duration,
+}
+
+/// Lists a gate of `profile` pulls from central.
+fn lists_for(profile: GateProfile) -> Vec<String> {
+    let mut lists = vec!["denylist".to_owned()];
+    if profile == GateProfile::FingerprintGate {
+        lists.push("enrolments".to_owned());
+    }
+    lists
+}
+
+/// Starts the sync thread on its own handle of the outbox, when `[central]` is configured.
+fn start_sync(
+    config: &GateConfig,
+    outbox_path: &std::path::Path,
+) -> Result<Option<SyncWorker>, StartError> {
+    let Some(central) = &config.central else {
+        return Ok(None);
+    };
+    let mut sync_config = SyncConfig::new(central.url.clone());
+    sync_config.batch_size = central.batch_size as usize;
+    sync_config.lists = lists_for(config.gate.profile);
+    if central.url.starts_with("https://") {
+        let ca_certs = central
+            .ca_file
+            .clone()
+            .ok_or_else(|| StartError::MissingCa(central.url.clone()))?;
+        sync_config.tls = Some(TlsFiles {
+            ca_certs,
+            client_cert: central.client_cert.clone(),
+            client_key: central.client_key.clone(),
+        });
+    }
+    let client = SyncClient::new(&sync_config)?;
+    let mut handle = Outbox::attach(outbox_path, outbox::system_clock())?;
+    let signal = SyncSignal::new();
+    let thread_signal = signal.clone();
+    let lists = sync_config.lists.clone();
+    std::thread::Builder::new()
+        .name("sync".into())
+        .spawn(move || run_sync_loop(&client, &sync_config, &mut handle, &thread_signal))
+        .map_err(StartError::Thread)?;
+    info!(url = %central.url, "syncing with central");
+    Ok(Some(SyncWorker {
+        signal,
+        lists,
+        max_list_age: Duration::from_secs(central.max_list_age_s),
+    }))
 }
 
 struct DoorState {
@@ -77,6 +142,7 @@ struct Daemon {
     hasher: DocumentHasher,
     sim: SimulatedDevices,
     door_driver: DoorDriver,
+    sync: Option<SyncWorker>,
     outbox: Outbox,
     outbox_problem: Option<String>,
     unrecorded: Vec<OutcomeRecord>,
@@ -179,6 +245,7 @@ pub async fn run(
         }
     };
     let (outbox, outbox_problem) = open_outbox(&config, &paths.state_dir)?;
+    let sync = start_sync(&config, outbox.path())?;
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(256);
     let (control_tx, mut control_rx) = mpsc::channel::<ControlRequest>(64);
     let (door_tx, mut door_rx) = mpsc::channel::<DoorReport>(64);
@@ -200,6 +267,7 @@ pub async fn run(
         hasher,
         sim,
         door_driver,
+        sync,
         outbox,
         outbox_problem,
         unrecorded: Vec::new(),
@@ -217,6 +285,8 @@ pub async fn run(
     for command in daemon.gate.start() {
         daemon.execute(command);
     }
+    // Lists are checked before the first traveller: a gate that never synced refuses.
+    daemon.check_lists();
     if daemon.outbox_problem.is_some() {
         daemon.feed(Event::ConditionRaised {
             condition: Condition::OutboxCorrupt,
@@ -237,7 +307,7 @@ pub async fn run(
     systemd::ready(&format!("{} ready", daemon.config.gate.id));
 
     let mut watchdog = tokio::time::interval(systemd::watchdog_period());
-    let mut housekeeping = tokio::time::interval(Duration::from_secs(5));
+    let mut housekeeping = tokio::time::interval(Duration::from_secs(2));
     let autopilot_ms = daemon.config.simulation.autopilot_interval_ms;
     let mut autopilot = tokio::time::interval(Duration::from_millis(autopilot_ms.max(1_000)));
     autopilot.tick().await;
@@ -267,6 +337,9 @@ pub async fn run(
     daemon.feed(Event::Shutdown);
     daemon.retry_unrecorded();
     daemon.door_driver.stop();
+    if let Some(sync) = &daemon.sync {
+        sync.signal.stop();
+    }
     server.abort();
     let _ = std::fs::remove_file(&paths.socket);
     info!("stopped");
@@ -329,7 +402,16 @@ impl Daemon {
             }
             Command::ReadChip { transaction_id } => {
                 info!("reading chip");
-                self.sim.read_chip(transaction_id, &self.hasher);
+                let outbox = &self.outbox;
+                let denylisted = |hash: &gate_core::DocumentHash| {
+                    outbox
+                        .list_contains("denylist", &serde_json::Value::String(hash.to_hex()))
+                        .unwrap_or_else(|err| {
+                            error!(error = %err, "denylist lookup failed: treating as a hit");
+                            true
+                        })
+                };
+                self.sim.read_chip(transaction_id, &self.hasher, denylisted);
             }
             Command::CaptureFace {
                 transaction_id,
@@ -452,6 +534,9 @@ impl Daemon {
             occurred_at_ms: record.ended_at_unix_ms,
             payload: &payload,
         })?;
+        if let Some(sync) = &self.sync {
+            sync.signal.notify();
+        }
         Ok(())
     }
 
@@ -485,8 +570,33 @@ impl Daemon {
         }
     }
 
+    /// Raises or clears [`Condition::ListsStale`] from the age of the down-synced lists.
+    fn check_lists(&mut self) {
+        let Some(sync) = &self.sync else {
+            return;
+        };
+        let mut stale = Vec::new();
+        for name in &sync.lists {
+            match self.outbox.list_freshness(name, sync.max_list_age) {
+                Ok(ListFreshness::Fresh { .. }) => {}
+                Ok(other) => stale.push(format!("{name}: {other:?}")),
+                Err(err) => stale.push(format!("{name}: {err}")),
+            }
+        }
+        let condition = Condition::ListsStale;
+        let raised = self.gate.snapshot().conditions.contains(&condition);
+        if !stale.is_empty() && !raised {
+            warn!(lists = ?stale, "down-synced lists missing or stale: refusing travellers");
+            self.feed(Event::ConditionRaised { condition });
+        } else if stale.is_empty() && raised {
+            info!("down-synced lists fresh again");
+            self.feed(Event::ConditionCleared { condition });
+        }
+    }
+
     fn housekeeping(&mut self) {
         self.retry_unrecorded();
+        self.check_lists();
         let full = !self.unrecorded.is_empty() || self.outbox.check_admission().is_err();
         let condition = Condition::OutboxFull;
         let raised = self.gate.snapshot().conditions.contains(&condition);

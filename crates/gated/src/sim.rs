@@ -147,15 +147,21 @@ impl SimulatedDevices {
         }
     }
 
-    /// Reads the simulated document.
-    pub fn read_chip(&mut self, id: TransactionId, hasher: &DocumentHasher) {
+    /// Reads the simulated document; `denylisted` looks its keyed hash up in the gate's
+    /// down-synced denylist.
+    pub fn read_chip(
+        &mut self,
+        id: TransactionId,
+        hasher: &DocumentHasher,
+        denylisted: impl Fn(&gate_core::DocumentHash) -> bool,
+    ) {
         let Some(visit) = self.visit(id) else {
             return;
         };
         let hash = hasher.hash("UTO", &visit.document_number);
         let mut facts = specimen_facts(hash);
         let mut authenticity = Authenticity::Verified;
-        let mut denylisted = false;
+        let mut on_denylist = denylisted(&hash);
         let result = match visit.traveller.document {
             SimulatedDocument::Unreadable => ChipReadResult::Failed {
                 reason: ReasonCode::ChipReadFailed,
@@ -165,7 +171,7 @@ impl SimulatedDevices {
                     SimulatedDocument::Expired => {
                         facts.expiry_date = Date::new(2021, 3, 31).unwrap_or(facts.expiry_date)
                     }
-                    SimulatedDocument::Denylisted => denylisted = true,
+                    SimulatedDocument::Denylisted => on_denylist = true,
                     SimulatedDocument::Forged => {
                         authenticity = Authenticity::Failed {
                             reason: ReasonCode::DocumentNotAuthentic,
@@ -176,7 +182,7 @@ impl SimulatedDevices {
                 ChipReadResult::Read {
                     facts,
                     authenticity,
-                    denylisted,
+                    denylisted: on_denylist,
                 }
             }
         };

@@ -501,17 +501,29 @@ pub fn run_sync_loop(
         let mut failed = false;
         if Instant::now() >= next_list_pull {
             let mut lists_ok = true;
+            let mut unpublished = false;
             for name in &config.lists {
-                if let Err(error) = client.pull_list(outbox, name) {
-                    tracing::warn!(list = %name, %error, "list pull failed");
-                    if let Err(record) = outbox.record_sync_failure(&error.to_string()) {
-                        tracing::error!(error = %record, "could not record sync failure");
+                match client.pull_list(outbox, name) {
+                    Ok(PullOutcome::NotPublished) => unpublished = true,
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(list = %name, %error, "list pull failed");
+                        if let Err(record) = outbox.record_sync_failure(&error.to_string()) {
+                            tracing::error!(error = %record, "could not record sync failure");
+                        }
+                        lists_ok = false;
                     }
-                    lists_ok = false;
                 }
             }
             if lists_ok {
-                next_list_pull = Instant::now() + config.list_interval;
+                // A list central has not published yet is asked for again at the idle pace:
+                // the gate refuses travellers until it has one.
+                let interval = if unpublished {
+                    config.idle_interval.min(config.list_interval)
+                } else {
+                    config.list_interval
+                };
+                next_list_pull = Instant::now() + interval;
             } else {
                 failed = true;
             }

@@ -1,0 +1,154 @@
+//! gated with its sync worker against the real central server (built beside gated by
+//! `cargo test --workspace`): lists pulled before travellers are admitted, the denylist applied,
+//! events delivered in order.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use gate_protocol::{Request, Response, SimulatedTraveller};
+use gated::hashing::DocumentHasher;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{Gated, fast_sim_config};
+
+fn central_binary() -> PathBuf {
+    let gated = Path::new(env!("CARGO_BIN_EXE_gated"));
+    let central = gated.with_file_name("central");
+    assert!(
+        central.exists(),
+        "{} not built: run the workspace tests (cargo test --workspace) or `cargo build -p central`",
+        central.display()
+    );
+    central
+}
+
+struct Central {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Central {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_central(dir: &Path) -> Central {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(central_binary())
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--database"])
+        .arg(format!("sqlite:{}", dir.join("central.sqlite").display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "central did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Central {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn curl(args: &[&str]) -> serde_json::Value {
+    let output = Command::new("curl")
+        .args(["-sS", "--fail-with-body"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "curl {args:?}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn gate_refuses_until_lists_arrive_applies_the_denylist_and_delivers_events() {
+    let work = tempfile::tempdir().unwrap();
+    let central = start_central(work.path());
+    let key = [0x5a_u8; 32];
+    let key_file = work.path().join("document-hash.key");
+    std::fs::write(&key_file, key).unwrap();
+    let config = format!(
+        "{}\n[central]\nurl = \"{}\"\nbatch_size = 50\nmax_list_age_s = 3600\n",
+        fast_sim_config().replace(
+            "[simulation]",
+            &format!(
+                "[privacy]\ndocument_hash_key_file = \"{}\"\n\n[simulation]",
+                key_file.display()
+            )
+        ),
+        central.url
+    );
+    let gated = Gated::start(&config);
+    // No list yet: out of service.
+    let status = gated.status();
+    assert_eq!(
+        status.out_of_service_reasons,
+        [gate_core::ReasonCode::ListsStale],
+        "{status:#?}"
+    );
+    // Publish a denylist holding the second simulated document (SIM000002).
+    let hasher = DocumentHasher::from_file(&key_file).unwrap();
+    let stolen = hasher.hash("UTO", "SIM000002").to_hex();
+    let body = serde_json::json!({ "version": 1, "items": [stolen] }).to_string();
+    curl(&[
+        "-X",
+        "PUT",
+        "-H",
+        "content-type: application/json",
+        "--data",
+        &body,
+        &format!("{}/v1/lists/denylist", central.url),
+    ]);
+    gated.wait_for("lists to arrive", |s| s.out_of_service_reasons.is_empty());
+
+    let admitted = |gated: &Gated| match gated.ok(Request::Simulate {
+        traveller: SimulatedTraveller::default(),
+    }) {
+        Response::SimulationStarted {
+            transaction_id: Some(id),
+        } => id,
+        other => panic!("not admitted: {other:?}"),
+    };
+    admitted(&gated);
+    gated.wait_for("the pass", |s| s.counters.passed == 1);
+    admitted(&gated);
+    let status = gated.wait_for("the deny", |s| s.counters.denied == 1);
+    assert_eq!(
+        status.last_outcome.unwrap().reasons,
+        [gate_core::ReasonCode::DenylistHit]
+    );
+    // Both events reach central, in order, and leave the gate's pending queue.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let events = loop {
+        let page = curl(&[&format!("{}/v1/events?gate=SIM-FACE-01", central.url)]);
+        let events = page["events"].as_array().cloned().unwrap_or_default();
+        if events.len() == 2 {
+            break events;
+        }
+        assert!(Instant::now() < deadline, "central holds {page}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let sequences: Vec<u64> = events
+        .iter()
+        .map(|e| e["sequence"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sequences, [1, 2]);
+    assert_eq!(events[1]["payload"]["reasons"][0], "DENYLIST_HIT");
+    assert_eq!(events[1]["payload"]["document_hash"], stolen);
+    gated.wait_for("the queue to drain", |s| s.outbox_pending == 0);
+}
