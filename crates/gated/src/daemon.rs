@@ -629,12 +629,19 @@ impl Daemon {
 
     fn simulate(&mut self, traveller: SimulatedTraveller) -> Option<TransactionId> {
         let id = TransactionId(rand::random());
-        self.sim.arrive(id, traveller);
+        // A traveller arriving while another is inside must not disturb the simulated devices
+        // serving the one inside; the core still sees (and counts) the refused document.
+        let busy = self.gate.current_transaction().is_some();
+        if !busy {
+            self.sim.arrive(id, traveller);
+        }
         self.feed(Event::DocumentPresented { transaction_id: id });
         if self.gate.current_transaction() == Some(id) {
             Some(id)
         } else {
-            self.sim.discard(id);
+            if !busy {
+                self.sim.discard(id);
+            }
             None
         }
     }

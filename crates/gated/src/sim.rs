@@ -310,10 +310,12 @@ impl SimulatedDevices {
         }
     }
 
-    /// The door was locked: a passage still under way in the simulation is called off.
+    /// The door was locked: a passage still under way in the simulation is called off, and
+    /// a traveller who already went through has cleared the exit beam.
     pub fn door_locked(&mut self) {
         if let Some(passage) = self.passage.take() {
             passage.abort();
         }
+        self.door.set_input(Input::ExitPassage, false);
     }
 }

@@ -7,73 +7,8 @@ mod support;
 
 use gate_protocol::{Request, Response, SimulatedTraveller};
 use gated::hashing::DocumentHasher;
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{Gated, fast_sim_config};
-
-fn central_binary() -> PathBuf {
-    let gated = Path::new(env!("CARGO_BIN_EXE_gated"));
-    let central = gated.with_file_name("central");
-    assert!(
-        central.exists(),
-        "{} not built: run the workspace tests (cargo test --workspace) or `cargo build -p central`",
-        central.display()
-    );
-    central
-}
-
-struct Central {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Central {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_central(dir: &Path) -> Central {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(central_binary())
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--database"])
-        .arg(format!("sqlite:{}", dir.join("central.sqlite").display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "central did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Central {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-fn curl(args: &[&str]) -> serde_json::Value {
-    let output = Command::new("curl")
-        .args(["-sS", "--fail-with-body"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "curl {args:?}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
+use support::{Gated, curl, fast_sim_config, start_central};
 
 #[test]
 fn gate_refuses_until_lists_arrive_applies_the_denylist_and_delivers_events() {

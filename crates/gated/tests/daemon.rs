@@ -108,6 +108,27 @@ fn impostor_is_denied_and_the_gate_holds_until_the_officer_resets_it() {
 }
 
 #[test]
+fn a_second_traveller_while_one_is_inside_is_turned_away_without_disturbing_the_first() {
+    let gated = Gated::start(&fast_sim_config());
+    simulate(&gated, SimulatedTraveller::default());
+    let refused = gated.ok(Request::Simulate {
+        traveller: SimulatedTraveller {
+            document: SimulatedDocument::Forged,
+            ..SimulatedTraveller::default()
+        },
+    });
+    assert_eq!(
+        refused,
+        Response::SimulationStarted {
+            transaction_id: None
+        }
+    );
+    let status = gated.wait_for("the first traveller's pass", |s| s.counters.passed == 1);
+    assert_eq!(status.counters.turned_away, 1);
+    assert_eq!(status.counters.denied, 0);
+}
+
+#[test]
 fn every_document_problem_has_its_reason_code() {
     let gated = Gated::start(&fast_sim_config());
     let cases = [
@@ -216,7 +237,7 @@ fn peers_outside_the_allowed_users_are_refused_by_peer_credentials() {
     // mode no longer protects it; SO_PEERCRED still does.
     use std::os::unix::fs::PermissionsExt;
     let dir = gated.socket.parent().unwrap();
-    for path in [gated.dir.path(), dir, gated.socket.as_path()] {
+    for path in [gated.root.as_path(), dir, gated.socket.as_path()] {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777)).unwrap();
     }
     let script = format!(

@@ -32,6 +32,9 @@ const ORT_WHEELS: &[(&str, &str, &str)] = &[
 
 /// Debian packages: build dependencies of the -sys crates and the test services.
 const APT_PACKAGES: &[&str] = &[
+    "build-essential",
+    "curl",
+    "sqlite3",
     "pkg-config",
     "libudev-dev",
     "libclang-dev",

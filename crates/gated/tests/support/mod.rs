@@ -4,6 +4,7 @@
 
 use gate_protocol::{Request, RequestEnvelope, Response, ResponseEnvelope, StatusReport};
 use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,7 +14,10 @@ pub const SIM_CONFIG: &str = include_str!("../../../../firmware-config/sim-face-
 
 pub struct Gated {
     pub child: Child,
-    pub dir: tempfile::TempDir,
+    /// The temporary directory, when this `Gated` owns it.
+    pub owned_dir: Option<tempfile::TempDir>,
+    /// Where config, socket, state and log live.
+    pub root: PathBuf,
     pub socket: PathBuf,
     pub state_dir: PathBuf,
     pub log: PathBuf,
@@ -30,11 +34,18 @@ pub fn fast_sim_config() -> String {
 impl Gated {
     pub fn start(config_text: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("gate.toml");
+        let mut gated = Self::start_in(dir.path(), config_text);
+        gated.owned_dir = Some(dir);
+        gated
+    }
+
+    /// Starts gated on the state kept in `root` (for restarts).
+    pub fn start_in(root: &Path, config_text: &str) -> Self {
+        let config = root.join("gate.toml");
         std::fs::write(&config, config_text).unwrap();
-        let socket = dir.path().join("run/control.sock");
-        let state_dir = dir.path().join("state");
-        let log = dir.path().join("gated.log");
+        let socket = root.join("run/control.sock");
+        let state_dir = root.join("state");
+        let log = root.join("gated.log");
         let child = Command::new(env!("CARGO_BIN_EXE_gated"))
             .arg("--config")
             .arg(&config)
@@ -44,12 +55,19 @@ impl Gated {
             .arg(&state_dir)
             .env("GATED_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .unwrap(),
+            )
             .spawn()
             .unwrap();
         let gated = Gated {
             child,
-            dir,
+            owned_dir: None,
+            root: root.to_owned(),
             socket,
             state_dir,
             log,
@@ -129,6 +147,24 @@ impl Gated {
         }
     }
 
+    /// SIGKILL: no shutdown path runs.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Every event in the outbox database, delivered or not, as JSON envelopes.
+    pub fn all_outbox_events(&self) -> Vec<serde_json::Value> {
+        let path = self.state_dir.join("outbox.sqlite");
+        let outbox = outbox::Outbox::attach(&path, outbox::system_clock()).unwrap();
+        outbox
+            .events_after(0, 1_000_000)
+            .unwrap()
+            .into_iter()
+            .map(|event| serde_json::to_value(event.envelope).unwrap())
+            .collect()
+    }
+
     /// Events in the outbox database, as JSON (kind, payload...).
     pub fn outbox_events(&self) -> Vec<serde_json::Value> {
         let path = self.state_dir.join("outbox.sqlite");
@@ -160,4 +196,82 @@ pub fn raw_exchange(socket: &Path, line: &str) -> ResponseEnvelope {
     let mut answer = String::new();
     reader.read_line(&mut answer).unwrap();
     gate_protocol::parse_response(answer.trim_end()).unwrap()
+}
+
+pub fn central_binary() -> PathBuf {
+    let gated = Path::new(env!("CARGO_BIN_EXE_gated"));
+    let central = gated.with_file_name("central");
+    assert!(
+        central.exists(),
+        "{} not built: run the workspace tests (cargo test --workspace) or `cargo build -p central`",
+        central.display()
+    );
+    central
+}
+
+pub struct Central {
+    pub child: Child,
+    pub url: String,
+    pub port: u16,
+}
+
+impl Drop for Central {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// central with an SQLite database in `dir`, on a free port.
+pub fn start_central(dir: &Path) -> Central {
+    let database = format!("sqlite:{}", dir.join("central.sqlite").display());
+    start_central_on(free_port(), &database)
+}
+
+/// central on `port` with `database` (`sqlite:PATH` or `postgres://...`).
+pub fn start_central_on(port: u16, database: &str) -> Central {
+    let child = Command::new(central_binary())
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            database,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "central did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Central {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        port,
+    }
+}
+
+pub fn curl(args: &[&str]) -> serde_json::Value {
+    let output = Command::new("curl")
+        .args(["-sS", "--fail-with-body"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "curl {args:?}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }
