@@ -612,7 +612,17 @@ impl Daemon {
         }
     }
 
+    /// Demo mode: the next simulated traveller steps up when the gate is free; after a deny a
+    /// simulated officer attends and clears it.
     fn autopilot(&mut self) {
+        if self.gate.current_transaction().is_some() {
+            return;
+        }
+        if self.gate.snapshot().state == "holding" {
+            info!("simulated officer attends and clears the deny");
+            self.feed(Event::OfficerReset);
+            return;
+        }
         let roll: u8 = rand::random_range(0..100);
         let mut traveller = SimulatedTraveller::default();
         match roll {
