@@ -158,6 +158,44 @@ fn every_document_problem_has_its_reason_code() {
 }
 
 #[test]
+fn corrupt_outbox_is_moved_aside_and_the_gate_runs_in_safe_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("outbox.sqlite"),
+        b"this is not an SQLite database, it is garbage",
+    )
+    .unwrap();
+    let gated = Gated::start_in(dir.path(), &fast_sim_config());
+    let status = gated.status();
+    assert_eq!(status.out_of_service_reasons, [ReasonCode::OutboxCorrupt]);
+    let outbox = status.devices.iter().find(|d| d.name == "outbox").unwrap();
+    assert_eq!(outbox.health, Health::Degraded);
+    assert!(outbox.detail.contains("safe mode"), "{}", outbox.detail);
+    let refused = gated.ok(Request::Simulate {
+        traveller: SimulatedTraveller::default(),
+    });
+    assert_eq!(
+        refused,
+        Response::SimulationStarted {
+            transaction_id: None
+        }
+    );
+    let moved: Vec<String> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("corrupt"))
+        .collect();
+    assert_eq!(
+        moved.len(),
+        1,
+        "the corrupt file is kept for forensics: {moved:?}"
+    );
+    assert!(gated.log_text().contains("safe mode"));
+}
+
+#[test]
 fn maintenance_mode_turns_travellers_away() {
     let gated = Gated::start(&fast_sim_config());
     gated.ok(Request::SetMaintenance { on: true });
