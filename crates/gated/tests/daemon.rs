@@ -196,6 +196,56 @@ fn corrupt_outbox_is_moved_aside_and_the_gate_runs_in_safe_mode() {
 }
 
 #[test]
+fn outbox_at_its_high_water_mark_turns_travellers_away_and_raises_the_alarm() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    // Fill the gate's outbox (1 MiB budget, high water at 90 %) with undelivered events, as a
+    // long central outage would.
+    let limits = outbox::OutboxLimits {
+        max_bytes: 1 << 20,
+        high_water_bytes: (1 << 20) / 10 * 9,
+        delivered_retention: std::time::Duration::from_secs(86_400),
+    };
+    let mut filler = outbox::Outbox::open(
+        state.join("outbox.sqlite"),
+        outbox::OutboxConfig::new("SIM-FACE-01", limits),
+    )
+    .unwrap();
+    let payload = serde_json::json!({ "padding": "x".repeat(4_000) });
+    while filler.check_admission().is_ok() {
+        filler
+            .append(&outbox::NewEvent {
+                kind: "test.filler",
+                occurred_at_ms: 0,
+                payload: &payload,
+            })
+            .unwrap();
+    }
+    let pending_before = filler.status().unwrap().pending;
+    drop(filler);
+    let config = fast_sim_config().replace("outbox_max_mb = 64", "outbox_max_mb = 1");
+    let gated = Gated::start_in(dir.path(), &config);
+    let status = gated.wait_for("the high-water alarm", |s| {
+        s.out_of_service_reasons == [ReasonCode::OutboxFull]
+    });
+    assert_eq!(
+        status.outbox_pending, pending_before,
+        "nothing dropped to make room"
+    );
+    let refused = gated.ok(Request::Simulate {
+        traveller: SimulatedTraveller::default(),
+    });
+    assert_eq!(
+        refused,
+        Response::SimulationStarted {
+            transaction_id: None
+        }
+    );
+    assert!(gated.log_text().contains("outbox above high-water mark"));
+}
+
+#[test]
 fn maintenance_mode_turns_travellers_away() {
     let gated = Gated::start(&fast_sim_config());
     gated.ok(Request::SetMaintenance { on: true });
