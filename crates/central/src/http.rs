@@ -250,14 +250,37 @@ fn have_version(query: Option<&str>) -> Result<Option<u64>, String> {
     Ok(have)
 }
 
-/// Answers one request.
-pub async fn handle(request: Request<Incoming>, storage: Arc<dyn Storage>) -> Response<Body> {
+/// Who is on the other end of a connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Peer {
+    /// Plain HTTP (loopback and demos): no identity is known or checked.
+    Unauthenticated,
+    /// Mutual TLS: the gate ids the client certificate names (`urn:gate:ID` SAN URIs).
+    Gates(Arc<[String]>),
+}
+
+impl Peer {
+    /// Whether this peer may post events for `gate_id`.
+    pub fn may_post_for(&self, gate_id: &str) -> bool {
+        match self {
+            Peer::Unauthenticated => true,
+            Peer::Gates(ids) => ids.iter().any(|id| id == gate_id),
+        }
+    }
+}
+
+/// Answers one request from `peer`.
+pub async fn handle(
+    request: Request<Incoming>,
+    storage: Arc<dyn Storage>,
+    peer: &Peer,
+) -> Response<Body> {
     let endpoint = match route(request.method(), request.uri().path()) {
         Ok(endpoint) => endpoint,
         Err(response) => return response,
     };
     let outcome = match endpoint {
-        Endpoint::PostEvents => post_events(request, storage).await,
+        Endpoint::PostEvents => post_events(request, storage, peer).await,
         Endpoint::GetEvents => get_events(&request, storage).await,
         Endpoint::GetList(name) => get_list(&request, name, storage).await,
         Endpoint::PutList(name) => put_list(request, name, storage).await,
@@ -269,9 +292,20 @@ pub async fn handle(request: Request<Incoming>, storage: Arc<dyn Storage>) -> Re
 async fn post_events(
     request: Request<Incoming>,
     storage: Arc<dyn Storage>,
+    peer: &Peer,
 ) -> Result<Response<Body>, Response<Body>> {
     let batch: EventBatch = read_json(request).await?;
     validate_batch(&batch).map_err(|message| error(StatusCode::BAD_REQUEST, message))?;
+    if !peer.may_post_for(&batch.gate_id) {
+        tracing::warn!(gate = %batch.gate_id, ?peer, "batch refused: certificate names other gates");
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the client certificate does not speak for gate {:?}",
+                batch.gate_id
+            ),
+        ));
+    }
     let acked = batch.events.iter().map(|e| e.id).collect();
     let gate = batch.gate_id.clone();
     let count = batch.events.len();
@@ -361,13 +395,14 @@ async fn health(storage: Arc<dyn Storage>) -> Response<Body> {
     }
 }
 
-async fn serve_connection<IO>(io: IO, storage: Arc<dyn Storage>)
+async fn serve_connection<IO>(io: IO, storage: Arc<dyn Storage>, peer: Peer)
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |request| {
         let storage = storage.clone();
-        async move { Ok::<_, Infallible>(handle(request, storage).await) }
+        let peer = peer.clone();
+        async move { Ok::<_, Infallible>(handle(request, storage, &peer).await) }
     });
     if let Err(error) = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(io), service)
@@ -407,10 +442,19 @@ pub async fn serve(
         connections.spawn(async move {
             match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(stream) => serve_connection(stream, storage).await,
+                    Ok(stream) => {
+                        let gates: Vec<String> = stream
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .and_then(|chain| chain.first())
+                            .map(crate::tls::gate_ids)
+                            .unwrap_or_default();
+                        serve_connection(stream, storage, Peer::Gates(gates.into())).await
+                    }
                     Err(error) => tracing::warn!(%peer, %error, "TLS handshake failed"),
                 },
-                None => serve_connection(stream, storage).await,
+                None => serve_connection(stream, storage, Peer::Unauthenticated).await,
             }
         });
     }

@@ -68,3 +68,20 @@ pub fn server_config(
         .with_single_cert(certs(cert)?, key)?;
     Ok(Arc::new(config))
 }
+
+/// Prefix of the subject-alternative-name URI that names a gate in its client certificate:
+/// `urn:gate:HND-T3-DEP-07`.
+pub const GATE_URI_PREFIX: &str = "urn:gate:";
+
+/// The gate ids a client certificate speaks for: its `urn:gate:ID` subject-alternative-name
+/// URIs. Empty for a certificate that names no gate (or cannot be parsed).
+pub fn gate_ids(certificate: &CertificateDer<'_>) -> Vec<String> {
+    match webpki::EndEntityCert::try_from(certificate) {
+        Ok(parsed) => parsed
+            .valid_uri_names()
+            .filter_map(|uri| uri.strip_prefix(GATE_URI_PREFIX))
+            .map(str::to_owned)
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}

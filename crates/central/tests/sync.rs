@@ -436,7 +436,7 @@ fn write(path: &Path, text: &str) -> PathBuf {
 
 #[test]
 fn mutual_tls_is_required_and_carries_events() {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    use rcgen::{BasicConstraints, CertificateParams, DnType, Ia5String, IsCa, KeyPair, SanType};
     let dir = tempfile::tempdir().unwrap();
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -448,6 +448,10 @@ fn mutual_tls_is_required_and_carries_events() {
     let issue = |names: Vec<String>, common_name: &str| {
         let key = KeyPair::generate().unwrap();
         let mut params = CertificateParams::new(names).unwrap();
+        if let Some(gate) = common_name.strip_prefix("gate:") {
+            let uri = Ia5String::try_from(format!("urn:gate:{gate}")).unwrap();
+            params.subject_alt_names.push(SanType::URI(uri));
+        }
         params
             .distinguished_name
             .push(DnType::CommonName, common_name);
@@ -455,7 +459,10 @@ fn mutual_tls_is_required_and_carries_events() {
         (cert.pem(), key.serialize_pem())
     };
     let (server_cert, server_key) = issue(vec!["localhost".into()], "central");
-    let (client_cert, client_key) = issue(vec![], "gate-t");
+    let (client_cert, client_key) = issue(vec![], "gate:gate-t");
+    let (other_cert, other_key) = issue(vec![], "gate:gate-x");
+    let other_cert = write(&dir.path().join("other.pem"), &other_cert);
+    let other_key = write(&dir.path().join("other.key"), &other_key);
     let ca_pem = write(&dir.path().join("ca.pem"), &ca.pem());
     let server_cert = write(&dir.path().join("server.pem"), &server_cert);
     let server_key = write(&dir.path().join("server.key"), &server_key);
@@ -484,6 +491,19 @@ fn mutual_tls_is_required_and_carries_events() {
     for n in 1..=5 {
         append(&mut outbox, n);
     }
+    // A valid certificate of another gate may not post this gate's events.
+    let mut impostor = config.clone();
+    impostor.tls = Some(TlsFiles {
+        ca_certs: ca_pem.clone(),
+        client_cert: Some(other_cert),
+        client_key: Some(other_key),
+    });
+    let error = SyncClient::new(&impostor)
+        .unwrap()
+        .push_batch(&mut outbox, 10)
+        .unwrap_err();
+    assert!(error.to_string().contains("403"), "{error}");
+    assert_eq!(outbox.status().unwrap().pending, 5);
     let client = SyncClient::new(&config).unwrap();
     assert_eq!(client.drain(&mut outbox, 10).unwrap(), 5);
     // Without a client certificate the handshake is refused.
