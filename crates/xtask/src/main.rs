@@ -344,7 +344,9 @@ fn test() -> Result<()> {
 
 fn gate(args: &[String]) -> Result<()> {
     install_onnxruntime()?;
-    run(cargo().args(["build", "--release", "-p", "gated", "-p", "gatectl"]))?;
+    // The dev profile (dependencies optimised, see Cargo.toml) shares its build with
+    // `cargo xtask test`, so the demo starts quickly after the tests; packages use --release.
+    run(cargo().args(["build", "-p", "gated", "-p", "gatectl"]))?;
     let config = args
         .first()
         .map(PathBuf::from)
@@ -355,7 +357,7 @@ fn gate(args: &[String]) -> Result<()> {
     let target = env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join("target"));
-    let bin = target.join("release");
+    let bin = target.join("debug");
     eprintln!();
     eprintln!("xtask: starting the simulated gate. In another terminal:");
     eprintln!(
