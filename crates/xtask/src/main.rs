@@ -327,6 +327,9 @@ fn test() -> Result<()> {
         "warnings",
     ]))?;
     if has_nextest() {
+        // nextest does not run doctests: run them first, so the suite's closing line is
+        // nextest's summary of the whole run.
+        run(cargo().args(["test", "--workspace", "--doc"]))?;
         run(cargo().args([
             "nextest",
             "run",
@@ -334,9 +337,7 @@ fn test() -> Result<()> {
             "--no-fail-fast",
             "--test-threads",
             "2",
-        ]))?;
-        // nextest does not run doctests.
-        run(cargo().args(["test", "--workspace", "--doc"]))
+        ]))
     } else {
         run(cargo().args(["test", "--workspace", "--no-fail-fast"]))
     }
