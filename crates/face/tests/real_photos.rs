@@ -13,33 +13,10 @@ use face::engine::FaceConfig;
 use face::quality::QualityIssue;
 use face::{FaceEngine, FaceError, RgbImage, decode_image, pick_best_frame};
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[path = "support/artefacts.rs"]
+mod artefacts;
 
-fn photos_dir() -> PathBuf {
-    let dir = std::env::var_os("GATE_TEST_PHOTOS")
-        .map_or_else(|| workspace().join(".cache/test-photos"), PathBuf::from);
-    assert!(
-        dir.join("obama.jpg").is_file(),
-        "test photos missing in {} (set GATE_TEST_PHOTOS or run `cargo xtask setup`)",
-        dir.display()
-    );
-    dir
-}
-
-fn ort_library() -> PathBuf {
-    let path = std::env::var_os("ORT_DYLIB_PATH").map_or_else(
-        || workspace().join(".cache/onnxruntime/1.31.1/libonnxruntime.so.1.31.1"),
-        PathBuf::from,
-    );
-    assert!(
-        path.is_file(),
-        "ONNX Runtime library missing at {} (set ORT_DYLIB_PATH or run `cargo xtask setup`)",
-        path.display()
-    );
-    path
-}
+use artefacts::{ort_library, photos_dir, workspace};
 
 fn engine() -> &'static FaceEngine {
     static ENGINE: OnceLock<FaceEngine> = OnceLock::new();

@@ -5,36 +5,12 @@
 //! `<workspace>/.cache/onnxruntime/1.31.1/libonnxruntime.so.1.31.1`).
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[path = "../../face/tests/support/artefacts.rs"]
+mod artefacts;
 
-fn photos() -> PathBuf {
-    let dir = std::env::var_os("GATE_TEST_PHOTOS")
-        .map_or_else(|| workspace().join(".cache/test-photos"), PathBuf::from);
-    assert!(
-        dir.join("obama.jpg").is_file(),
-        "test photos missing in {} (run `cargo xtask setup`)",
-        dir.display()
-    );
-    dir
-}
-
-fn ort_library() -> PathBuf {
-    let path = std::env::var_os("ORT_DYLIB_PATH").map_or_else(
-        || workspace().join(".cache/onnxruntime/1.31.1/libonnxruntime.so.1.31.1"),
-        PathBuf::from,
-    );
-    assert!(
-        path.is_file(),
-        "ONNX Runtime missing at {} (run `cargo xtask setup`)",
-        path.display()
-    );
-    path
-}
+use artefacts::{ort_library, photos_dir as photos, workspace};
 
 fn gatectl(args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_gatectl"))
