@@ -32,7 +32,12 @@ pub fn call(socket: &Path, request: Request) -> anyhow::Result<Response> {
     })?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let line = RequestEnvelope::new(1, request).to_line()?;
-    stream.write_all(line.as_bytes())?;
+    // gated may refuse (and close) before reading the request; its answer is still readable.
+    if let Err(err) = stream.write_all(line.as_bytes())
+        && err.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(err.into());
+    }
     let mut reader = BufReader::new(stream);
     let mut answer = String::new();
     reader
