@@ -3,10 +3,51 @@
 
 use std::fmt;
 
+/// What went wrong below the APDU layer; callers branch on it (e.g. wait for the next card
+/// after [`TransportErrorKind::CardRemoved`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportErrorKind {
+    /// The card left the field (or the virtual card disconnected) during the exchange.
+    CardRemoved,
+    /// The card was reset by someone else; its session state (secure messaging) is gone.
+    CardReset,
+    /// The card did not answer in time.
+    Timeout,
+    /// The reader disappeared or the smart-card service stopped.
+    ReaderUnavailable,
+    /// Anything else.
+    Other,
+}
+
 /// Errors of the transport below the APDU layer (reader gone, card removed, timeout...).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("card transport failed: {0}")]
-pub struct TransportError(pub String);
+#[error("card transport failed: {message}")]
+pub struct TransportError {
+    /// The class of failure.
+    pub kind: TransportErrorKind,
+    /// What happened (no card data).
+    pub message: String,
+}
+
+impl TransportError {
+    /// An error of `kind`.
+    pub fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
+        TransportError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// An error of kind [`TransportErrorKind::Other`].
+    pub fn other(message: impl Into<String>) -> Self {
+        TransportError::new(TransportErrorKind::Other, message)
+    }
+
+    /// True if the card was removed during the exchange.
+    pub fn is_card_removed(&self) -> bool {
+        self.kind == TransportErrorKind::CardRemoved
+    }
+}
 
 /// The one thing a chip reader needs from a card connection: send a command APDU, get the
 /// response APDU including SW1 SW2. Implemented by the PC/SC backend and by test doubles.

@@ -19,6 +19,7 @@
 //! - [`security_info`]: SecurityInfos of EF.CardAccess and DG14.
 //! - [`lds`]: EF.CardSecurity, EF.COM, DG1, DG2 (face image JPEG/JP2/J2K), DG7, DG11, DG12, DG14, DG15, EF.SOD.
 //! - [`reader`]: [`reader::ChipReader`], PACE first, BAC fallback, file reading with few APDUs.
+//! - `pcsc` (feature `pcsc`): the PC/SC transport (reader selection, card presence, reconnect).
 //!
 //! Test vectors from ICAO 9303 Part 11 Appendix D (BAC, secure messaging) and Appendix G
 //! (PACE-ECDH-GM on brainpoolP256r1) are reproduced byte for byte in the unit tests.
@@ -46,6 +47,8 @@ pub mod ec;
 pub mod lds;
 pub mod mrz;
 pub mod pace;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
 pub mod reader;
 pub mod security_info;
 pub mod sm;

@@ -97,6 +97,14 @@ pub enum ReadError {
     NoAccessProtocol(&'static str),
 }
 
+impl ReadError {
+    /// True if the card was removed (or pulled out of the field) during the read: the
+    /// caller should wait for the next card rather than report a faulty document.
+    pub fn is_card_removed(&self) -> bool {
+        matches!(self, ReadError::Transport(e) if e.is_card_removed())
+    }
+}
+
 /// Reader settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReaderOptions {

@@ -267,7 +267,10 @@ impl CardTransport for TestDoubleChip {
             .pulled_after
             .is_some_and(|n| self.log.len() > n)
         {
-            return Err(TransportError("card removed (test double)".into()));
+            return Err(TransportError::new(
+                mrtd::apdu::TransportErrorKind::CardRemoved,
+                "card removed (test double)",
+            ));
         }
         let cmd = match CommandApdu::parse(apdu) {
             Ok(c) => c,
