@@ -63,6 +63,15 @@ impl GateConfig {
                 None | Some(FingerprintConfig::Simulated { .. })
             )
     }
+
+    /// True when simulated travellers may be sent through this gate: its documents come from
+    /// the simulated chip reader and its door is simulated. A gate with a real door never
+    /// opens it for a simulated traveller; a real camera or fingerprint module may take part.
+    pub fn accepts_simulated_travellers(&self) -> bool {
+        let d = &self.devices;
+        matches!(d.chip_reader, Some(ChipReaderConfig::Simulated { .. }))
+            && matches!(d.door, None | Some(DoorConfig::Simulated { .. }))
+    }
 }
 
 /// One problem, named by its key path.
@@ -402,6 +411,12 @@ fn validate(
         if !(1..=120).contains(fps) {
             bad("devices.camera.fps", format!("{fps} is outside 1..=120"));
         }
+    }
+    if let Some(ChipReaderConfig::Simulated {
+        photo: Some(photo), ..
+    }) = &devices.chip_reader
+    {
+        device_paths.push(("devices.chip_reader.photo", photo));
     }
     if let Some(ChipReaderConfig::Pcsc { reader }) = &devices.chip_reader
         && reader.trim().is_empty()

@@ -104,6 +104,10 @@ pub enum ChipReaderConfig {
         /// How long a simulated read takes, in milliseconds.
         #[serde(default = "default_sim_read_ms")]
         read_ms: u64,
+        /// The simulated chip's face photo (JPEG or JPEG 2000), for gates whose camera and
+        /// face matcher are real: the live face is then matched against this photo.
+        #[serde(default)]
+        photo: Option<PathBuf>,
     },
     /// A PC/SC reader (pcscd).
     Pcsc {

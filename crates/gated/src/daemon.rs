@@ -2,11 +2,14 @@
 
 use crate::control::{self, ControlRequest};
 use crate::door::{DoorDriver, DoorReport};
+use crate::face_worker::{FaceWorker, FaceWorkerConfig};
 use crate::hashing::DocumentHasher;
+use crate::health::{DeviceRole, HealthReport, HealthSender};
 use crate::sim::{SimTiming, SimulatedDevices};
 use crate::systemd;
 use devices::turnstile::{InMemoryTurnstile, Input, Output};
 use gate_config::GateConfig;
+use gate_config::schema::{CameraConfig, ChipReaderConfig};
 use gate_core::{
     Command, Condition, Event, Gate, GateProfile, Lights, Now, OutcomeRecord, Prompt, TransactionId,
 };
@@ -16,8 +19,9 @@ use gate_protocol::{
 };
 use outbox::sync::{SyncClient, SyncConfig, SyncError, SyncSignal, TlsFiles, run_sync_loop};
 use outbox::{ListFreshness, NewEvent, Outbox, OutboxConfig, OutboxError, OutboxLimits};
+use std::collections::HashMap;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -36,9 +40,7 @@ pub struct Paths {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// A device backend this build cannot drive yet.
-    #[error(
-        "devices.{role}.backend = {backend:?} is not wired into gated yet; this build runs simulated devices only"
-    )]
+    #[error("devices.{role}.backend = {backend:?} is not wired into gated yet")]
     UnsupportedBackend {
         /// Device role.
         role: &'static str,
@@ -141,6 +143,8 @@ struct Daemon {
     started: Instant,
     hasher: DocumentHasher,
     sim: SimulatedDevices,
+    face: Option<FaceWorker>,
+    device_health: HashMap<DeviceRole, (Health, String)>,
     door_driver: DoorDriver,
     sync: Option<SyncWorker>,
     outbox: Outbox,
@@ -193,11 +197,64 @@ fn check_backends(config: &GateConfig) -> Result<(), StartError> {
         ("fingerprint", d.fingerprint.as_ref().map(backend_name)),
     ];
     for (role, backend) in roles {
+        // Cameras (V4L2 or a frame folder) are driven by the face worker.
+        if role == "camera" {
+            continue;
+        }
         if let Some(backend) = backend.filter(|b| b != "simulated") {
             return Err(StartError::UnsupportedBackend { role, backend });
         }
     }
     Ok(())
+}
+
+/// The face worker's settings when the camera is real (V4L2 or a frame folder).
+fn face_worker_config(config: &GateConfig) -> Option<FaceWorkerConfig> {
+    let section = config.face.as_ref()?;
+    let camera = match config.devices.camera.as_ref()? {
+        CameraConfig::Simulated { .. } => return None,
+        CameraConfig::V4l2 {
+            device,
+            format,
+            width,
+            height,
+            fps,
+        } => devices::camera::CameraConfig {
+            backend: devices::camera::CameraBackend::V4l2,
+            device: device.clone(),
+            formats: vec![match format {
+                gate_config::schema::PixelFormat::Mjpeg => devices::camera::PixelFormat::Mjpeg,
+                gate_config::schema::PixelFormat::Yuyv => devices::camera::PixelFormat::Yuyv,
+            }],
+            width: *width,
+            height: *height,
+            fps: *fps,
+        },
+        CameraConfig::Frames { dir, fps } => devices::camera::CameraConfig {
+            backend: devices::camera::CameraBackend::FrameSequence,
+            device: dir.clone(),
+            formats: Vec::new(),
+            width: 0,
+            height: 0,
+            fps: *fps,
+        },
+    };
+    let mut engine = face::FaceConfig {
+        onnxruntime_library: Some(section.onnxruntime.clone()),
+        detector: section.detector.clone(),
+        embedder: section.embedder.clone(),
+        attack: section.attack.clone(),
+        intra_op_threads: usize::from(section.threads),
+        ..face::FaceConfig::with_models_dir(Path::new("models"))
+    };
+    // The core decides on the score with the policy's threshold; the engine's own threshold is
+    // only reported.
+    engine.match_threshold = Some(config.policy.face.match_threshold);
+    Some(FaceWorkerConfig {
+        engine,
+        camera,
+        burst_frames: usize::from(section.burst_frames),
+    })
 }
 
 /// Opens the outbox; a corrupt database is moved aside, a fresh one opened, and the gate put in
@@ -249,6 +306,8 @@ pub async fn run(
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(256);
     let (control_tx, mut control_rx) = mpsc::channel::<ControlRequest>(64);
     let (door_tx, mut door_rx) = mpsc::channel::<DoorReport>(64);
+    let (health_tx, mut health_rx) = mpsc::channel::<HealthReport>(64);
+    let health = HealthSender::new(health_tx);
     let profile = config.gate.profile;
     // The simulated door is the in-memory turnstile behind the same trait as the GPIO backends;
     // the door thread drives its outputs to the safe state before anything else happens.
@@ -260,12 +319,29 @@ pub async fn run(
         door_handle,
         profile == GateProfile::FingerprintGate,
     );
+    let face = match face_worker_config(&config) {
+        Some(face_config) => Some(
+            FaceWorker::spawn(face_config, events_tx.clone(), health.clone())
+                .map_err(StartError::Thread)?,
+        ),
+        None => None,
+    };
+    let mut device_health = HashMap::new();
+    if face.is_some() {
+        // Down until the worker has loaded its models and seen a frame.
+        device_health.insert(
+            DeviceRole::Camera,
+            (Health::Down, "starting: loading face models".to_owned()),
+        );
+    }
     let gate = Gate::new(profile, config.policy.clone());
     let mut daemon = Daemon {
         gate,
         started: Instant::now(),
         hasher,
         sim,
+        face,
+        device_health,
         door_driver,
         sync,
         outbox,
@@ -287,6 +363,12 @@ pub async fn run(
     }
     // Lists are checked before the first traveller: a gate that never synced refuses.
     daemon.check_lists();
+    let starting: Vec<DeviceRole> = daemon.device_health.keys().copied().collect();
+    for role in starting {
+        daemon.feed(Event::ConditionRaised {
+            condition: role.condition(),
+        });
+    }
     if daemon.outbox_problem.is_some() {
         daemon.feed(Event::ConditionRaised {
             condition: Condition::OutboxCorrupt,
@@ -322,6 +404,7 @@ pub async fn run(
             () = &mut shutdown => break,
             Some(event) = events_rx.recv() => daemon.feed(event),
             Some(report) = door_rx.recv() => daemon.door_report(report),
+            Some(report) = health_rx.recv() => daemon.health_report(report),
             Some(request) = control_rx.recv() => {
                 let answer = daemon.control(request.id, request.request);
                 let _ = request.reply.send(answer);
@@ -337,6 +420,11 @@ pub async fn run(
     daemon.feed(Event::Shutdown);
     daemon.retry_unrecorded();
     daemon.door_driver.stop();
+    if let Some(face) = daemon.face.take() {
+        // The worker may be in the middle of a burst; it answers the stop after it.
+        drop(health_rx);
+        face.stop();
+    }
     if let Some(sync) = &daemon.sync {
         sync.signal.stop();
     }
@@ -412,13 +500,17 @@ impl Daemon {
                         })
                 };
                 self.sim.read_chip(transaction_id, &self.hasher, denylisted);
+                self.hand_simulated_photo(transaction_id);
             }
             Command::CaptureFace {
                 transaction_id,
                 attempt,
             } => {
                 info!(attempt, "capturing face");
-                self.sim.capture_face(transaction_id);
+                match &self.face {
+                    Some(face) => face.capture(transaction_id, attempt),
+                    None => self.sim.capture_face(transaction_id),
+                }
             }
             Command::CaptureFinger {
                 transaction_id,
@@ -488,7 +580,43 @@ impl Daemon {
             }
             Command::DiscardTransactionData { transaction_id } => {
                 self.sim.discard(transaction_id);
+                if let Some(face) = &self.face {
+                    face.discard(transaction_id);
+                }
             }
+        }
+    }
+
+    /// Gives the face worker the simulated chip's photo, when the configuration has one.
+    fn hand_simulated_photo(&mut self, transaction_id: TransactionId) {
+        let (
+            Some(face),
+            Some(ChipReaderConfig::Simulated {
+                photo: Some(path), ..
+            }),
+        ) = (&self.face, &self.config.devices.chip_reader)
+        else {
+            return;
+        };
+        match std::fs::read(path) {
+            Ok(bytes) => face.set_reference(transaction_id, zeroize::Zeroizing::new(bytes)),
+            Err(err) => {
+                error!(error = %err, path = %path.display(), "simulated chip photo unreadable")
+            }
+        }
+    }
+
+    /// Records a device's health and raises or clears its out-of-service condition.
+    fn health_report(&mut self, report: HealthReport) {
+        let condition = report.role.condition();
+        let down = report.health == Health::Down;
+        self.device_health
+            .insert(report.role, (report.health, report.detail));
+        let raised = self.gate.snapshot().conditions.contains(&condition);
+        if down && !raised {
+            self.feed(Event::ConditionRaised { condition });
+        } else if !down && raised {
+            self.feed(Event::ConditionCleared { condition });
         }
     }
 
@@ -673,11 +801,11 @@ impl Daemon {
                 ResponseEnvelope::ok(id, Response::Done)
             }
             Request::Simulate { traveller } => {
-                if !self.config.fully_simulated() {
+                if !self.config.accepts_simulated_travellers() {
                     return ResponseEnvelope::error(
                         id,
                         ErrorCode::NotAvailable,
-                        "this gate drives real devices; simulated travellers are refused",
+                        "this gate reads real documents or drives a real door; simulated travellers are refused",
                     );
                 }
                 let transaction_id = self.simulate(traveller);
@@ -698,18 +826,24 @@ impl Daemon {
         .into_iter()
         .filter_map(|(name, backend)| {
             backend.map(|backend| {
+                let reported = self
+                    .device_health
+                    .iter()
+                    .find(|(role, _)| role.name() == name)
+                    .map(|(_, (health, detail))| (*health, detail.clone()));
                 let fault = (name == "door")
                     .then_some(self.door.fault.clone())
                     .flatten();
+                let (health, detail) = match (fault, reported) {
+                    (Some(fault), _) => (Health::Down, fault),
+                    (None, Some(reported)) => reported,
+                    (None, None) => (Health::Up, "simulator".into()),
+                };
                 DeviceStatus {
                     name: name.into(),
                     backend,
-                    health: if fault.is_some() {
-                        Health::Down
-                    } else {
-                        Health::Up
-                    },
-                    detail: fault.unwrap_or_else(|| "simulator".into()),
+                    health,
+                    detail,
                 }
             })
         })

@@ -12,6 +12,8 @@
 pub mod control;
 pub mod daemon;
 pub mod door;
+pub mod face_worker;
 pub mod hashing;
+pub mod health;
 pub mod sim;
 pub mod systemd;

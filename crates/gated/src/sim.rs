@@ -38,7 +38,7 @@ impl SimTiming {
         let d = &config.devices;
         Self {
             read_ms: match d.chip_reader {
-                Some(ChipReaderConfig::Simulated { read_ms }) => read_ms,
+                Some(ChipReaderConfig::Simulated { read_ms, .. }) => read_ms,
                 _ => 600,
             },
             capture_ms: match d.camera {

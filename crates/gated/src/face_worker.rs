@@ -1,0 +1,365 @@
+//! The face gate's camera and face matcher: one dedicated thread owns the camera and the ONNX
+//! sessions, turns capture commands into [`Event::FaceCaptured`] and reports camera health.
+//!
+//! Per transaction it holds the chip photo's reference embedding (computed as soon as the chip
+//! is read, while the traveller steps up to the camera); it is dropped when the core discards
+//! the transaction's data. Frames never leave the thread and are never written anywhere.
+
+use crate::health::{DeviceRole, HealthReport, HealthSender};
+use devices::camera::{Backoff, Camera, CameraError, ReconnectingCamera};
+use face::{FaceConfig, FaceEngine, Reference, RgbImage, pick_best_frame};
+use gate_core::{Event, FaceAttempt, TransactionId};
+use gate_protocol::Health;
+use std::sync::mpsc as std_mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tracing::{error, info, warn};
+
+/// How long to wait for one frame of a burst before calling the camera late.
+const FRAME_TIMEOUT: Duration = Duration::from_millis(1_500);
+/// How often an idle worker checks that the camera still delivers frames.
+const IDLE_PROBE: Duration = Duration::from_secs(2);
+
+/// What the worker is asked to do.
+enum FaceJob {
+    /// The chip photo of `transaction_id` (JPEG, JPEG 2000 or J2K bytes).
+    Reference {
+        transaction_id: TransactionId,
+        photo: zeroize::Zeroizing<Vec<u8>>,
+    },
+    /// Capture a burst and compare its best frame with the reference.
+    Capture {
+        transaction_id: TransactionId,
+        attempt: u8,
+    },
+    /// Forget everything about `transaction_id`.
+    Discard { transaction_id: TransactionId },
+    /// End the thread.
+    Stop,
+}
+
+/// Settings of the face worker, from `[face]` and `[devices.camera]`.
+#[derive(Clone, Debug)]
+pub struct FaceWorkerConfig {
+    /// Models, runtime and thresholds.
+    pub engine: FaceConfig,
+    /// The camera to open.
+    pub camera: devices::camera::CameraConfig,
+    /// Frames per capture burst.
+    pub burst_frames: usize,
+}
+
+/// Handle to the face worker thread.
+pub struct FaceWorker {
+    jobs: std_mpsc::Sender<FaceJob>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FaceWorker {
+    /// Starts the worker: it loads the models and opens the camera on its own thread, and
+    /// reports the camera's health (down until both are ready) through `health`.
+    pub fn spawn(
+        config: FaceWorkerConfig,
+        events: mpsc::Sender<Event>,
+        health: HealthSender,
+    ) -> std::io::Result<Self> {
+        let (jobs, receiver) = std_mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("face".into())
+            .spawn(move || {
+                let mut worker = Worker::start(config, events, health);
+                worker.run(&receiver);
+            })?;
+        Ok(Self {
+            jobs,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands over the chip photo of `transaction_id`; the reference is computed at once.
+    pub fn set_reference(&self, transaction_id: TransactionId, photo: zeroize::Zeroizing<Vec<u8>>) {
+        let _ = self.jobs.send(FaceJob::Reference {
+            transaction_id,
+            photo,
+        });
+    }
+
+    /// Captures a burst for `transaction_id` and reports one [`Event::FaceCaptured`].
+    pub fn capture(&self, transaction_id: TransactionId, attempt: u8) {
+        let _ = self.jobs.send(FaceJob::Capture {
+            transaction_id,
+            attempt,
+        });
+    }
+
+    /// Drops the reference and anything else held for `transaction_id`.
+    pub fn discard(&self, transaction_id: TransactionId) {
+        let _ = self.jobs.send(FaceJob::Discard { transaction_id });
+    }
+
+    /// Stops the thread and waits for it.
+    pub fn stop(mut self) {
+        let _ = self.jobs.send(FaceJob::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The reference of the transaction in progress, or why there is none.
+enum HeldReference {
+    Ready(Reference),
+    Unusable,
+}
+
+type Opener = Box<dyn FnMut() -> Result<Box<dyn Camera>, CameraError> + Send>;
+
+struct Worker {
+    engine: Option<FaceEngine>,
+    engine_problem: Option<String>,
+    camera: ReconnectingCamera<Opener>,
+    events: mpsc::Sender<Event>,
+    health: HealthSender,
+    burst_frames: usize,
+    reference: Option<(TransactionId, HeldReference)>,
+    reported: Option<(Health, String)>,
+}
+
+impl Worker {
+    fn start(config: FaceWorkerConfig, events: mpsc::Sender<Event>, health: HealthSender) -> Self {
+        let started = Instant::now();
+        let (engine, engine_problem) = match FaceEngine::load(&config.engine) {
+            Ok(engine) => {
+                info!(
+                    load_ms = started.elapsed().as_millis() as u64,
+                    "face models loaded"
+                );
+                (Some(engine), None)
+            }
+            Err(err) => {
+                error!(error = %err, "face models failed to load: the gate refuses travellers");
+                (None, Some(format!("face models failed to load: {err}")))
+            }
+        };
+        let camera_config = config.camera.clone();
+        let opener: Opener = Box::new(move || camera_config.open());
+        let camera = ReconnectingCamera::new(
+            config.camera.device.clone(),
+            opener,
+            Backoff::new(Duration::from_millis(500), Duration::from_secs(10)),
+        );
+        let mut worker = Self {
+            engine,
+            engine_problem,
+            camera,
+            events,
+            health,
+            burst_frames: config.burst_frames.max(1),
+            reference: None,
+            reported: None,
+        };
+        worker.probe();
+        worker
+    }
+
+    fn run(&mut self, jobs: &std_mpsc::Receiver<FaceJob>) {
+        loop {
+            match jobs.recv_timeout(IDLE_PROBE) {
+                Ok(FaceJob::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+                Ok(FaceJob::Reference {
+                    transaction_id,
+                    photo,
+                }) => self.set_reference(transaction_id, &photo),
+                Ok(FaceJob::Capture {
+                    transaction_id,
+                    attempt,
+                }) => {
+                    let started = Instant::now();
+                    let outcome = self.capture(transaction_id);
+                    info!(
+                        attempt,
+                        outcome = outcome_name(&outcome),
+                        ms = started.elapsed().as_millis() as u64,
+                        "face burst compared"
+                    );
+                    let _ = self.events.blocking_send(Event::FaceCaptured {
+                        transaction_id,
+                        attempt: outcome,
+                    });
+                }
+                Ok(FaceJob::Discard { transaction_id }) => {
+                    if self
+                        .reference
+                        .as_ref()
+                        .is_some_and(|(id, _)| *id == transaction_id)
+                    {
+                        self.reference = None;
+                    }
+                }
+                Err(std_mpsc::RecvTimeoutError::Timeout) => self.probe(),
+            }
+        }
+    }
+
+    fn set_reference(&mut self, transaction_id: TransactionId, photo: &[u8]) {
+        let Some(engine) = &self.engine else {
+            self.reference = Some((transaction_id, HeldReference::Unusable));
+            return;
+        };
+        let held = match engine.reference_from_chip_photo(photo) {
+            Ok(reference) => HeldReference::Ready(reference),
+            Err(err) => {
+                warn!(error = %err, "chip photo unusable as a face reference");
+                HeldReference::Unusable
+            }
+        };
+        self.reference = Some((transaction_id, held));
+    }
+
+    /// Grabs a burst, picks the best frame and compares it with the reference.
+    fn capture(&mut self, transaction_id: TransactionId) -> FaceAttempt {
+        let has_reference = matches!(
+            &self.reference,
+            Some((id, HeldReference::Ready(_))) if *id == transaction_id
+        );
+        if !has_reference || self.engine.is_none() {
+            return FaceAttempt::ReferenceUnusable;
+        }
+        let analyses = match self.grab_burst() {
+            Ok(analyses) => analyses,
+            Err(problem) => {
+                self.report(Health::Down, problem);
+                return FaceAttempt::NoFace;
+            }
+        };
+        self.report_camera_up();
+        let (Some(engine), Some((_, HeldReference::Ready(reference)))) =
+            (&self.engine, &self.reference)
+        else {
+            return FaceAttempt::ReferenceUnusable;
+        };
+        let Some(best) = pick_best_frame(
+            analyses
+                .iter()
+                .map(|a| a.best.as_ref().map(|face| &face.quality)),
+        ) else {
+            return FaceAttempt::NoFace;
+        };
+        let analysis = &analyses[best];
+        let Some(face) = &analysis.best else {
+            return FaceAttempt::NoFace;
+        };
+        if analysis.second_face.is_some() {
+            return FaceAttempt::MultipleFaces;
+        }
+        let quality = quality_percent(face.quality.score);
+        // The engine's quality limits (face size, pose, sharpness, exposure) decide.
+        if !face.quality.acceptable() {
+            return FaceAttempt::QualityTooLow { quality };
+        }
+        match engine.compare(reference, analysis) {
+            Ok(result) => FaceAttempt::Compared {
+                score: result.score,
+                attack_score: face.attack_score.unwrap_or(0.0),
+                quality,
+            },
+            Err(err) => {
+                warn!(error = %err, "comparison failed");
+                FaceAttempt::ReferenceUnusable
+            }
+        }
+    }
+
+    /// Captures and analyses one burst; `Err` when the camera delivered nothing.
+    fn grab_burst(&mut self) -> Result<Vec<face::FrameAnalysis>, String> {
+        let Some(engine) = &self.engine else {
+            return Err("face models not loaded".into());
+        };
+        let mut analyses = Vec::with_capacity(self.burst_frames);
+        let mut camera_problem = None;
+        for _ in 0..self.burst_frames {
+            match self.camera.next_frame(FRAME_TIMEOUT) {
+                Ok(frame) => {
+                    let Some(image) = RgbImage::from_raw(frame.width, frame.height, frame.data)
+                    else {
+                        continue;
+                    };
+                    match engine.analyse(&image) {
+                        Ok(analysis) => analyses.push(analysis),
+                        Err(err) => warn!(error = %err, "frame analysis failed"),
+                    }
+                }
+                Err(err) => {
+                    let lost = err.is_device_lost() || matches!(err, CameraError::Down { .. });
+                    camera_problem = Some(err.to_string());
+                    if lost {
+                        break;
+                    }
+                }
+            }
+        }
+        match camera_problem {
+            Some(problem) if analyses.is_empty() => Err(problem),
+            _ => Ok(analyses),
+        }
+    }
+
+    /// Checks the camera between travellers so an unplugged camera takes the gate out of
+    /// service before the next traveller arrives.
+    fn probe(&mut self) {
+        if let Some(problem) = &self.engine_problem {
+            let problem = problem.clone();
+            self.report(Health::Down, problem);
+            return;
+        }
+        match self.camera.next_frame(FRAME_TIMEOUT) {
+            Ok(_) => self.report_camera_up(),
+            Err(err) => self.report(Health::Down, err.to_string()),
+        }
+    }
+
+    fn report_camera_up(&mut self) {
+        let info = self.camera.info();
+        let detail = format!(
+            "{} {} {}x{} @ {:.0} fps",
+            info.backend, info.driver, info.width, info.height, info.fps
+        );
+        self.report(Health::Up, detail);
+    }
+
+    fn report(&mut self, health: Health, detail: String) {
+        let changed = self
+            .reported
+            .as_ref()
+            .is_none_or(|(h, d)| *h != health || (health != Health::Up && *d != detail));
+        if changed {
+            if health == Health::Up {
+                info!(%detail, "camera up");
+            } else {
+                warn!(%detail, "camera down");
+            }
+            self.reported = Some((health, detail.clone()));
+            self.health.send(HealthReport {
+                role: DeviceRole::Camera,
+                health,
+                detail,
+            });
+        }
+    }
+}
+
+/// Maps the engine's 0..1 quality score to the core's 0..=100 scale.
+fn quality_percent(score: f32) -> u8 {
+    (score.clamp(0.0, 1.0) * 100.0).round() as u8
+}
+
+fn outcome_name(attempt: &FaceAttempt) -> &'static str {
+    match attempt {
+        FaceAttempt::Compared { .. } => "compared",
+        FaceAttempt::NoFace => "no_face",
+        FaceAttempt::QualityTooLow { .. } => "quality_too_low",
+        FaceAttempt::MultipleFaces => "multiple_faces",
+        FaceAttempt::ReferenceUnusable => "reference_unusable",
+    }
+}

@@ -1,0 +1,177 @@
+//! The face gate with its real face pipeline: ONNX models on real photos, a frame-folder camera
+//! and the simulated chip reader holding a real chip photo. Needs the artefacts `cargo xtask
+//! setup` installs (ONNX Runtime, public-domain test photos).
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../face/tests/support/artefacts.rs"]
+mod artefacts;
+mod support;
+
+use gate_protocol::{ErrorCode, Health, Request, SimulatedTraveller};
+use std::path::{Path, PathBuf};
+use support::{Gated, fast_sim_config};
+
+/// The calibrated threshold of the default embedder, read from its manifest.
+fn default_threshold() -> f32 {
+    let manifest = artefacts::workspace()
+        .join("models")
+        .join(face::engine::DEFAULT_EMBEDDER_MANIFEST);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("threshold = "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no threshold in {}", manifest.display()))
+}
+
+/// A gate config whose chip photo is `chip_photo` and whose camera plays the files in `frames`.
+fn face_gate_config(chip_photo: &Path, frames: &Path) -> String {
+    let models = artefacts::workspace()
+        .join("models")
+        .canonicalize()
+        .unwrap();
+    let config = fast_sim_config()
+        .replace(
+            "read_ms = 40",
+            &format!(
+                "read_ms = 40\nphoto = {:?}",
+                chip_photo.display().to_string()
+            ),
+        )
+        .replace(
+            "backend = \"simulated\"\ncapture_ms = 40",
+            &format!(
+                "backend = \"frames\"\ndir = {:?}\nfps = 25",
+                frames.display().to_string()
+            ),
+        )
+        .replace(
+            "match_threshold = 0.36",
+            &format!("match_threshold = {}", default_threshold()),
+        );
+    format!(
+        "{config}\n[face]\nonnxruntime = {:?}\ndetector = {:?}\nembedder = {:?}\nattack = {:?}\nthreads = 1\nburst_frames = 3\n",
+        artefacts::ort_library().display().to_string(),
+        models
+            .join(face::engine::DEFAULT_DETECTOR_MANIFEST)
+            .display()
+            .to_string(),
+        models
+            .join(face::engine::DEFAULT_EMBEDDER_MANIFEST)
+            .display()
+            .to_string(),
+        models
+            .join(face::engine::DEFAULT_ATTACK_MANIFEST)
+            .display()
+            .to_string(),
+    )
+}
+
+/// A frame folder holding `copies` copies of `photo`.
+fn frames_of(root: &Path, photo: &Path, copies: usize) -> PathBuf {
+    let dir = root.join("frames");
+    std::fs::create_dir_all(&dir).unwrap();
+    let extension = photo.extension().unwrap().to_str().unwrap();
+    for i in 0..copies {
+        std::fs::copy(photo, dir.join(format!("frame{i:02}.{extension}"))).unwrap();
+    }
+    dir
+}
+
+fn start(chip: &str, frames: Option<&str>) -> (tempfile::TempDir, Gated) {
+    let photos = artefacts::photos_dir();
+    let root = tempfile::tempdir().unwrap();
+    let frame_dir = match frames {
+        Some(name) => frames_of(root.path(), &photos.join(name), 3),
+        None => root.path().join("no-camera-here"),
+    };
+    let config = face_gate_config(&photos.join(chip), &frame_dir);
+    let gated = Gated::start_in(root.path(), &config);
+    (root, gated)
+}
+
+fn wait_until_in_service(gated: &Gated) {
+    let status = gated.wait_for("the camera and models to come up", |s| {
+        s.devices
+            .iter()
+            .any(|d| d.name == "camera" && d.health == Health::Up)
+            && s.state == "idle"
+            && s.out_of_service_reasons.is_empty()
+    });
+    let camera = status.devices.iter().find(|d| d.name == "camera").unwrap();
+    assert_eq!(camera.backend, "frames");
+    assert!(
+        camera.detail.contains("frame-sequence"),
+        "{}",
+        camera.detail
+    );
+}
+
+fn last_outcome(gated: &Gated) -> (String, Vec<String>) {
+    let events = gated.outbox_events();
+    let payload = &events.last().unwrap()["payload"];
+    let reasons = payload["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    (payload["outcome"].as_str().unwrap().to_owned(), reasons)
+}
+
+#[test]
+fn the_holder_matches_the_chip_photo_and_walks_through() {
+    let (_root, gated) = start("obama.jpg", Some("obama2.jpg"));
+    wait_until_in_service(&gated);
+    gated.ok(Request::Simulate {
+        traveller: SimulatedTraveller::default(),
+    });
+    gated.wait_for("the pass", |s| s.counters.passed == 1);
+    let (outcome, reasons) = last_outcome(&gated);
+    assert_eq!(outcome, "passed", "reasons {reasons:?}");
+    let events = gated.outbox_events();
+    let score = events[0]["payload"]["scores"]["face_match"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        score >= f64::from(default_threshold()),
+        "face score {score} below the threshold"
+    );
+    let log = gated.log_text();
+    assert!(log.contains("face burst compared"), "{log}");
+}
+
+#[test]
+fn another_person_is_refused_as_a_face_mismatch() {
+    let (_root, gated) = start("obama.jpg", Some("biden.jpg"));
+    wait_until_in_service(&gated);
+    gated.ok(Request::Simulate {
+        traveller: SimulatedTraveller::default(),
+    });
+    gated.wait_for("the deny", |s| s.counters.denied == 1);
+    let (outcome, reasons) = last_outcome(&gated);
+    assert_eq!(outcome, "denied");
+    assert_eq!(reasons, ["FACE_MISMATCH"]);
+}
+
+#[test]
+fn a_vanished_camera_takes_the_gate_out_of_service() {
+    let (_root, gated) = start("obama.jpg", None);
+    let status = gated.wait_for("the camera to be reported down", |s| {
+        s.devices.iter().any(|d| {
+            d.name == "camera" && d.health == Health::Down && !d.detail.contains("starting")
+        })
+    });
+    assert!(
+        status
+            .out_of_service_reasons
+            .iter()
+            .any(|r| r.as_str() == "CAMERA_UNAVAILABLE"),
+        "{status:#?}"
+    );
+    let answer = gated.request(Request::Simulate {
+        traveller: SimulatedTraveller::default(),
+    });
+    // The traveller is admitted to the socket but the core refuses the document.
+    assert!(answer.error.is_none() || answer.error.unwrap().code == ErrorCode::NotAvailable);
+    assert_eq!(gated.status().counters.passed, 0);
+}
