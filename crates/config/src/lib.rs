@@ -418,13 +418,26 @@ fn validate(
     {
         device_paths.push(("devices.chip_reader.photo", photo));
     }
-    if let Some(ChipReaderConfig::Pcsc { reader }) = &devices.chip_reader
-        && reader.trim().is_empty()
+    if let Some(ChipReaderConfig::Pcsc {
+        reader,
+        mrz_scanner,
+        card_wait_ms,
+        ..
+    }) = &devices.chip_reader
     {
-        bad(
-            "devices.chip_reader.reader",
-            "must name the PC/SC reader".into(),
-        );
+        if reader.trim().is_empty() {
+            bad(
+                "devices.chip_reader.reader",
+                "must name the PC/SC reader".into(),
+            );
+        }
+        device_paths.push(("devices.chip_reader.mrz_scanner.port", &mrz_scanner.port));
+        if !(100..=30_000).contains(card_wait_ms) {
+            bad(
+                "devices.chip_reader.card_wait_ms",
+                format!("{card_wait_ms} is outside 100..=30000"),
+            );
+        }
     }
     match &devices.door {
         Some(DoorConfig::GpioCdev {

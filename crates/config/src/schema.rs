@@ -109,15 +109,47 @@ pub enum ChipReaderConfig {
         #[serde(default)]
         photo: Option<PathBuf>,
     },
-    /// A PC/SC reader (pcscd).
+    /// A PC/SC contactless reader (pcscd) for the chip, with a page scanner that sends the MRZ
+    /// over a serial line (the chip's access key comes from the MRZ).
     Pcsc {
         /// A substring of the reader's PC/SC name.
         reader: String,
+        /// The MRZ scanner.
+        mrz_scanner: MrzScannerConfig,
+        /// Allow BAC for chips without PACE (default true; PACE-only gates set false).
+        #[serde(default = "default_true")]
+        allow_bac: bool,
+        /// How long to wait for the chip after the MRZ was read, in milliseconds.
+        #[serde(default = "default_card_wait_ms")]
+        card_wait_ms: u64,
     },
 }
 
 fn default_sim_read_ms() -> u64 {
     600
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_card_wait_ms() -> u64 {
+    3_000
+}
+
+/// `[devices.chip_reader.mrz_scanner]`: a page/OCR scanner sending MRZ lines as text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MrzScannerConfig {
+    /// Serial port or udev symlink, e.g. `/dev/gate/mrz`.
+    pub port: PathBuf,
+    /// Baud rate (8N1).
+    #[serde(default = "default_mrz_baud")]
+    pub baud: u32,
+}
+
+fn default_mrz_baud() -> u32 {
+    9_600
 }
 
 /// Pixel formats a camera may be asked for.

@@ -2,4 +2,5 @@
 
 pub mod camera;
 pub mod fingerprint;
+pub mod mrz_scanner;
 pub mod turnstile;

@@ -1,5 +1,6 @@
 //! The daemon's main loop: one task owns the gate core and executes its commands.
 
+use crate::chip_worker::{ChipReport, ChipWorker, ChipWorkerConfig, ReadDocument};
 use crate::control::{self, ControlRequest};
 use crate::door::{DoorDriver, DoorReport};
 use crate::face_worker::{FaceWorker, FaceWorkerConfig};
@@ -11,7 +12,8 @@ use devices::turnstile::{InMemoryTurnstile, Input, Output};
 use gate_config::GateConfig;
 use gate_config::schema::{CameraConfig, ChipReaderConfig};
 use gate_core::{
-    Command, Condition, Event, Gate, GateProfile, Lights, Now, OutcomeRecord, Prompt, TransactionId,
+    ChipReadResult, Command, Condition, Event, Gate, GateProfile, Lights, Now, OutcomeRecord,
+    Prompt, TransactionId,
 };
 use gate_protocol::{
     DeviceStatus, ErrorCode, Health, LastOutcome, Request, Response, ResponseEnvelope,
@@ -143,6 +145,7 @@ struct Daemon {
     started: Instant,
     hasher: DocumentHasher,
     sim: SimulatedDevices,
+    chip: Option<ChipWorker>,
     face: Option<FaceWorker>,
     device_health: HashMap<DeviceRole, (Health, String)>,
     door_driver: DoorDriver,
@@ -197,8 +200,9 @@ fn check_backends(config: &GateConfig) -> Result<(), StartError> {
         ("fingerprint", d.fingerprint.as_ref().map(backend_name)),
     ];
     for (role, backend) in roles {
-        // Cameras (V4L2 or a frame folder) are driven by the face worker.
-        if role == "camera" {
+        // Cameras (V4L2 or a frame folder) are driven by the face worker, PC/SC chip readers
+        // by the chip worker.
+        if role == "camera" || role == "chip_reader" {
             continue;
         }
         if let Some(backend) = backend.filter(|b| b != "simulated") {
@@ -206,6 +210,25 @@ fn check_backends(config: &GateConfig) -> Result<(), StartError> {
         }
     }
     Ok(())
+}
+
+/// The document reader's settings when the chip reader is real.
+fn chip_worker_config(config: &GateConfig) -> Option<ChipWorkerConfig> {
+    match config.devices.chip_reader.as_ref()? {
+        ChipReaderConfig::Simulated { .. } => None,
+        ChipReaderConfig::Pcsc {
+            reader,
+            mrz_scanner,
+            allow_bac,
+            card_wait_ms,
+        } => Some(ChipWorkerConfig {
+            reader: reader.clone(),
+            scanner_port: mrz_scanner.port.clone(),
+            scanner_baud: mrz_scanner.baud,
+            card_wait: Duration::from_millis(*card_wait_ms),
+            allow_bac: *allow_bac,
+        }),
+    }
 }
 
 /// The face worker's settings when the camera is real (V4L2 or a frame folder).
@@ -326,7 +349,23 @@ pub async fn run(
         ),
         None => None,
     };
+    let (chip_tx, mut chip_rx) = mpsc::channel::<ChipReport>(16);
+    let chip = match chip_worker_config(&config) {
+        Some(chip_config) => Some(
+            ChipWorker::spawn(chip_config, chip_tx, health.clone()).map_err(StartError::Thread)?,
+        ),
+        None => None,
+    };
     let mut device_health = HashMap::new();
+    if chip.is_some() {
+        device_health.insert(
+            DeviceRole::ChipReader,
+            (
+                Health::Down,
+                "starting: opening scanner and reader".to_owned(),
+            ),
+        );
+    }
     if face.is_some() {
         // Down until the worker has loaded its models and seen a frame.
         device_health.insert(
@@ -340,6 +379,7 @@ pub async fn run(
         started: Instant::now(),
         hasher,
         sim,
+        chip,
         face,
         device_health,
         door_driver,
@@ -405,6 +445,7 @@ pub async fn run(
             Some(event) = events_rx.recv() => daemon.feed(event),
             Some(report) = door_rx.recv() => daemon.door_report(report),
             Some(report) = health_rx.recv() => daemon.health_report(report),
+            Some(report) = chip_rx.recv() => daemon.chip_report(report),
             Some(request) = control_rx.recv() => {
                 let answer = daemon.control(request.id, request.request);
                 let _ = request.reply.send(answer);
@@ -420,6 +461,9 @@ pub async fn run(
     daemon.feed(Event::Shutdown);
     daemon.retry_unrecorded();
     daemon.door_driver.stop();
+    if let Some(chip) = daemon.chip.take() {
+        chip.stop();
+    }
     if let Some(face) = daemon.face.take() {
         // The worker may be in the middle of a burst; it answers the stop after it.
         drop(health_rx);
@@ -490,6 +534,10 @@ impl Daemon {
             }
             Command::ReadChip { transaction_id } => {
                 info!("reading chip");
+                if let Some(chip) = &self.chip {
+                    chip.read(transaction_id);
+                    return;
+                }
                 let outbox = &self.outbox;
                 let denylisted = |hash: &gate_core::DocumentHash| {
                     outbox
@@ -583,6 +631,9 @@ impl Daemon {
                 if let Some(face) = &self.face {
                     face.discard(transaction_id);
                 }
+                if let Some(chip) = &self.chip {
+                    chip.discard(transaction_id);
+                }
             }
         }
     }
@@ -603,6 +654,68 @@ impl Daemon {
             Err(err) => {
                 error!(error = %err, path = %path.display(), "simulated chip photo unreadable")
             }
+        }
+    }
+
+    /// Turns the document reader's reports into core events.
+    fn chip_report(&mut self, report: ChipReport) {
+        match report {
+            ChipReport::Presented { transaction_id } => {
+                self.feed(Event::DocumentPresented { transaction_id });
+                if self.gate.current_transaction() != Some(transaction_id)
+                    && let Some(chip) = &self.chip
+                {
+                    // Refused (busy, out of service): the reader takes the next document.
+                    chip.discard(transaction_id);
+                }
+            }
+            ChipReport::Read {
+                transaction_id,
+                result,
+            } => {
+                let result = match result {
+                    Ok(document) => self.chip_facts(transaction_id, document),
+                    Err(reason) => ChipReadResult::Failed { reason },
+                };
+                self.feed(Event::ChipRead {
+                    transaction_id,
+                    result,
+                });
+            }
+        }
+    }
+
+    /// Hashes the document number, looks the hash up in the denylist and hands the photo to
+    /// the face worker; the document number is dropped (zeroised) here.
+    fn chip_facts(
+        &mut self,
+        transaction_id: TransactionId,
+        document: ReadDocument,
+    ) -> ChipReadResult {
+        let hash = self
+            .hasher
+            .hash(&document.issuing_state, &document.document_number);
+        let denylisted = self
+            .outbox
+            .list_contains("denylist", &serde_json::Value::String(hash.to_hex()))
+            .unwrap_or_else(|err| {
+                error!(error = %err, "denylist lookup failed: treating as a hit");
+                true
+            });
+        if let (Some(face), Some(photo)) = (&self.face, document.photo) {
+            face.set_reference(transaction_id, photo);
+        }
+        ChipReadResult::Read {
+            facts: gate_core::DocumentFacts {
+                hash,
+                document_code: document.document_code,
+                issuing_state: document.issuing_state,
+                nationality: document.nationality,
+                birth_date: document.birth_date,
+                expiry_date: document.expiry_date,
+            },
+            authenticity: document.authenticity,
+            denylisted,
         }
     }
 

@@ -9,6 +9,7 @@
 //! Modules: [`daemon`] (main loop and command execution), [`control`] (the Unix socket),
 //! [`sim`] (simulated devices), [`hashing`] (keyed document hash), [`systemd`].
 
+pub mod chip_worker;
 pub mod control;
 pub mod daemon;
 pub mod door;

@@ -1,0 +1,489 @@
+//! The document reader of a real gate: a page scanner that delivers the MRZ over a serial line
+//! and a PC/SC contactless reader for the chip, driven by one dedicated thread.
+//!
+//! A valid MRZ on the scanner is a document presented; when the core answers with a chip read
+//! for that transaction the thread waits for the card, opens the chip with PACE (or BAC) keyed
+//! by the MRZ, reads the data groups and checks what it can, then hands the result to the main
+//! loop. Personal data (document number, dates, photo) stays in memory, zeroised when dropped,
+//! and is never logged.
+
+use crate::health::{DeviceRole, HealthReport, HealthSender};
+use devices::mrz_scanner::SerialMrzScanner;
+use gate_core::{Authenticity, Date, ReasonCode, TransactionId};
+use gate_protocol::Health;
+use mrtd::mrz::{Mrz, MrzDate};
+use mrtd::pace::PacePassword;
+use mrtd::pcsc::{PcscError, PcscReader};
+use mrtd::reader::{ChipReader, ReadError, ReaderOptions};
+use std::path::PathBuf;
+use std::sync::mpsc as std_mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+use zeroize::Zeroizing;
+
+/// How long the scanner is polled before jobs are looked at again.
+const SCAN_POLL: Duration = Duration::from_millis(200);
+/// How long a presented document waits for the core's read command before it is dropped
+/// (the core refused it: gate busy or out of service).
+const READ_COMMAND_WAIT: Duration = Duration::from_secs(3);
+/// How often a missing scanner or reader is retried.
+const REOPEN_EVERY: Duration = Duration::from_secs(2);
+/// A transaction the core never discards is forgotten after this long.
+const BUSY_LIMIT: Duration = Duration::from_secs(300);
+
+/// Settings of the document reader.
+#[derive(Clone, Debug)]
+pub struct ChipWorkerConfig {
+    /// A substring of the PC/SC reader name.
+    pub reader: String,
+    /// The MRZ scanner's serial port.
+    pub scanner_port: PathBuf,
+    /// Its baud rate.
+    pub scanner_baud: u32,
+    /// How long to wait for the chip once the MRZ was read.
+    pub card_wait: Duration,
+    /// Whether BAC may be used when the chip offers no PACE.
+    pub allow_bac: bool,
+}
+
+/// What the main loop hears from the document reader.
+#[derive(Debug)]
+pub enum ChipReport {
+    /// A document with a valid MRZ was laid on the reader; `transaction_id` is new.
+    Presented {
+        /// The transaction this document starts (if the core accepts it).
+        transaction_id: TransactionId,
+    },
+    /// The chip of `transaction_id` was read (or not).
+    Read {
+        /// The transaction.
+        transaction_id: TransactionId,
+        /// The document, or why it could not be read.
+        result: Result<ReadDocument, ReasonCode>,
+    },
+}
+
+/// What the chip said about its holder; personal fields are zeroised on drop.
+pub struct ReadDocument {
+    /// Document code (`P`, `ID`...).
+    pub document_code: String,
+    /// Issuing state.
+    pub issuing_state: String,
+    /// Nationality.
+    pub nationality: String,
+    /// Document number (for the keyed hash only).
+    pub document_number: Zeroizing<String>,
+    /// Date of birth, when complete.
+    pub birth_date: Option<Date>,
+    /// Date of expiry.
+    pub expiry_date: Date,
+    /// The DG2 face image bytes (JPEG, JP2 or J2K).
+    pub photo: Option<Zeroizing<Vec<u8>>>,
+    /// What could be established about authenticity.
+    pub authenticity: Authenticity,
+}
+
+impl std::fmt::Debug for ReadDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadDocument")
+            .field("document_code", &self.document_code)
+            .field("issuing_state", &self.issuing_state)
+            .field("authenticity", &self.authenticity)
+            .finish_non_exhaustive()
+    }
+}
+
+enum ChipJob {
+    Read { transaction_id: TransactionId },
+    Discard { transaction_id: TransactionId },
+    Stop,
+}
+
+/// Handle to the document reader thread.
+pub struct ChipWorker {
+    jobs: std_mpsc::Sender<ChipJob>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ChipWorker {
+    /// Starts the thread; it opens the scanner and the reader (retrying while they are
+    /// missing) and reports their health.
+    pub fn spawn(
+        config: ChipWorkerConfig,
+        reports: mpsc::Sender<ChipReport>,
+        health: HealthSender,
+    ) -> std::io::Result<Self> {
+        let (jobs, receiver) = std_mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("chip".into())
+            .spawn(move || {
+                let mut worker = Worker {
+                    config,
+                    reports,
+                    health,
+                    scanner: None,
+                    reader: None,
+                    next_open: Instant::now(),
+                    state: State::Idle,
+                    reported: None,
+                };
+                worker.run(&receiver);
+            })?;
+        Ok(Self {
+            jobs,
+            thread: Some(thread),
+        })
+    }
+
+    /// The core asks for the chip of `transaction_id` to be read.
+    pub fn read(&self, transaction_id: TransactionId) {
+        let _ = self.jobs.send(ChipJob::Read { transaction_id });
+    }
+
+    /// The transaction is over (or was refused): forget its MRZ, take the next document.
+    pub fn discard(&self, transaction_id: TransactionId) {
+        let _ = self.jobs.send(ChipJob::Discard { transaction_id });
+    }
+
+    /// Stops the thread and waits for it.
+    pub fn stop(mut self) {
+        let _ = self.jobs.send(ChipJob::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+enum State {
+    Idle,
+    Presented {
+        transaction_id: TransactionId,
+        mrz: Box<Mrz>,
+        since: Instant,
+    },
+    Busy {
+        transaction_id: TransactionId,
+        since: Instant,
+    },
+}
+
+struct Worker {
+    config: ChipWorkerConfig,
+    reports: mpsc::Sender<ChipReport>,
+    health: HealthSender,
+    scanner: Option<SerialMrzScanner>,
+    reader: Option<PcscReader>,
+    next_open: Instant,
+    state: State,
+    reported: Option<(Health, String)>,
+}
+
+impl Worker {
+    fn run(&mut self, jobs: &std_mpsc::Receiver<ChipJob>) {
+        loop {
+            // Jobs first: they are short and the core waits on them.
+            loop {
+                match jobs.try_recv() {
+                    Ok(ChipJob::Stop) | Err(std_mpsc::TryRecvError::Disconnected) => return,
+                    Ok(job) => self.job(job),
+                    Err(std_mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            self.ensure_open();
+            match &self.state {
+                State::Idle => self.scan(),
+                State::Presented { since, .. } if since.elapsed() > READ_COMMAND_WAIT => {
+                    // The core did not start a transaction for this document.
+                    self.state = State::Idle;
+                }
+                State::Busy { since, .. } if since.elapsed() > BUSY_LIMIT => {
+                    self.state = State::Idle;
+                }
+                State::Presented { .. } | State::Busy { .. } => {
+                    // Keep draining the scanner so a document left on the glass does not start
+                    // a second transaction later.
+                    self.drain_scanner();
+                }
+            }
+        }
+    }
+
+    fn job(&mut self, job: ChipJob) {
+        match job {
+            ChipJob::Read { transaction_id } => {
+                let State::Presented {
+                    transaction_id: presented,
+                    ..
+                } = &self.state
+                else {
+                    self.send(ChipReport::Read {
+                        transaction_id,
+                        result: Err(ReasonCode::ChipReadFailed),
+                    });
+                    return;
+                };
+                if *presented != transaction_id {
+                    self.send(ChipReport::Read {
+                        transaction_id,
+                        result: Err(ReasonCode::ChipReadFailed),
+                    });
+                    return;
+                }
+                let State::Presented { mrz, .. } = std::mem::replace(
+                    &mut self.state,
+                    State::Busy {
+                        transaction_id,
+                        since: Instant::now(),
+                    },
+                ) else {
+                    return;
+                };
+                let result = self.read_chip(&mrz);
+                self.send(ChipReport::Read {
+                    transaction_id,
+                    result,
+                });
+            }
+            ChipJob::Discard { transaction_id } => {
+                let current = match &self.state {
+                    State::Presented { transaction_id, .. }
+                    | State::Busy { transaction_id, .. } => Some(*transaction_id),
+                    State::Idle => None,
+                };
+                if current == Some(transaction_id) {
+                    self.state = State::Idle;
+                }
+            }
+            ChipJob::Stop => {}
+        }
+    }
+
+    fn send(&self, report: ChipReport) {
+        let _ = self.reports.blocking_send(report);
+    }
+
+    /// Opens whatever is missing, at most every [`REOPEN_EVERY`], and reports health.
+    fn ensure_open(&mut self) {
+        if self.scanner.is_some() && self.reader.is_some() {
+            return;
+        }
+        if Instant::now() < self.next_open {
+            std::thread::sleep(SCAN_POLL);
+            return;
+        }
+        self.next_open = Instant::now() + REOPEN_EVERY;
+        let mut problems = Vec::new();
+        if self.scanner.is_none() {
+            match SerialMrzScanner::open(&self.config.scanner_port, self.config.scanner_baud) {
+                Ok(scanner) => self.scanner = Some(scanner),
+                Err(err) => problems.push(err.to_string()),
+            }
+        }
+        if self.reader.is_none() {
+            match PcscReader::open(&self.config.reader) {
+                Ok(reader) => self.reader = Some(reader),
+                Err(err) => problems.push(format!("chip reader: {err}")),
+            }
+        }
+        if problems.is_empty() {
+            let name = self.reader.as_ref().map(|r| r.name().to_owned());
+            self.report(
+                Health::Up,
+                format!(
+                    "MRZ scanner {} + PC/SC reader {:?}",
+                    self.config.scanner_port.display(),
+                    name.unwrap_or_default()
+                ),
+            );
+        } else {
+            self.report(Health::Down, problems.join("; "));
+        }
+    }
+
+    fn scan(&mut self) {
+        let Some(scanner) = &mut self.scanner else {
+            return;
+        };
+        match scanner.next_candidate(SCAN_POLL) {
+            Ok(None) => {}
+            Ok(Some(lines)) => match Mrz::parse(&lines) {
+                Ok(mrz) => {
+                    let transaction_id = TransactionId(rand::random());
+                    info!(format = mrz.format.name(), "document presented");
+                    self.state = State::Presented {
+                        transaction_id,
+                        mrz: Box::new(mrz),
+                        since: Instant::now(),
+                    };
+                    self.send(ChipReport::Presented { transaction_id });
+                }
+                // The error names the field and position, never the characters.
+                Err(err) => {
+                    warn!(kind = err.kind(), field = ?err.field().map(|f| f.key()), "MRZ rejected")
+                }
+            },
+            Err(err) => {
+                warn!(error = %err, "MRZ scanner lost");
+                self.scanner = None;
+                self.report(Health::Down, err.to_string());
+            }
+        }
+    }
+
+    fn drain_scanner(&mut self) {
+        let Some(scanner) = &mut self.scanner else {
+            std::thread::sleep(SCAN_POLL);
+            return;
+        };
+        if let Err(err) = scanner.next_candidate(SCAN_POLL) {
+            warn!(error = %err, "MRZ scanner lost");
+            self.scanner = None;
+            self.report(Health::Down, err.to_string());
+        }
+    }
+
+    fn read_chip(&mut self, mrz: &Mrz) -> Result<ReadDocument, ReasonCode> {
+        let started = Instant::now();
+        let Some(reader) = &self.reader else {
+            return Err(ReasonCode::ChipReaderUnavailable);
+        };
+        let card = match reader.wait_for_card(self.config.card_wait) {
+            Ok(card) => card,
+            Err(err) => {
+                warn!(error = %err, "no chip");
+                if matches!(
+                    err,
+                    PcscError::Service(_) | PcscError::ReaderUnavailable { .. }
+                ) {
+                    self.reader = None;
+                    self.report(Health::Down, format!("chip reader: {err}"));
+                    return Err(ReasonCode::ChipReaderUnavailable);
+                }
+                return Err(match err {
+                    PcscError::NoCard { .. } => ReasonCode::ChipReadTimeout,
+                    _ => ReasonCode::ChipReadFailed,
+                });
+            }
+        };
+        let options = ReaderOptions {
+            allow_bac: self.config.allow_bac,
+            extended_length: card.supports_extended_length(),
+            ..ReaderOptions::default()
+        };
+        let mut chip = ChipReader::new(card, options);
+        let password = PacePassword::Mrz(mrz.mrz_information().clone());
+        let document = chip.read_document(&password).map_err(|err| {
+            warn!(error = %err, "chip read failed");
+            read_error_reason(&err)
+        })?;
+        let dg1 = document.dg1().map_err(|err| {
+            warn!(error = %err, "DG1 malformed");
+            ReasonCode::DocumentMalformed
+        })?;
+        let photo = document
+            .dg2()
+            .ok()
+            .and_then(|dg2| dg2.faces.into_iter().next())
+            .map(|face| Zeroizing::new(face.data));
+        let authenticity = check_consistency(mrz, &dg1.mrz, &document);
+        info!(
+            access = ?document.access,
+            apdus = chip.apdu_count(),
+            ms = started.elapsed().as_millis() as u64,
+            photo = photo.is_some(),
+            "chip read"
+        );
+        let year = current_year();
+        let chip_mrz = dg1.mrz;
+        let Some(expiry_date) = full_date(
+            &chip_mrz.expiry_date,
+            chip_mrz.expiry_date.expiry_year(year),
+        ) else {
+            return Err(ReasonCode::DocumentMalformed);
+        };
+        Ok(ReadDocument {
+            document_code: chip_mrz.document_code.clone(),
+            issuing_state: chip_mrz.issuing_state.clone(),
+            nationality: chip_mrz.nationality.clone(),
+            document_number: Zeroizing::new(chip_mrz.document_number.as_str().to_owned()),
+            birth_date: full_date(&chip_mrz.birth_date, chip_mrz.birth_date.birth_year(year)),
+            expiry_date,
+            photo,
+            authenticity,
+        })
+    }
+
+    fn report(&mut self, health: Health, detail: String) {
+        let changed = self
+            .reported
+            .as_ref()
+            .is_none_or(|(h, d)| *h != health || *d != detail);
+        if changed {
+            self.reported = Some((health, detail.clone()));
+            self.health.send(HealthReport {
+                role: DeviceRole::ChipReader,
+                health,
+                detail,
+            });
+        }
+    }
+}
+
+/// What the gate can establish without the issuing state's certificates: the chip's DG1 is
+/// the printed MRZ, and every data group read hashes to the value in the SOD.
+fn check_consistency(
+    printed: &Mrz,
+    chip: &Mrz,
+    document: &mrtd::reader::ChipDocument,
+) -> Authenticity {
+    if printed != chip {
+        warn!("chip DG1 differs from the printed MRZ");
+        return Authenticity::Failed {
+            reason: ReasonCode::DocumentNotAuthentic,
+        };
+    }
+    match document.check_hashes() {
+        Ok(results) if results.iter().all(|(_, ok)| *ok != Some(false)) => Authenticity::NotChecked,
+        Ok(_) => {
+            warn!("a data group does not match its hash in the SOD");
+            Authenticity::Failed {
+                reason: ReasonCode::DocumentNotAuthentic,
+            }
+        }
+        Err(err) => {
+            warn!(error = %err, "SOD unreadable");
+            Authenticity::Failed {
+                reason: ReasonCode::DocumentMalformed,
+            }
+        }
+    }
+}
+
+/// The stable reason for a failed read.
+fn read_error_reason(err: &ReadError) -> ReasonCode {
+    match err {
+        ReadError::Bac(_) | ReadError::Pace(_) | ReadError::NoAccessProtocol(_) => {
+            ReasonCode::ChipAccessDenied
+        }
+        ReadError::Lds(_)
+        | ReadError::FileTruncated { .. }
+        | ReadError::FileHeader { .. }
+        | ReadError::FileTooLarge { .. }
+        | ReadError::MissingFile(_) => ReasonCode::DocumentMalformed,
+        _ => ReasonCode::ChipReadFailed,
+    }
+}
+
+fn full_date(date: &MrzDate, year: Option<u16>) -> Option<Date> {
+    Date::new(i32::from(year?), date.month?, date.day?).ok()
+}
+
+fn current_year() -> u16 {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs() / 86_400).unwrap_or(0))
+        .unwrap_or(0);
+    u16::try_from(Date::from_days_since_epoch(days).year).unwrap_or(2000)
+}
