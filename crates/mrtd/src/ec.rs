@@ -111,6 +111,24 @@ impl Curve {
         }
     }
 
+    /// A curve from big-endian hex domain parameters (`p` with its leading zeros, so that
+    /// its length gives the field length). Used by [`crate::authenticity`] for signature
+    /// curves beyond the four PACE ones (P-521, brainpoolP512r1...). The constants must be
+    /// valid hex: a malformed value becomes zero and the curve is unusable.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_hex_parameters(
+        name: &'static str,
+        parameter_id: u32,
+        p: &str,
+        a: &str,
+        b: &str,
+        gx: &str,
+        gy: &str,
+        n: &str,
+    ) -> Curve {
+        Curve::new(name, parameter_id, p, a, b, gx, gy, n)
+    }
+
     /// The curve for a PACE standardised domain parameter id, if supported
     /// (12 secp256r1, 13 brainpoolP256r1, 15 secp384r1, 16 brainpoolP384r1).
     pub fn by_parameter_id(id: u32) -> Option<Curve> {

@@ -19,6 +19,8 @@
 //! - [`security_info`]: SecurityInfos of EF.CardAccess and DG14.
 //! - [`lds`]: EF.CardSecurity, EF.COM, DG1, DG2 (face image JPEG/JP2/J2K), DG7, DG11, DG12, DG14, DG15, EF.SOD.
 //! - [`reader`]: [`reader::ChipReader`], PACE first, BAC fallback, file reading with few APDUs.
+//! - [`authenticity`]: passive authentication (EF.SOD signature, certificate chain to a
+//!   trusted CSCA, CRLs, data group hashes), trust store with ICAO master lists.
 //! - `pcsc` (feature `pcsc`): the PC/SC transport (reader selection, card presence, reconnect).
 //!
 //! Test vectors from ICAO 9303 Part 11 Appendix D (BAC, secure messaging) and Appendix G
@@ -41,6 +43,7 @@
 //! ```
 
 pub mod apdu;
+pub mod authenticity;
 pub mod bac;
 pub mod crypto;
 pub mod ec;

@@ -1,0 +1,43 @@
+//! Document authenticity: passive authentication of EF.SOD against a trust store of CSCA
+//! certificates and CRLs, and (in later modules) active and chip authentication.
+//!
+//! Everything is pure Rust on this crate's own strict DER reader ([`der`]), `num-bigint`
+//! and the curve arithmetic of [`crate::ec`]; no clock is read (the verification time is an
+//! input) and no error carries personal data.
+//!
+//! - [`der`]: strict DER decoding (shortest lengths, no indefinite forms, bounds checked).
+//! - [`x509`]: certificates, names, CRLs, PEM.
+//! - [`cms`]: CMS SignedData and SignerInfo verification (signed attributes, signature).
+//! - [`signature`]: RSA PKCS#1 v1.5 / PSS and ECDSA (DER and plain) verification.
+//! - [`curves`]: named curves by OID, explicit parameters or ICAO parameter id.
+//! - [`trust`]: [`trust::TrustStore`] from CSCA files, master lists and CRLs.
+//! - [`passive`]: [`passive::verify_passive`], the passive authentication steps in the
+//!   Frontex ABC order, each failure with its own reason code.
+//! - [`country`]: MRZ issuing state to ISO 3166 alpha-2.
+//!
+//! ```no_run
+//! use mrtd::authenticity::passive::{verify_passive, PassiveAuthInput, PassiveAuthPolicy};
+//! use mrtd::authenticity::trust::{TrustStore, TrustStoreConfig};
+//! # fn demo(document: &mrtd::reader::ChipDocument, optical: &mrtd::mrz::Mrz, now: i64) {
+//! let config = TrustStoreConfig {
+//!     csca_paths: vec!["/etc/gate/csca".into()],
+//!     crl_paths: vec!["/etc/gate/crl".into()],
+//!     ..TrustStoreConfig::default()
+//! };
+//! let trust = TrustStore::load(&config, now).expect("trust store");
+//! let input = PassiveAuthInput::from_chip(document, Some(optical), now);
+//! match verify_passive(&input, &trust, &PassiveAuthPolicy::default()) {
+//!     Ok(report) => println!("genuine, signed by {}", report.document_signer),
+//!     Err(e) => println!("refused: {} ({e})", e.reason_code()),
+//! }
+//! # }
+//! ```
+
+pub mod cms;
+pub mod country;
+pub mod curves;
+pub mod der;
+pub mod passive;
+pub mod signature;
+pub mod trust;
+pub mod x509;
