@@ -120,6 +120,8 @@ pub enum Condition {
     FireAlarm,
     /// Put out of service by an officer or technician.
     Maintenance,
+    /// The door's tamper switch is open.
+    DoorTamper,
 }
 
 impl Condition {
@@ -135,6 +137,36 @@ impl Condition {
             Condition::ListsStale => ReasonCode::ListsStale,
             Condition::FireAlarm => ReasonCode::FireAlarm,
             Condition::Maintenance => ReasonCode::MaintenanceMode,
+            Condition::DoorTamper => ReasonCode::DoorFault,
+        }
+    }
+}
+
+/// A security alarm raised by the door (see [`crate::turnstile`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DoorAlarm {
+    /// A second person passed on one authorisation.
+    Tailgating,
+    /// Someone passed with no authorisation.
+    UnauthorisedPassage,
+    /// The door was opened while locked.
+    ForcedEntry,
+    /// Someone came through from the exit side.
+    ReversePassage,
+    /// The door was held open too long.
+    DoorHeldOpen,
+}
+
+impl DoorAlarm {
+    /// The reason code reported for this alarm.
+    pub const fn reason(self) -> ReasonCode {
+        match self {
+            DoorAlarm::Tailgating => ReasonCode::Tailgating,
+            DoorAlarm::UnauthorisedPassage => ReasonCode::UnauthorisedPassage,
+            DoorAlarm::ForcedEntry => ReasonCode::ForcedEntry,
+            DoorAlarm::ReversePassage => ReasonCode::ReversePassage,
+            DoorAlarm::DoorHeldOpen => ReasonCode::DoorHeldOpen,
         }
     }
 }
@@ -210,6 +242,13 @@ pub enum Event {
     ConditionCleared {
         /// The condition.
         condition: Condition,
+    },
+    /// The door raised a security alarm; the gate calls an officer.
+    DoorAlarm {
+        /// The transaction whose authorisation the alarm concerns, if any.
+        transaction_id: Option<TransactionId>,
+        /// Which alarm.
+        alarm: DoorAlarm,
     },
     /// The daemon is stopping.
     Shutdown,

@@ -26,13 +26,18 @@ pub mod policy;
 pub mod reason;
 pub mod record;
 pub mod time;
+pub mod turnstile;
 
 pub use document::{Authenticity, ChipReadResult, DocumentFacts, DocumentHash};
 pub use event::{
-    Command, Condition, Event, FaceAttempt, Finger, FingerAttempt, Lights, Prompt, TransactionId,
+    Command, Condition, DoorAlarm, Event, FaceAttempt, Finger, FingerAttempt, Lights, Prompt,
+    TransactionId,
 };
 pub use machine::{Counters, Gate, Snapshot, Step};
 pub use policy::{GateProfile, NationalityRule, Policy, PolicyProblem};
 pub use reason::ReasonCode;
 pub use record::{Decision, Outcome, OutcomeRecord};
 pub use time::{Date, Now};
+pub use turnstile::{
+    Turnstile, TurnstileCommand, TurnstileConfig, TurnstileEvent, TurnstileInput, TurnstileState,
+};

@@ -277,6 +277,13 @@ impl Gate {
                     self.end(now, ending, &mut out);
                 }
             }
+            Event::DoorAlarm {
+                transaction_id,
+                alarm,
+            } => out.push(Command::CallOfficer {
+                transaction_id: transaction_id.or(self.current_transaction()),
+                reasons: vec![alarm.reason()],
+            }),
             Event::PassageConfirmed => {
                 if self.current_step() == Some(Step::Passage) {
                     self.close_stage_timing(now);

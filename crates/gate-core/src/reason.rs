@@ -114,6 +114,17 @@ reason_codes! {
     FireAlarm => "FIRE_ALARM",
     /// An officer or technician put the gate out of service.
     MaintenanceMode => "MAINTENANCE_MODE",
+    // --- door alarms (raised by the turnstile machine) ---
+    /// A second person passed through the door on one authorisation.
+    Tailgating => "TAILGATING",
+    /// Someone passed through the door with no authorisation.
+    UnauthorisedPassage => "UNAUTHORISED_PASSAGE",
+    /// The door was opened while it was locked.
+    ForcedEntry => "FORCED_ENTRY",
+    /// Someone came through the door from the exit side.
+    ReversePassage => "REVERSE_PASSAGE",
+    /// The door was held open longer than allowed.
+    DoorHeldOpen => "DOOR_HELD_OPEN",
 }
 
 impl fmt::Display for ReasonCode {
