@@ -371,6 +371,23 @@ impl<T: CardTransport> ChipReader<T> {
         self.apdu_count
     }
 
+    /// Sends one command, through secure messaging once access control is done. Hook for
+    /// the protocols run after reading (Active and Chip Authentication in
+    /// [`crate::authenticity`]); any SM failure closes the session as for reads.
+    pub fn send_command(
+        &mut self,
+        apdu: &CommandApdu,
+        step: &str,
+    ) -> Result<ResponseApdu, ReadError> {
+        self.transmit(apdu, step)
+    }
+
+    /// Replaces the secure messaging session: Chip Authentication re-keys it
+    /// ([`crate::authenticity::chip`]) and every later command uses the new session.
+    pub fn restart_secure_messaging(&mut self, sm: SecureMessaging) {
+        self.sm = Some(sm);
+    }
+
     fn transmit_plain(&mut self, apdu: &CommandApdu) -> Result<ResponseApdu, ReadError> {
         let bytes = apdu.to_bytes()?;
         self.apdu_count += 1;

@@ -1,5 +1,7 @@
 //! Document authenticity: passive authentication of EF.SOD against a trust store of CSCA
-//! certificates and CRLs, and (in later modules) active and chip authentication.
+//! certificates and CRLs, and the clone checks Chip Authentication (DG14) and Active
+//! Authentication (DG15). [`verify::authenticate_document`] runs them all after a chip read;
+//! every failure maps to a stable reason code (`reason_code()`).
 //!
 //! Everything is pure Rust on this crate's own strict DER reader ([`der`]), `num-bigint`
 //! and the curve arithmetic of [`crate::ec`]; no clock is read (the verification time is an
@@ -13,6 +15,9 @@
 //! - [`trust`]: [`trust::TrustStore`] from CSCA files, master lists and CRLs.
 //! - [`passive`]: [`passive::verify_passive`], the passive authentication steps in the
 //!   Frontex ABC order, each failure with its own reason code.
+//! - [`active`]: Active Authentication (ISO 9796-2 scheme 1, ECDSA plain).
+//! - [`chip`]: Chip Authentication v1 with ECDH (3DES, AES), secure messaging re-keyed.
+//! - [`verify`]: [`verify::authenticate_document`], the one call for the gate.
 //! - [`country`]: MRZ issuing state to ISO 3166 alpha-2.
 //!
 //! ```no_run
@@ -33,6 +38,8 @@
 //! # }
 //! ```
 
+pub mod active;
+pub mod chip;
 pub mod cms;
 pub mod country;
 pub mod curves;
@@ -40,4 +47,5 @@ pub mod der;
 pub mod passive;
 pub mod signature;
 pub mod trust;
+pub mod verify;
 pub mod x509;

@@ -397,9 +397,10 @@ impl PublicKey {
     }
 }
 
-/// The curve of `id-ecPublicKey` parameters: a namedCurve OID or explicit
-/// `ECParameters` matched against the known named curves.
-fn ec_curve(params: &[u8]) -> Result<Curve, SignatureError> {
+/// The curve of EC key parameters (the parameters element, tag included): a namedCurve
+/// OID, explicit `ECParameters` matched against the known named curves, or (in DG14 and
+/// EF.CardSecurity) an INTEGER standardised domain parameter id.
+pub fn ec_curve(params: &[u8]) -> Result<Curve, SignatureError> {
     let what = "EC parameters";
     let mut outer = Reader::new(params, what);
     let element = outer.read()?;
@@ -439,6 +440,11 @@ fn ec_curve(params: &[u8]) -> Result<Curve, SignatureError> {
             curves::by_parameters(p, a, b, gx, gy, n).ok_or_else(|| {
                 SignatureError::Unsupported("explicit EC parameters of an unknown curve".into())
             })
+        }
+        tag::INTEGER => {
+            let id = der::small_integer(&element, what)?;
+            curves::by_standard_id(id)
+                .ok_or_else(|| SignatureError::Unsupported(format!("domain parameter id {id}")))
         }
         _ => Err(SignatureError::Unsupported(
             "implicitCA EC parameters".into(),

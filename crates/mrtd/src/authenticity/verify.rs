@@ -1,0 +1,153 @@
+//! One call for the gate: passive authentication, then Chip Authentication and Active
+//! Authentication as the policy asks, each failure mapped to one reason code.
+
+use super::active::{self, ActiveAuthError, ActiveAuthReport};
+use super::chip::{self, ChipAuthError, ChipAuthReport};
+use super::passive::{
+    PassiveAuthError, PassiveAuthInput, PassiveAuthPolicy, PassiveAuthReport, verify_passive,
+};
+use super::trust::TrustStore;
+use crate::apdu::CardTransport;
+use crate::mrz::Mrz;
+use crate::reader::{AccessProtocol, ChipAuthentication, ChipDocument, ChipReader};
+
+/// When a clone-detection protocol must run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Requirement {
+    /// Never run it.
+    Never,
+    /// Run it when the chip offers it (DG14 with Chip Authentication / DG15 read and
+    /// covered by the SOD); a failure refuses the document, absence does not.
+    #[default]
+    IfAvailable,
+    /// The document is refused when the chip does not offer it.
+    Required,
+}
+
+/// Which checks the gate requires.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuthenticityPolicy {
+    /// Passive authentication settings (always run).
+    pub passive: PassiveAuthPolicy,
+    /// Chip Authentication (DG14, or PACE-CAM during access).
+    pub chip_authentication: Requirement,
+    /// Active Authentication (DG15).
+    pub active_authentication: Requirement,
+}
+
+/// How the chip proved it is genuine (not a copy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloneCheck {
+    /// Chip Authentication Mapping during PACE (EF.CardSecurity key).
+    PaceCam,
+    /// Chip Authentication with the DG14 key.
+    ChipAuthentication(ChipAuthReport),
+}
+
+/// Everything that was verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticityReport {
+    /// Passive authentication.
+    pub passive: PassiveAuthReport,
+    /// Chip Authentication, if run.
+    pub chip_authentication: Option<CloneCheck>,
+    /// Active Authentication, if run.
+    pub active_authentication: Option<ActiveAuthReport>,
+}
+
+/// Why a document is not authentic (or could not be shown to be).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthenticityError {
+    /// Passive authentication failed.
+    #[error(transparent)]
+    Passive(#[from] PassiveAuthError),
+    /// Chip Authentication failed.
+    #[error(transparent)]
+    ChipAuthentication(#[from] ChipAuthError),
+    /// Active Authentication failed.
+    #[error(transparent)]
+    ActiveAuthentication(#[from] ActiveAuthError),
+    /// The policy requires Chip Authentication and the chip does not offer it.
+    #[error("Chip Authentication required but the chip does not offer it")]
+    ChipAuthenticationUnavailable,
+    /// The policy requires Active Authentication and the chip has no DG15.
+    #[error("Active Authentication required but the chip has no DG15")]
+    ActiveAuthenticationUnavailable,
+}
+
+impl AuthenticityError {
+    /// The stable reason code of this failure.
+    pub fn reason_code(&self) -> &'static str {
+        match self {
+            AuthenticityError::Passive(e) => e.reason_code(),
+            AuthenticityError::ChipAuthentication(e) => e.reason_code(),
+            AuthenticityError::ActiveAuthentication(e) => e.reason_code(),
+            AuthenticityError::ChipAuthenticationUnavailable => "CA_UNAVAILABLE",
+            AuthenticityError::ActiveAuthenticationUnavailable => "AA_UNAVAILABLE",
+        }
+    }
+}
+
+/// Verifies a document just read by `reader` (whose secure messaging session is still
+/// open): passive authentication against `trust` at `time` (Unix seconds), then Chip
+/// Authentication and Active Authentication per `policy`.
+///
+/// Chip Authentication counts as done when PACE-CAM verified the chip during access;
+/// otherwise it runs with DG14 when read. Active Authentication runs with DG15 when read.
+pub fn authenticate_document<T: CardTransport>(
+    reader: &mut ChipReader<T>,
+    document: &ChipDocument,
+    optical_mrz: Option<&Mrz>,
+    trust: &TrustStore,
+    policy: &AuthenticityPolicy,
+    time: i64,
+) -> Result<AuthenticityReport, AuthenticityError> {
+    let input = PassiveAuthInput::from_chip(document, optical_mrz, time);
+    let passive = verify_passive(&input, trust, &policy.passive)?;
+
+    let chip_authentication = match policy.chip_authentication {
+        Requirement::Never => None,
+        requirement => {
+            let pace_cam = matches!(
+                document.access,
+                AccessProtocol::Pace {
+                    chip_authentication: ChipAuthentication::Verified,
+                    ..
+                }
+            );
+            let params = match document.data_group(14) {
+                Some(dg14) => chip::parameters_from_dg14(dg14)?,
+                None => None,
+            };
+            match (pace_cam, params) {
+                (true, _) => Some(CloneCheck::PaceCam),
+                (false, Some(params)) => Some(CloneCheck::ChipAuthentication(
+                    chip::run_chip_authentication(reader, &params, &document.com)?,
+                )),
+                (false, None) if requirement == Requirement::Required => {
+                    return Err(AuthenticityError::ChipAuthenticationUnavailable);
+                }
+                (false, None) => None,
+            }
+        }
+    };
+
+    let active_authentication = match (policy.active_authentication, document.data_group(15)) {
+        (Requirement::Never, _) => None,
+        (_, Some(dg15)) => Some(active::run_active_authentication(
+            reader,
+            dg15,
+            document.data_group(14),
+        )?),
+        (Requirement::Required, None) => {
+            return Err(AuthenticityError::ActiveAuthenticationUnavailable);
+        }
+        (Requirement::IfAvailable, None) => None,
+    };
+
+    Ok(AuthenticityReport {
+        passive,
+        chip_authentication,
+        active_authentication,
+    })
+}
