@@ -447,3 +447,44 @@ fn ecdsa_active_authentication_with_openssl_signature() {
         "AA_KEY_INVALID"
     );
 }
+
+#[test]
+fn pace_cam_counts_as_chip_authentication_when_card_security_verifies() {
+    let mut doc = document();
+    doc.access = AccessProtocol::Pace {
+        protocol: mrtd::security_info::ObjectIdentifier(vec![
+            0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x06, 0x02,
+        ]),
+        parameter_id: Some(13),
+        cipher: CipherSuite::Aes128,
+        chip_authentication: mrtd::reader::ChipAuthentication::Verified,
+    };
+    doc.card_security = Some(fixture("card-security.cms"));
+    let policy = AuthenticityPolicy {
+        active_authentication: Requirement::Never,
+        ..BOTH_REQUIRED
+    };
+    let mut reader = connected(CloneCheckChip::genuine());
+    let report =
+        authenticate_document(&mut reader, &doc, Some(&td3()), &trust(), &policy, NOW).unwrap();
+    assert_eq!(report.chip_authentication, Some(CloneCheck::PaceCam));
+
+    // A tampered EF.CardSecurity is refused with the passive-authentication reason.
+    let mut tampered = fixture("card-security.cms");
+    let at = tampered.len() - 20;
+    tampered[at] ^= 0x01;
+    doc.card_security = Some(tampered);
+    let err =
+        authenticate_document(&mut reader, &doc, Some(&td3()), &trust(), &policy, NOW).unwrap_err();
+    assert!(matches!(err, AuthenticityError::CardSecurity(_)), "{err:?}");
+    assert_eq!(err.reason_code(), "SOD_SIGNATURE_INVALID");
+    // EF.SOD is not an EF.CardSecurity.
+    let err = mrtd::authenticity::passive::verify_card_security(
+        &fixture("sod-full.cms"),
+        &trust(),
+        &PassiveAuthPolicy::default(),
+        NOW,
+    )
+    .unwrap_err();
+    assert_eq!(err.reason_code(), "SOD_MALFORMED");
+}

@@ -19,6 +19,9 @@ use crate::tlv;
 /// eContentType of the LDS security object (id-icao-mrtd-security-ldsSecurityObject).
 pub const OID_LDS_SECURITY_OBJECT: &[u8] = &[0x67, 0x81, 0x08, 0x01, 0x01, 0x01];
 
+/// eContentType of EF.CardSecurity (id-SecurityObject, 0.4.0.127.0.7.3.2.1).
+pub const OID_SECURITY_OBJECT: &[u8] = &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x03, 0x02, 0x01];
+
 /// Why passive authentication failed. Each variant has its own stable reason code
 /// ([`PassiveAuthError::reason_code`]). No variant carries personal data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -258,23 +261,32 @@ pub fn parse_sod(sod: &[u8]) -> Result<ParsedSod, PassiveAuthError> {
     })
 }
 
-/// Runs passive authentication in the Frontex order. See the module documentation.
-pub fn verify_passive(
-    input: &PassiveAuthInput<'_>,
+/// The verified signer of a SignedData: its DS certificate and the trusted CSCA.
+#[derive(Debug, Clone)]
+pub struct SignerChain {
+    /// The document signer certificate.
+    pub document_signer: Certificate,
+    /// The trusted CSCA that issued it.
+    pub csca: Certificate,
+    /// The signature scheme of the SignedData.
+    pub scheme: super::signature::Scheme,
+    /// True if a CRL of the DS issuer was consulted.
+    pub crl_checked: bool,
+}
+
+/// Passive authentication steps 1-4 for any document-signer-signed object (EF.SOD,
+/// EF.CardSecurity): CMS signature, DS validity and key usage, revocation, chain to a
+/// trusted CSCA.
+pub fn verify_signer_chain(
+    signed_data: &SignedData,
     trust: &TrustStore,
     policy: &PassiveAuthPolicy,
-) -> Result<PassiveAuthReport, PassiveAuthError> {
-    let time = input.time;
-    let parsed = parse_sod(input.sod)?;
-
+    time: i64,
+) -> Result<SignerChain, PassiveAuthError> {
     // 1. SOD signature (signed attributes, then the signature with the DS key).
-    let verified = parsed.signed_data.verify_signer(&[])?;
+    let verified = signed_data.verify_signer(&[])?;
     let ds = verified.certificate;
     let ds_subject = ds.subject.to_string();
-    let signer_key = ds
-        .public_key()
-        .map(|k| k.describe())
-        .unwrap_or_else(|_| "unknown".into());
 
     // 2. DS certificate validity and key usage.
     if time < ds.not_before {
@@ -319,6 +331,45 @@ pub fn verify_passive(
 
     // 4. Chain to a trusted CSCA.
     let csca = chain_to_csca(ds, trust, time)?;
+
+    Ok(SignerChain {
+        document_signer: ds.clone(),
+        csca: csca.clone(),
+        scheme: verified.scheme,
+        crl_checked: !crls.is_empty(),
+    })
+}
+
+/// Verifies EF.CardSecurity (the chip key for PACE-CAM) like EF.SOD: signature, DS
+/// certificate and chain (steps 1-4). Its SecurityInfos are then trustworthy.
+pub fn verify_card_security(
+    card_security: &[u8],
+    trust: &TrustStore,
+    policy: &PassiveAuthPolicy,
+    time: i64,
+) -> Result<SignerChain, PassiveAuthError> {
+    let signed_data = SignedData::parse_content_info(card_security)?;
+    if signed_data.content_type.0 != OID_SECURITY_OBJECT {
+        return Err(PassiveAuthError::SodMalformed(format!(
+            "EF.CardSecurity eContentType {} is not id-SecurityObject",
+            signed_data.content_type.dotted()
+        )));
+    }
+    verify_signer_chain(&signed_data, trust, policy, time)
+}
+
+/// Runs passive authentication in the Frontex order. See the module documentation.
+pub fn verify_passive(
+    input: &PassiveAuthInput<'_>,
+    trust: &TrustStore,
+    policy: &PassiveAuthPolicy,
+) -> Result<PassiveAuthReport, PassiveAuthError> {
+    let time = input.time;
+    let parsed = parse_sod(input.sod)?;
+    // Steps 1-4: signature, DS validity and key usage, revocation, chain.
+    let chain = verify_signer_chain(&parsed.signed_data, trust, policy, time)?;
+    let (ds, csca) = (&chain.document_signer, &chain.csca);
+    let ds_subject = ds.subject.to_string();
 
     // 5. Data group hashes.
     let sod = &parsed.security_object;
@@ -373,11 +424,14 @@ pub fn verify_passive(
         document_signer: ds_subject,
         csca: csca.subject.to_string(),
         country: csca_country,
-        signature_scheme: verified.scheme.name(),
-        signer_key,
+        signature_scheme: chain.scheme.name(),
+        signer_key: ds
+            .public_key()
+            .map(|k| k.describe())
+            .unwrap_or_else(|_| "unknown".into()),
         hash_algorithm,
         data_groups_verified,
-        crl_checked: !crls.is_empty(),
+        crl_checked: chain.crl_checked,
         mrz_compared: input.optical_mrz.is_some(),
     })
 }

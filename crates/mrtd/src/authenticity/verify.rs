@@ -4,7 +4,7 @@
 use super::active::{self, ActiveAuthError, ActiveAuthReport};
 use super::chip::{self, ChipAuthError, ChipAuthReport};
 use super::passive::{
-    PassiveAuthError, PassiveAuthInput, PassiveAuthPolicy, PassiveAuthReport, verify_passive,
+    self, PassiveAuthError, PassiveAuthInput, PassiveAuthPolicy, PassiveAuthReport, verify_passive,
 };
 use super::trust::TrustStore;
 use crate::apdu::CardTransport;
@@ -61,6 +61,9 @@ pub enum AuthenticityError {
     /// Passive authentication failed.
     #[error(transparent)]
     Passive(#[from] PassiveAuthError),
+    /// EF.CardSecurity (the PACE-CAM chip key) failed passive authentication.
+    #[error("EF.CardSecurity: {0}")]
+    CardSecurity(PassiveAuthError),
     /// Chip Authentication failed.
     #[error(transparent)]
     ChipAuthentication(#[from] ChipAuthError),
@@ -79,7 +82,7 @@ impl AuthenticityError {
     /// The stable reason code of this failure.
     pub fn reason_code(&self) -> &'static str {
         match self {
-            AuthenticityError::Passive(e) => e.reason_code(),
+            AuthenticityError::Passive(e) | AuthenticityError::CardSecurity(e) => e.reason_code(),
             AuthenticityError::ChipAuthentication(e) => e.reason_code(),
             AuthenticityError::ActiveAuthentication(e) => e.reason_code(),
             AuthenticityError::ChipAuthenticationUnavailable => "CA_UNAVAILABLE",
@@ -92,7 +95,8 @@ impl AuthenticityError {
 /// open): passive authentication against `trust` at `time` (Unix seconds), then Chip
 /// Authentication and Active Authentication per `policy`.
 ///
-/// Chip Authentication counts as done when PACE-CAM verified the chip during access;
+/// Chip Authentication counts as done when PACE-CAM verified the chip during access (and
+/// EF.CardSecurity, which holds the chip key, passes steps 1-4 of passive authentication);
 /// otherwise it runs with DG14 when read. Active Authentication runs with DG15 when read.
 pub fn authenticate_document<T: CardTransport>(
     reader: &mut ChipReader<T>,
@@ -120,7 +124,16 @@ pub fn authenticate_document<T: CardTransport>(
                 None => None,
             };
             match (pace_cam, params) {
-                (true, _) => Some(CloneCheck::PaceCam),
+                (true, _) => {
+                    // The CAM key came from EF.CardSecurity: it must be signed like EF.SOD.
+                    let card_security = document
+                        .card_security
+                        .as_deref()
+                        .ok_or(AuthenticityError::ChipAuthenticationUnavailable)?;
+                    passive::verify_card_security(card_security, trust, &policy.passive, time)
+                        .map_err(AuthenticityError::CardSecurity)?;
+                    Some(CloneCheck::PaceCam)
+                }
                 (false, Some(params)) => Some(CloneCheck::ChipAuthentication(
                     chip::run_chip_authentication(reader, &params, &document.com)?,
                 )),
