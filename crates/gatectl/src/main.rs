@@ -7,6 +7,7 @@ use clap::Parser;
 mod camera_cmd;
 mod config_cmd;
 mod daemon_cmd;
+mod door_cmd;
 mod face_cmd;
 mod fingerprint_cmd;
 mod io_cmd;
@@ -71,6 +72,9 @@ enum Command {
     /// Camera: show the negotiated format, save a snapshot (offline, opens the device directly).
     #[command(subcommand)]
     Camera(camera_cmd::CameraCommand),
+    /// Door through gated: technician pulse (maintenance mode only), lock, line states.
+    #[command(subcommand)]
+    Door(door_cmd::DoorCommand),
     /// Turnstile I/O: watch input lines live (offline, requests the lines directly).
     #[command(subcommand)]
     Io(io_cmd::IoCommand),
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
         Command::Face(cmd) => face_cmd::run(cmd),
         Command::Fingerprint(cmd) => fingerprint_cmd::run(cmd),
         Command::Camera(cmd) => camera_cmd::run(cmd),
+        Command::Door(cmd) => door_cmd::run(cmd),
         Command::Io(cmd) => io_cmd::run(cmd),
         Command::Outbox(cmd) => outbox_cmd::run_outbox(cmd),
         Command::Sync(cmd) => outbox_cmd::run_sync(cmd),

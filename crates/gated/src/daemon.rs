@@ -16,7 +16,7 @@ use gate_core::{
     Prompt, TransactionId,
 };
 use gate_protocol::{
-    DeviceStatus, ErrorCode, Health, LastOutcome, Request, Response, ResponseEnvelope,
+    DeviceStatus, DoorLines, ErrorCode, Health, LastOutcome, Request, Response, ResponseEnvelope,
     SimulatedDocument, SimulatedTraveller, StatusReport,
 };
 use outbox::sync::{SyncClient, SyncConfig, SyncError, SyncSignal, TlsFiles, run_sync_loop};
@@ -137,6 +137,10 @@ struct DoorState {
     unlocked: bool,
     lights: Lights,
     fault: Option<String>,
+    /// Outputs as last driven and inputs as last reported, by line name.
+    lines: DoorLines,
+    /// End of a technician's door pulse in progress.
+    pulse_until: Option<Instant>,
 }
 
 struct Daemon {
@@ -391,6 +395,8 @@ pub async fn run(
             unlocked: true,
             lights: Lights::Off,
             fault: None,
+            lines: DoorLines::default(),
+            pulse_until: None,
         },
         display: Prompt::OutOfService,
         last_outcome: None,
@@ -451,6 +457,7 @@ pub async fn run(
                 let _ = request.reply.send(answer);
             }
             () = sleep_until(deadline) => daemon.feed(Event::Tick),
+            () = sleep_until(daemon.door.pulse_until) => daemon.end_door_pulse(),
             _ = watchdog.tick() => systemd::watchdog(),
             _ = housekeeping.tick() => daemon.housekeeping(),
             _ = autopilot.tick(), if autopilot_ms > 0 => daemon.autopilot(),
@@ -526,10 +533,8 @@ impl Daemon {
             }
             Command::SetLights { lights } => {
                 self.door.lights = lights;
-                self.door_driver
-                    .set(Output::GreenLight, lights == Lights::Green);
-                self.door_driver
-                    .set(Output::RedLight, lights == Lights::Red);
+                self.set_output(Output::GreenLight, lights == Lights::Green);
+                self.set_output(Output::RedLight, lights == Lights::Red);
                 info!(?lights, "lights");
             }
             Command::ReadChip { transaction_id } => {
@@ -587,13 +592,14 @@ impl Daemon {
                 for_ms,
             } => {
                 self.door.unlocked = true;
-                self.door_driver.set(Output::LockRelease, true);
+                self.set_output(Output::LockRelease, true);
                 info!(for_ms, "door: lock released");
                 self.sim.door_unlocked(transaction_id);
             }
             Command::LockDoor => {
                 self.door.unlocked = false;
-                self.door_driver.set(Output::LockRelease, false);
+                self.door.pulse_until = None;
+                self.set_output(Output::LockRelease, false);
                 info!("door: lock engaged");
                 self.sim.door_locked();
             }
@@ -733,10 +739,75 @@ impl Daemon {
         }
     }
 
+    /// Drives a door output and remembers it for the status.
+    fn set_output(&mut self, output: Output, active: bool) {
+        self.door_driver.set(output, active);
+        self.door
+            .lines
+            .outputs
+            .insert(output.name().to_owned(), active);
+    }
+
+    /// A technician's door pulse: only in maintenance mode, with no traveller at the gate.
+    fn start_door_pulse(&mut self, ms: u32) -> Result<(), (ErrorCode, String)> {
+        if !(100..=10_000).contains(&ms) {
+            return Err((
+                ErrorCode::BadRequest,
+                format!("pulse of {ms} ms is outside 100..=10000"),
+            ));
+        }
+        let snapshot = self.gate.snapshot();
+        if !snapshot.conditions.contains(&Condition::Maintenance) {
+            return Err((
+                ErrorCode::NotAvailable,
+                "a door pulse needs maintenance mode first (gatectl maintenance on)".into(),
+            ));
+        }
+        if self.gate.current_transaction().is_some() {
+            return Err((
+                ErrorCode::NotAvailable,
+                "a traveller's transaction is in progress".into(),
+            ));
+        }
+        let payload = serde_json::json!({ "ms": ms });
+        if let Err(err) = self.outbox.append(&NewEvent {
+            kind: "door.manual_release",
+            occurred_at_ms: unix_ms(),
+            payload: &payload,
+        }) {
+            // An unrecorded manual release must not happen.
+            return Err((
+                ErrorCode::Internal,
+                format!("the release could not be recorded: {err}"),
+            ));
+        }
+        warn!(
+            ms,
+            "door: lock released by a technician (maintenance pulse)"
+        );
+        self.door.unlocked = true;
+        self.door.pulse_until = Some(Instant::now() + Duration::from_millis(u64::from(ms)));
+        self.set_output(Output::LockRelease, true);
+        Ok(())
+    }
+
+    /// Ends a technician's door pulse (timer or `gatectl door lock`).
+    fn end_door_pulse(&mut self) {
+        if self.door.pulse_until.take().is_some() {
+            info!("door: maintenance pulse over, lock engaged");
+            self.door.unlocked = false;
+            self.set_output(Output::LockRelease, false);
+        }
+    }
+
     /// Turns door inputs into core events.
     fn door_report(&mut self, report: DoorReport) {
         match report {
             DoorReport::Edge(edge) => {
+                self.door
+                    .lines
+                    .inputs
+                    .insert(edge.input.name().to_owned(), edge.active);
                 info!(
                     input = edge.input.name(),
                     active = edge.active,
@@ -905,6 +976,9 @@ impl Daemon {
                 ResponseEnvelope::ok(id, Response::Done)
             }
             Request::SetMaintenance { on } => {
+                if !on {
+                    self.end_door_pulse();
+                }
                 let condition = Condition::Maintenance;
                 self.feed(if on {
                     Event::ConditionRaised { condition }
@@ -912,6 +986,26 @@ impl Daemon {
                     Event::ConditionCleared { condition }
                 });
                 ResponseEnvelope::ok(id, Response::Done)
+            }
+            Request::DoorPulse { ms } => match self.start_door_pulse(ms) {
+                Ok(()) => ResponseEnvelope::ok(id, Response::Done),
+                Err((code, message)) => ResponseEnvelope::error(id, code, message),
+            },
+            Request::DoorLock => {
+                if self.door.pulse_until.is_some() {
+                    self.end_door_pulse();
+                    ResponseEnvelope::ok(id, Response::Done)
+                } else if self.gate.current_transaction().is_some() && self.door.unlocked {
+                    ResponseEnvelope::error(
+                        id,
+                        ErrorCode::NotAvailable,
+                        "the door is open for a traveller; `gatectl officer-reset` cancels the transaction and locks it",
+                    )
+                } else {
+                    self.door.unlocked = false;
+                    self.set_output(Output::LockRelease, false);
+                    ResponseEnvelope::ok(id, Response::Done)
+                }
             }
             Request::Simulate { traveller } => {
                 if !self.config.accepts_simulated_travellers() {
@@ -1001,6 +1095,7 @@ impl Daemon {
             counters: snapshot.counters,
             last_outcome: self.last_outcome.clone(),
             outbox_pending: pending,
+            door: self.door.lines.clone(),
         }
     }
 }

@@ -363,3 +363,34 @@ fn nix_is_root() -> bool {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
+
+#[test]
+fn door_pulse_needs_maintenance_mode_is_recorded_and_relocks_by_itself() {
+    let gated = Gated::start(&fast_sim_config());
+    let refused = gated.request(Request::DoorPulse { ms: 300 });
+    assert_eq!(refused.error.unwrap().code, ErrorCode::NotAvailable);
+    assert!(!gated.status().door_unlocked);
+    let out_of_range = gated.request(Request::DoorPulse { ms: 60_000 });
+    assert_eq!(out_of_range.error.unwrap().code, ErrorCode::BadRequest);
+
+    gated.ok(Request::SetMaintenance { on: true });
+    gated.ok(Request::DoorPulse { ms: 400 });
+    let status = gated.status();
+    assert!(status.door_unlocked);
+    assert_eq!(status.door.outputs.get("lock_release"), Some(&true));
+    let status = gated.wait_for("the lock to engage again", |s| !s.door_unlocked);
+    assert_eq!(status.door.outputs.get("lock_release"), Some(&false));
+    let events = gated.outbox_events();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "door.manual_release" && e["payload"]["ms"] == 400),
+        "{events:?}"
+    );
+
+    // `door lock` ends a pulse at once.
+    gated.ok(Request::DoorPulse { ms: 10_000 });
+    assert!(gated.status().door_unlocked);
+    gated.ok(Request::DoorLock);
+    assert!(!gated.status().door_unlocked);
+}

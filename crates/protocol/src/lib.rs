@@ -40,6 +40,14 @@ pub enum Request {
         /// The traveller.
         traveller: SimulatedTraveller,
     },
+    /// Technician test: release the door lock for `ms` milliseconds, then lock it again.
+    /// Refused unless the gate is in maintenance mode with no transaction in progress.
+    DoorPulse {
+        /// How long the lock stays released (100..=10000).
+        ms: u32,
+    },
+    /// Lock the door now (ends a pulse; never unlocks anything).
+    DoorLock,
 }
 
 /// A request with its envelope.
@@ -227,6 +235,19 @@ pub struct StatusReport {
     pub last_outcome: Option<LastOutcome>,
     /// Events waiting to be delivered to central.
     pub outbox_pending: u64,
+    /// The door's lines as gated last saw and drove them.
+    #[serde(default)]
+    pub door: DoorLines,
+}
+
+/// The door's outputs and inputs by name (`lock_release`, `green_light`, `exit_sensor`...),
+/// `true` meaning active (lock released, light on, beam interrupted, alarm on).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorLines {
+    /// Outputs as last driven.
+    pub outputs: std::collections::BTreeMap<String, bool>,
+    /// Inputs as last read.
+    pub inputs: std::collections::BTreeMap<String, bool>,
 }
 
 /// A simulated traveller: what the simulated devices will report for them.
