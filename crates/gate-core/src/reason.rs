@@ -125,6 +125,57 @@ reason_codes! {
     ReversePassage => "REVERSE_PASSAGE",
     /// The door was held open longer than allowed.
     DoorHeldOpen => "DOOR_HELD_OPEN",
+    // --- document authenticity (passive, chip and active authentication) ---
+    /// EF.SOD is not a well-formed CMS SignedData / LDS security object.
+    SodMalformed => "SOD_MALFORMED",
+    /// A signature or hash algorithm the gate does not support.
+    UnsupportedAlgorithm => "UNSUPPORTED_ALGORITHM",
+    /// EF.SOD carries no document signer certificate.
+    DsCertificateMissing => "DS_CERTIFICATE_MISSING",
+    /// The SOD's signed attributes (content type, message digest) are wrong.
+    SodSignedAttributesInvalid => "SOD_SIGNED_ATTRIBUTES_INVALID",
+    /// The SOD signature does not verify with the document signer's key.
+    SodSignatureInvalid => "SOD_SIGNATURE_INVALID",
+    /// The document signer certificate is not valid yet.
+    DsCertificateNotYetValid => "DS_CERTIFICATE_NOT_YET_VALID",
+    /// The document signer certificate has expired.
+    DsCertificateExpired => "DS_CERTIFICATE_EXPIRED",
+    /// The document signer certificate may not sign documents.
+    DsKeyUsageInvalid => "DS_KEY_USAGE_INVALID",
+    /// The document signer certificate is malformed.
+    DsCertificateInvalid => "DS_CERTIFICATE_INVALID",
+    /// The document signer certificate is on its CSCA's revocation list.
+    DsCertificateRevoked => "DS_CERTIFICATE_REVOKED",
+    /// No valid revocation list of the issuing CSCA is available and the policy requires one.
+    CrlUnavailable => "CRL_UNAVAILABLE",
+    /// No trusted CSCA issued the document signer certificate.
+    CscaUnknown => "CSCA_UNKNOWN",
+    /// The document signer certificate's signature does not verify with the CSCA key.
+    DsCertificateSignatureInvalid => "DS_CERTIFICATE_SIGNATURE_INVALID",
+    /// The issuing CSCA certificate has expired.
+    CscaCertificateExpired => "CSCA_CERTIFICATE_EXPIRED",
+    /// A data group read from the chip has no hash in the SOD.
+    DgNotInSod => "DG_NOT_IN_SOD",
+    /// A data group does not match its hash in the SOD (tampered chip data).
+    DgHashMismatch => "DG_HASH_MISMATCH",
+    /// The chip's DG1 differs from the MRZ printed on the data page.
+    Dg1MrzMismatch => "DG1_MRZ_MISMATCH",
+    /// The issuing state differs from the signing certificates' country.
+    IssuingStateMismatch => "ISSUING_STATE_MISMATCH",
+    /// Chip Authentication failed (possible cloned chip).
+    CaFailed => "CA_FAILED",
+    /// The DG14 chip key is unusable.
+    CaKeyInvalid => "CA_KEY_INVALID",
+    /// Chip Authentication is required and the chip does not offer it.
+    CaUnavailable => "CA_UNAVAILABLE",
+    /// Active Authentication failed (possible cloned chip).
+    AaFailed => "AA_FAILED",
+    /// The DG15 key is unusable.
+    AaKeyInvalid => "AA_KEY_INVALID",
+    /// The Active Authentication signature does not verify.
+    AaSignatureInvalid => "AA_SIGNATURE_INVALID",
+    /// Active Authentication is required and the chip has no DG15.
+    AaUnavailable => "AA_UNAVAILABLE",
 }
 
 impl fmt::Display for ReasonCode {
@@ -149,7 +200,7 @@ mod tests {
             assert!(
                 code.as_str()
                     .chars()
-                    .all(|c| c.is_ascii_uppercase() || c == '_')
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
             );
         }
     }
