@@ -479,10 +479,41 @@ fn transport_error(reader: &str, error: PcscLibError) -> TransportError {
     TransportError::new(kind, format!("{what} (reader {reader:?}: {error})"))
 }
 
+impl PcscCard {
+    /// After a failed or empty exchange: is the card gone? Some drivers (vpcd) report a
+    /// vanished card as an empty response, and the reader notices the removal only on its
+    /// next poll, so this asks a few times over ~0.5 s.
+    fn card_gone(&self) -> bool {
+        for _ in 0..10 {
+            match self.card.status2_owned() {
+                Err(PcscLibError::RemovedCard | PcscLibError::NoSmartcard) => return true,
+                Ok(status) if !status.status().contains(pcsc::Status::PRESENT) => return true,
+                Ok(_) | Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        false
+    }
+}
+
 impl CardTransport for PcscCard {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
-        match self.card.transmit(apdu, &mut self.receive) {
-            Ok(response) => Ok(response.to_vec()),
+        let result = self
+            .card
+            .transmit(apdu, &mut self.receive)
+            .map(<[u8]>::to_vec);
+        match result {
+            Ok(response) if response.len() >= 2 => Ok(response),
+            Ok(response) => {
+                let len = response.len();
+                if self.card_gone() {
+                    Err(transport_error(&self.reader, PcscLibError::RemovedCard))
+                } else {
+                    Err(TransportError::other(format!(
+                        "reader {:?} returned a {len}-byte response without status word",
+                        self.reader
+                    )))
+                }
+            }
             Err(PcscLibError::ResetCard) => {
                 // Someone reset the card: reacquire the handle so the next read can start
                 // over, but fail this exchange (the chip's session keys are gone).
@@ -493,6 +524,14 @@ impl CardTransport for PcscCard {
                         .message
                         .push_str("; reconnected, start the read again");
                 }
+                Err(error)
+            }
+            Err(e @ (PcscLibError::RemovedCard | PcscLibError::NoSmartcard)) => {
+                Err(transport_error(&self.reader, e))
+            }
+            Err(e) if self.card_gone() => {
+                let mut error = transport_error(&self.reader, PcscLibError::RemovedCard);
+                error.message.push_str(&format!(" ({e})"));
                 Err(error)
             }
             Err(e) => Err(transport_error(&self.reader, e)),

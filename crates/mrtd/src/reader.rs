@@ -525,7 +525,13 @@ impl<T: CardTransport> ChipReader<T> {
                             | ReadError::Apdu(_)
                             | ReadError::Pace(PaceError::ChipAuthenticationFailed)),
                         ) => return Err(e),
-                        Err(e) if !self.options.allow_bac => return Err(e),
+                        // No BAC without the MRZ: a CAN-based failure is the answer.
+                        Err(e)
+                            if !self.options.allow_bac
+                                || matches!(password, PacePassword::Can(_)) =>
+                        {
+                            return Err(e);
+                        }
                         Err(e) => fallback = Some(format!("PACE failed: {e}")),
                     }
                 }

@@ -1,0 +1,393 @@
+//! The document a virtual chip serves: LDS files built from MRZ lines and a face image, with
+//! EF.SOD signed by the test Document Signer.
+//!
+//! [`DocumentConfig`] holds every choice; attack variants for verifier tests are options on
+//! it (today: a data group tampered after signing; the signer, CSCA and DS validity come from
+//! the [`Pki`] passed to [`Document::build`], so "unknown signer", "expired DS" and "wrong
+//! CSCA" are a different `Pki` / [`crate::pki::PkiOptions`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use mrtd::lds::{FileId, ImageFormat, build};
+use mrtd::mrz::{Mrz, MrzInformation};
+use sha2::{Digest, Sha256};
+
+use crate::der::{self, oid};
+use crate::pki::{self, Pki};
+
+/// Errors while building a document.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    /// The MRZ lines do not parse or their check digits are wrong.
+    #[error("MRZ: {0}")]
+    Mrz(#[from] mrtd::mrz::MrzError),
+    /// The face image is not JPEG, JP2 or a J2K codestream, or its size is unreadable.
+    #[error("face image: {0}")]
+    Image(String),
+    /// A CAN must be 6 digits.
+    #[error("CAN must be 6 digits")]
+    Can,
+    /// An option names a data group the document does not have.
+    #[error("data group {0} is not on this document")]
+    NoSuchDataGroup(u8),
+    /// Key generation for DG14/DG15 failed.
+    #[error(transparent)]
+    Pki(#[from] pki::PkiError),
+}
+
+/// PACE domain parameters / cipher offered in EF.CardAccess (Generic Mapping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaceSuite {
+    /// brainpoolP256r1 (id 13), AES-128.
+    BrainpoolP256r1Aes128,
+    /// secp256r1 (id 12), AES-128.
+    Secp256r1Aes128,
+    /// brainpoolP384r1 (id 16), AES-256.
+    BrainpoolP384r1Aes256,
+}
+
+impl PaceSuite {
+    fn protocol_oid(self) -> &'static [u8] {
+        match self {
+            // id-PACE-ECDH-GM-AES-CBC-CMAC-128 / -256
+            PaceSuite::BrainpoolP256r1Aes128 | PaceSuite::Secp256r1Aes128 => {
+                &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x02, 0x02]
+            }
+            PaceSuite::BrainpoolP384r1Aes256 => {
+                &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x02, 0x04]
+            }
+        }
+    }
+
+    fn parameter_id(self) -> u64 {
+        match self {
+            PaceSuite::BrainpoolP256r1Aes128 => 13,
+            PaceSuite::Secp256r1Aes128 => 12,
+            PaceSuite::BrainpoolP384r1Aes256 => 16,
+        }
+    }
+
+    /// PACEInfo SEQUENCE.
+    pub fn pace_info(self) -> Vec<u8> {
+        der::sequence(&[
+            &der::oid(self.protocol_oid()),
+            &der::small_uint(2),
+            &der::small_uint(self.parameter_id()),
+        ])
+    }
+}
+
+/// Everything that defines a virtual document.
+#[derive(Clone)]
+pub struct DocumentConfig {
+    /// MRZ lines (2 for TD2/TD3, 3 for TD1).
+    pub mrz_lines: Vec<String>,
+    /// Card access number (6 digits) for PACE with CAN.
+    pub can: Option<String>,
+    /// Face image: JPEG, JPEG 2000 file (JP2) or bare codestream (J2K).
+    pub face_image: Vec<u8>,
+    /// PACE offered in EF.CardAccess (`None`: BAC-only document without EF.CardAccess).
+    pub pace: Option<PaceSuite>,
+    /// Answer BAC (GET CHALLENGE / EXTERNAL AUTHENTICATE). PACE-only documents turn it off.
+    pub bac: bool,
+    /// Put DG14 on the chip (SecurityInfos: the PACEInfo and, if set, a Chip Authentication
+    /// public key).
+    pub dg14: bool,
+    /// Include a Chip Authentication public key (P-256) in DG14.
+    pub chip_authentication_key: bool,
+    /// Put DG15 (an Active Authentication public key, P-256) on the chip.
+    pub dg15: bool,
+    /// ATTACK VARIANT: change one byte of this data group after EF.SOD was signed, so its
+    /// hash no longer matches.
+    pub tamper_data_group: Option<u8>,
+}
+
+impl fmt::Debug for DocumentConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DocumentConfig")
+            .field("face_image_len", &self.face_image.len())
+            .field("pace", &self.pace)
+            .field("bac", &self.bac)
+            .field("dg14", &self.dg14)
+            .field("dg15", &self.dg15)
+            .field("tamper_data_group", &self.tamper_data_group)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DocumentConfig {
+    /// A BAC + PACE (brainpoolP256r1, AES-128) document with DG1, DG2 and DG14.
+    pub fn new(mrz_lines: &[&str], face_image: Vec<u8>) -> DocumentConfig {
+        DocumentConfig {
+            mrz_lines: mrz_lines.iter().map(|l| l.to_string()).collect(),
+            can: None,
+            face_image,
+            pace: Some(PaceSuite::BrainpoolP256r1Aes128),
+            bac: true,
+            dg14: true,
+            chip_authentication_key: false,
+            dg15: false,
+            tamper_data_group: None,
+        }
+    }
+}
+
+/// A built document: the files a chip serves and the secrets it checks.
+#[derive(Clone)]
+pub struct Document {
+    /// Files by identifier (EF.CardAccess in the master file, the rest in the eMRTD application).
+    pub files: BTreeMap<FileId, Vec<u8>>,
+    /// MRZ information (BAC key seed, PACE MRZ password).
+    pub mrz_information: MrzInformation,
+    /// CAN for PACE.
+    pub can: Option<String>,
+    /// BAC answered.
+    pub bac: bool,
+    /// Format of the face image in DG2.
+    pub face_format: ImageFormat,
+    /// Face image width and height in pixels.
+    pub face_size: (u16, u16),
+}
+
+impl fmt::Debug for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Document")
+            .field(
+                "files",
+                &self
+                    .files
+                    .iter()
+                    .map(|(id, c)| (id.name(), c.len()))
+                    .collect::<Vec<_>>(),
+            )
+            .field("face_format", &self.face_format)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Width and height of a JPEG (SOFn), JP2 (ihdr box) or J2K codestream (SIZ marker).
+pub fn image_size(image: &[u8]) -> Result<(ImageFormat, u16, u16), DocumentError> {
+    let format = ImageFormat::detect(image);
+    let bad = |what: &str| DocumentError::Image(format!("{what} ({format:?})"));
+    let be16 = |at: usize| {
+        image
+            .get(at..at + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+    };
+    let be32 = |at: usize| {
+        image
+            .get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let narrow = |v: u32| u16::try_from(v).map_err(|_| bad("image larger than 65535 pixels"));
+    match format {
+        ImageFormat::Jpeg => {
+            let mut pos = 2;
+            while let (Some(&0xFF), Some(&marker)) = (image.get(pos), image.get(pos + 1)) {
+                let len = usize::from(be16(pos + 2).ok_or_else(|| bad("truncated JPEG"))?);
+                let is_sof =
+                    (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker);
+                if is_sof {
+                    let height = be16(pos + 5).ok_or_else(|| bad("truncated SOF"))?;
+                    let width = be16(pos + 7).ok_or_else(|| bad("truncated SOF"))?;
+                    return Ok((format, width, height));
+                }
+                pos += 2 + len;
+            }
+            Err(bad("no SOF marker before the image data"))
+        }
+        ImageFormat::Jp2 => {
+            let at = image
+                .windows(4)
+                .position(|w| w == b"ihdr")
+                .ok_or_else(|| bad("no ihdr box"))?;
+            let height = narrow(be32(at + 4).ok_or_else(|| bad("truncated ihdr"))?)?;
+            let width = narrow(be32(at + 8).ok_or_else(|| bad("truncated ihdr"))?)?;
+            Ok((format, width, height))
+        }
+        ImageFormat::J2k => {
+            // FF4F FF51 Lsiz Rsiz Xsiz Ysiz XOsiz YOsiz
+            let x = be32(8).ok_or_else(|| bad("truncated SIZ"))?;
+            let y = be32(12).ok_or_else(|| bad("truncated SIZ"))?;
+            let xo = be32(16).ok_or_else(|| bad("truncated SIZ"))?;
+            let yo = be32(20).ok_or_else(|| bad("truncated SIZ"))?;
+            Ok((
+                format,
+                narrow(x.saturating_sub(xo))?,
+                narrow(y.saturating_sub(yo))?,
+            ))
+        }
+        _ => Err(bad("not a JPEG, JP2 or J2K image")),
+    }
+}
+
+/// LDSSecurityObject (version 0, SHA-256) over the given data groups.
+pub fn lds_security_object(data_groups: &BTreeMap<u8, Vec<u8>>) -> Vec<u8> {
+    let hashes: Vec<Vec<u8>> = data_groups
+        .iter()
+        .map(|(n, content)| {
+            der::sequence(&[
+                &der::small_uint(u64::from(*n)),
+                &der::octet_string(&Sha256::digest(content)),
+            ])
+        })
+        .collect();
+    der::sequence(&[
+        &der::small_uint(0),
+        &der::algorithm(oid::SHA256),
+        &der::sequence(&[&hashes.concat()]),
+    ])
+}
+
+impl Document {
+    /// Builds every file and signs EF.SOD with `pki`'s Document Signer.
+    pub fn build(config: &DocumentConfig, pki: &Pki) -> Result<Document, DocumentError> {
+        let lines: Vec<&str> = config.mrz_lines.iter().map(String::as_str).collect();
+        let mrz = Mrz::parse(&lines)?;
+        if let Some(can) = &config.can
+            && (can.len() != 6 || !can.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(DocumentError::Can);
+        }
+        let (face_format, width, height) = image_size(&config.face_image)?;
+        let jpeg2000 = face_format != ImageFormat::Jpeg;
+
+        let mut data_groups = BTreeMap::new();
+        data_groups.insert(1u8, build::dg1(&lines));
+        data_groups.insert(2u8, build::dg2(&config.face_image, width, height, jpeg2000));
+        let pace_info = config.pace.map(PaceSuite::pace_info);
+        if config.dg14 {
+            let mut infos = Vec::new();
+            if let Some(info) = &pace_info {
+                infos.push(info.clone());
+            }
+            if config.chip_authentication_key {
+                let key = Pki::generate(&pki::PkiOptions::default())?;
+                let point = key.csca.verifying_key().to_encoded_point(false);
+                infos.push(build::chip_authentication_public_key_info(
+                    12,
+                    point.as_bytes(),
+                ));
+                // ChipAuthenticationInfo: id-CA-ECDH-AES-CBC-CMAC-128, version 1.
+                infos.push(der::sequence(&[
+                    &der::oid(&[0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x03, 0x02, 0x02]),
+                    &der::small_uint(1),
+                ]));
+            }
+            data_groups.insert(14u8, der::tlv(0x6E, &der::set_of(&infos)));
+        }
+        if config.dg15 {
+            let key = Pki::generate(&pki::PkiOptions::default())?;
+            data_groups.insert(
+                15u8,
+                der::tlv(
+                    0x6F,
+                    &pki::subject_public_key_info(&key.csca.verifying_key()),
+                ),
+            );
+        }
+        let security_object = lds_security_object(&data_groups);
+        let sod = der::tlv(
+            0x77,
+            &pki::signed_data(
+                oid::LDS_SECURITY_OBJECT,
+                &security_object,
+                &pki.document_signer,
+            ),
+        );
+        if let Some(n) = config.tamper_data_group {
+            let content = data_groups
+                .get_mut(&n)
+                .ok_or(DocumentError::NoSuchDataGroup(n))?;
+            // Flip a bit in the last byte: the TLV structure stays valid, the hash does not.
+            if let Some(last) = content.last_mut() {
+                *last ^= 0x01;
+            }
+        }
+
+        let mut files = BTreeMap::new();
+        if let Some(info) = &pace_info {
+            files.insert(FileId::CardAccess, der::set_of(std::slice::from_ref(info)));
+        }
+        let listed: Vec<FileId> = data_groups.keys().map(|&n| FileId::DataGroup(n)).collect();
+        files.insert(FileId::Com, build::ef_com(&listed));
+        for (n, content) in data_groups {
+            files.insert(FileId::DataGroup(n), content);
+        }
+        files.insert(FileId::Sod, sod);
+        Ok(Document {
+            files,
+            mrz_information: mrz.mrz_information().clone(),
+            can: config.can.clone(),
+            bac: config.bac,
+            face_format,
+            face_size: (width, height),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::PkiOptions;
+
+    pub(crate) const TD3: [&str; 2] = [
+        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+        "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+    ];
+
+    fn tiny_jpeg(width: u16, height: u16) -> Vec<u8> {
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x4A, 0x46];
+        jpeg.extend([0xFF, 0xC0, 0x00, 0x0B, 0x08]);
+        jpeg.extend(height.to_be_bytes());
+        jpeg.extend(width.to_be_bytes());
+        jpeg.extend([0x01, 0x01, 0x11, 0x00, 0xFF, 0xD9]);
+        jpeg
+    }
+
+    #[test]
+    fn reads_image_sizes() {
+        assert_eq!(
+            image_size(&tiny_jpeg(480, 640)).unwrap(),
+            (ImageFormat::Jpeg, 480, 640)
+        );
+        let mut j2k = vec![0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x29, 0x00, 0x00];
+        for v in [410u32, 530, 10, 20] {
+            j2k.extend(v.to_be_bytes());
+        }
+        assert_eq!(image_size(&j2k).unwrap(), (ImageFormat::J2k, 400, 510));
+        assert!(image_size(b"GIF89a....").is_err());
+    }
+
+    #[test]
+    fn builds_a_document_whose_sod_matches() {
+        let pki = Pki::generate(&PkiOptions::default()).unwrap();
+        let mut config = DocumentConfig::new(&TD3, tiny_jpeg(480, 640));
+        config.dg15 = true;
+        config.chip_authentication_key = true;
+        let doc = Document::build(&config, &pki).unwrap();
+        let sod = mrtd::lds::Sod::parse(&doc.files[&FileId::Sod]).unwrap();
+        for n in [1u8, 2, 14, 15] {
+            let content = &doc.files[&FileId::DataGroup(n)];
+            assert_eq!(sod.hash_matches(n, content), Some(true), "DG{n}");
+        }
+        let dg2 = mrtd::lds::Dg2::parse(&doc.files[&FileId::DataGroup(2)]).unwrap();
+        assert_eq!(dg2.faces[0].data, tiny_jpeg(480, 640));
+        mrtd::lds::Dg14::parse(&doc.files[&FileId::DataGroup(14)]).unwrap();
+        mrtd::lds::Dg15::parse(&doc.files[&FileId::DataGroup(15)]).unwrap();
+        assert_eq!(
+            doc.files[&FileId::CardAccess],
+            mrtd::tlv::encode(0x31, &PaceSuite::BrainpoolP256r1Aes128.pace_info())
+        );
+
+        config.tamper_data_group = Some(1);
+        let doc = Document::build(&config, &pki).unwrap();
+        let sod = mrtd::lds::Sod::parse(&doc.files[&FileId::Sod]).unwrap();
+        assert_eq!(
+            sod.hash_matches(1, &doc.files[&FileId::DataGroup(1)]),
+            Some(false)
+        );
+        mrtd::lds::Dg1::parse(&doc.files[&FileId::DataGroup(1)]).unwrap_err();
+    }
+}

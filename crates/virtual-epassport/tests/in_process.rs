@@ -1,0 +1,227 @@
+//! The virtual chip read by `mrtd::reader::ChipReader` in process (no pcscd): access
+//! protocols, extended length, signed EF.SOD, and each misbehaviour switch.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mrtd::lds::{Dg2, FileId, ImageFormat};
+use mrtd::mrz::Mrz;
+use mrtd::pace::PacePassword;
+use mrtd::reader::{
+    AccessProtocol, ChipReader, ReadError, ReaderOptions, atr_supports_extended_length,
+};
+use p256::ecdsa::signature::Verifier;
+use virtual_epassport::SPECIMEN_TD3;
+use virtual_epassport::chip::{Misbehaviour, VirtualChip};
+use virtual_epassport::document::{Document, DocumentConfig, PaceSuite};
+use virtual_epassport::pki::{Pki, PkiOptions};
+
+/// A JPEG header with a SOF0 of 480x640 and ~20 KB of filler (the chip never decodes it).
+fn jpeg_20k() -> Vec<u8> {
+    let mut jpeg = vec![
+        0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x02, 0x80, 0x01, 0xE0,
+    ];
+    jpeg.extend([0x01, 0x01, 0x11, 0x00]);
+    jpeg.extend((0..20_000).map(|i| (i * 31 % 251) as u8));
+    jpeg.extend([0xFF, 0xD9]);
+    jpeg
+}
+
+fn mrz_password() -> PacePassword {
+    PacePassword::Mrz(Mrz::parse(&SPECIMEN_TD3).unwrap().mrz_information().clone())
+}
+
+fn chip(config: &DocumentConfig, misbehaviour: Misbehaviour) -> (VirtualChip, Pki) {
+    let pki = Pki::generate(&PkiOptions::default()).unwrap();
+    let document = Arc::new(Document::build(config, &pki).unwrap());
+    (VirtualChip::new(document, misbehaviour), pki)
+}
+
+fn read(
+    config: &DocumentConfig,
+    misbehaviour: Misbehaviour,
+    password: &PacePassword,
+) -> Result<mrtd::reader::ChipDocument, ReadError> {
+    let (chip, _) = chip(config, misbehaviour);
+    let options = ReaderOptions {
+        extended_length: atr_supports_extended_length(&chip.atr()),
+        ..ReaderOptions::default()
+    };
+    ChipReader::new(chip, options).read_document(password)
+}
+
+#[test]
+fn bac_pace_mrz_and_pace_can_read_the_document() {
+    let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg_20k());
+    config.can = Some("123456".into());
+    config.pace = None;
+    let doc = read(&config, Misbehaviour::default(), &mrz_password()).unwrap();
+    assert_eq!(doc.access, AccessProtocol::Bac);
+    assert_eq!(doc.dg1().unwrap().mrz.document_number.as_str(), "L898902C3");
+
+    for suite in [
+        PaceSuite::BrainpoolP256r1Aes128,
+        PaceSuite::Secp256r1Aes128,
+        PaceSuite::BrainpoolP384r1Aes256,
+    ] {
+        config.pace = Some(suite);
+        config.bac = false;
+        for password in [mrz_password(), PacePassword::Can("123456".into())] {
+            let doc = read(&config, Misbehaviour::default(), &password).unwrap();
+            assert!(
+                matches!(doc.access, AccessProtocol::Pace { .. }),
+                "{suite:?}"
+            );
+            let face = &Dg2::parse(doc.data_group(2).unwrap()).unwrap().faces[0];
+            assert_eq!(
+                (face.format, face.width, face.height),
+                (ImageFormat::Jpeg, 480, 640)
+            );
+            assert_eq!(face.data, jpeg_20k());
+            assert!(
+                doc.check_hashes()
+                    .unwrap()
+                    .iter()
+                    .all(|(_, ok)| *ok == Some(true))
+            );
+        }
+    }
+    // A wrong CAN fails PACE, and BAC is off: a clear error.
+    let err = read(
+        &config,
+        Misbehaviour::default(),
+        &PacePassword::Can("654321".into()),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ReadError::Pace(_) | ReadError::Status { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn extended_length_cuts_the_apdu_count() {
+    let config = DocumentConfig::new(&SPECIMEN_TD3, jpeg_20k());
+    let extended = read(&config, Misbehaviour::default(), &mrz_password()).unwrap();
+    let short = read(
+        &config,
+        Misbehaviour {
+            no_extended_length: true,
+            ..Misbehaviour::default()
+        },
+        &mrz_password(),
+    )
+    .unwrap();
+    assert!(
+        extended.apdu_count * 3 < short.apdu_count,
+        "{} vs {}",
+        extended.apdu_count,
+        short.apdu_count
+    );
+    assert_eq!(extended.data_groups, short.data_groups);
+}
+
+#[test]
+fn sod_signature_verifies_with_the_written_document_signer() {
+    let config = DocumentConfig::new(&SPECIMEN_TD3, jpeg_20k());
+    let (chip, pki) = chip(&config, Misbehaviour::default());
+    let doc = ChipReader::new(chip, ReaderOptions::default())
+        .read_document(&mrz_password())
+        .unwrap();
+    let sod = doc.parsed_sod().unwrap();
+    let (set, _) = mrtd::tlv::parse_one(&sod.signer_infos).unwrap();
+    let info = set.children().unwrap()[0].children().unwrap();
+    let mut attributes = info[3].raw.to_vec();
+    attributes[0] = 0x31;
+    let signature = p256::ecdsa::Signature::from_der(info[5].value).unwrap();
+    pki.document_signer
+        .verifying_key()
+        .verify(&attributes, &signature)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let written = pki.write_certificates(dir.path()).unwrap();
+    assert_eq!(written.len(), 4);
+    assert_eq!(
+        std::fs::read(dir.path().join("ds.der")).unwrap(),
+        pki.document_signer.certificate
+    );
+}
+
+#[test]
+fn each_misbehaviour_gives_its_error() {
+    let config = DocumentConfig::new(&SPECIMEN_TD3, jpeg_20k());
+    let err = read(
+        &config,
+        Misbehaviour {
+            wrong_mac_after: Some(2),
+            ..Misbehaviour::default()
+        },
+        &mrz_password(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ReadError::SecureMessaging { .. }), "{err}");
+
+    let err = read(
+        &config,
+        Misbehaviour {
+            truncated_tlv: true,
+            ..Misbehaviour::default()
+        },
+        &mrz_password(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ReadError::FileTruncated {
+                file: FileId::DataGroup(2),
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let err = read(
+        &config,
+        Misbehaviour {
+            pull_at_apdu: Some(12),
+            ..Misbehaviour::default()
+        },
+        &mrz_password(),
+    )
+    .unwrap_err();
+    assert!(err.is_card_removed(), "{err}");
+
+    // 6282 at the end of a file is an interoperability quirk the reader must accept.
+    let doc = read(
+        &config,
+        Misbehaviour {
+            end_of_file_6282: true,
+            no_extended_length: true,
+            ..Misbehaviour::default()
+        },
+        &mrz_password(),
+    )
+    .unwrap();
+    assert_eq!(
+        doc.data_group(2).unwrap().len(),
+        Document::build(&config, &Pki::generate(&PkiOptions::default()).unwrap())
+            .unwrap()
+            .files[&FileId::DataGroup(2)]
+            .len()
+    );
+
+    // A slow chip is slow, not wrong.
+    let start = std::time::Instant::now();
+    let doc = read(
+        &config,
+        Misbehaviour {
+            apdu_delay: Duration::from_millis(5),
+            ..Misbehaviour::default()
+        },
+        &mrz_password(),
+    )
+    .unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(5) * doc.apdu_count as u32);
+}
