@@ -18,7 +18,7 @@ use gate_core::{GateProfile, Policy};
 use schema::{
     CameraConfig, CentralSection, ChipReaderConfig, ControlSection, Devices, DoorConfig,
     DoorInputs, DoorOutputs, FaceSection, FingerprintConfig, GateSection, LineConfig,
-    PrivacySection, SimulationSection, StorageSection,
+    PrivacySection, SimulationSection, StorageSection, TrustSection,
 };
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -41,6 +41,8 @@ pub struct GateConfig {
     pub face: Option<FaceSection>,
     /// `[central]`.
     pub central: Option<CentralSection>,
+    /// `[trust]`: CSCAs, master lists and CRLs for document authenticity.
+    pub trust: Option<TrustSection>,
     /// `[policy]`.
     pub policy: Policy,
     /// `[simulation]`.
@@ -160,6 +162,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
     let face: Option<FaceSection> = take(&mut table, "face", "face", false, &mut problems);
     let central: Option<CentralSection> =
         take(&mut table, "central", "central", false, &mut problems);
+    let trust: Option<TrustSection> = take(&mut table, "trust", "trust", false, &mut problems);
     let policy: Option<Policy> = take(&mut table, "policy", "policy", true, &mut problems);
     let simulation: Option<SimulationSection> =
         take(&mut table, "simulation", "simulation", false, &mut problems);
@@ -234,6 +237,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
         devices,
         face,
         central,
+        trust,
         policy,
         simulation: simulation.unwrap_or_default(),
         control_mode: 0,
@@ -473,6 +477,33 @@ fn validate(
                     path.display()
                 ),
             });
+        }
+    }
+    if let Some(trust) = &config.trust {
+        if trust.csca.is_empty() && trust.master_lists.is_empty() {
+            bad(
+                "trust",
+                "needs at least one `csca` or `master_lists` path (nothing could be trusted)"
+                    .into(),
+            );
+        }
+        if !trust.master_lists.is_empty() && trust.master_list_signers.is_empty() {
+            bad(
+                "trust.master_list_signers",
+                "required with master_lists (a master list is only as good as its signer)".into(),
+            );
+        }
+        for (key, paths) in [
+            ("trust.csca", &trust.csca),
+            ("trust.master_lists", &trust.master_lists),
+            ("trust.master_list_signers", &trust.master_list_signers),
+            ("trust.crls", &trust.crls),
+        ] {
+            for path in paths {
+                if !path.is_absolute() {
+                    bad(key, format!("{} must be an absolute path", path.display()));
+                }
+            }
         }
     }
     if let Some(face) = &config.face {

@@ -357,6 +357,47 @@ fn default_burst() -> u8 {
     5
 }
 
+/// When a clone-detection protocol (chip or active authentication) must run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CloneCheckRequirement {
+    /// Never run it.
+    Never,
+    /// Run it when the chip offers it; a failure refuses the document, absence does not.
+    #[default]
+    IfAvailable,
+    /// Refuse documents whose chip does not offer it.
+    Required,
+}
+
+/// `[trust]`: what the gate trusts to verify documents (passive authentication), and which
+/// clone checks it requires. Reloaded on SIGHUP without restarting gated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSection {
+    /// CSCA certificate files or directories (DER or PEM).
+    #[serde(default)]
+    pub csca: Vec<PathBuf>,
+    /// ICAO CSCA master list files or directories.
+    #[serde(default)]
+    pub master_lists: Vec<PathBuf>,
+    /// Certificates master lists must be signed with (the signer or its CSCA).
+    #[serde(default)]
+    pub master_list_signers: Vec<PathBuf>,
+    /// CRL files or directories (DER or PEM).
+    #[serde(default)]
+    pub crls: Vec<PathBuf>,
+    /// Refuse documents when no current CRL of the signer's CSCA is loaded.
+    #[serde(default)]
+    pub require_crl: bool,
+    /// Chip Authentication (DG14 or PACE-CAM).
+    #[serde(default)]
+    pub chip_authentication: CloneCheckRequirement,
+    /// Active Authentication (DG15).
+    #[serde(default)]
+    pub active_authentication: CloneCheckRequirement,
+}
+
 /// `[central]`: the server events go to and lists come from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

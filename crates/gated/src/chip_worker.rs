@@ -11,6 +11,8 @@ use crate::health::{DeviceRole, HealthReport, HealthSender};
 use devices::mrz_scanner::SerialMrzScanner;
 use gate_core::{Authenticity, Date, ReasonCode, TransactionId};
 use gate_protocol::Health;
+use mrtd::authenticity::trust::{TrustStore, TrustStoreConfig};
+use mrtd::authenticity::verify::{AuthenticityPolicy, authenticate_document};
 use mrtd::mrz::{Mrz, MrzDate};
 use mrtd::pace::PacePassword;
 use mrtd::pcsc::{PcscError, PcscReader};
@@ -20,7 +22,7 @@ use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 use zeroize::Zeroizing;
 
 /// How long the scanner is polled before jobs are looked at again.
@@ -46,6 +48,11 @@ pub struct ChipWorkerConfig {
     pub card_wait: Duration,
     /// Whether BAC may be used when the chip offers no PACE.
     pub allow_bac: bool,
+    /// Where the trusted CSCAs, master lists and CRLs are; `None`: documents cannot be
+    /// verified (the policy then decides whether unverified chips may pass).
+    pub trust: Option<TrustStoreConfig>,
+    /// Which checks are required.
+    pub authenticity: AuthenticityPolicy,
 }
 
 /// What the main loop hears from the document reader.
@@ -97,6 +104,7 @@ impl std::fmt::Debug for ReadDocument {
 
 enum ChipJob {
     Read { transaction_id: TransactionId },
+    ReloadTrust,
     Discard { transaction_id: TransactionId },
     Stop,
 }
@@ -119,7 +127,9 @@ impl ChipWorker {
         let thread = std::thread::Builder::new()
             .name("chip".into())
             .spawn(move || {
+                let trust = config.trust.as_ref().and_then(load_trust);
                 let mut worker = Worker {
+                    trust,
                     config,
                     reports,
                     health,
@@ -140,6 +150,12 @@ impl ChipWorker {
     /// The core asks for the chip of `transaction_id` to be read.
     pub fn read(&self, transaction_id: TransactionId) {
         let _ = self.jobs.send(ChipJob::Read { transaction_id });
+    }
+
+    /// Loads the trust store again from its files (SIGHUP); a store that fails to load leaves
+    /// the previous one in force.
+    pub fn reload_trust(&self) {
+        let _ = self.jobs.send(ChipJob::ReloadTrust);
     }
 
     /// The transaction is over (or was refused): forget its MRZ, take the next document.
@@ -171,6 +187,7 @@ enum State {
 
 struct Worker {
     config: ChipWorkerConfig,
+    trust: Option<TrustStore>,
     reports: mpsc::Sender<ChipReport>,
     health: HealthSender,
     scanner: Option<SerialMrzScanner>,
@@ -254,6 +271,11 @@ impl Worker {
                 };
                 if current == Some(transaction_id) {
                     self.state = State::Idle;
+                }
+            }
+            ChipJob::ReloadTrust => {
+                if let Some(store) = self.config.trust.as_ref().and_then(load_trust) {
+                    self.trust = Some(store);
                 }
             }
             ChipJob::Stop => {}
@@ -387,7 +409,38 @@ impl Worker {
             .ok()
             .and_then(|dg2| dg2.faces.into_iter().next())
             .map(|face| Zeroizing::new(face.data));
-        let authenticity = check_consistency(mrz, &dg1.mrz, &document);
+        let authenticity = match &self.trust {
+            Some(trust) => {
+                match authenticate_document(
+                    &mut chip,
+                    &document,
+                    Some(mrz),
+                    trust,
+                    &self.config.authenticity,
+                    unix_seconds(),
+                ) {
+                    Ok(report) => {
+                        info!(
+                            country = %report.passive.country,
+                            scheme = %report.passive.signature_scheme,
+                            crl = report.passive.crl_checked,
+                            clone_check = report.chip_authentication.is_some()
+                                || report.active_authentication.is_some(),
+                            "document authentic"
+                        );
+                        Authenticity::Verified
+                    }
+                    Err(err) => {
+                        warn!(error = %err, reason = err.reason_code(), "document not authentic");
+                        Authenticity::Failed {
+                            reason: ReasonCode::parse(err.reason_code())
+                                .unwrap_or(ReasonCode::DocumentNotAuthentic),
+                        }
+                    }
+                }
+            }
+            None => check_consistency(mrz, &dg1.mrz, &document),
+        };
         info!(
             access = ?document.access,
             apdus = chip.apdu_count(),
@@ -441,7 +494,7 @@ fn check_consistency(
     if printed != chip {
         warn!("chip DG1 differs from the printed MRZ");
         return Authenticity::Failed {
-            reason: ReasonCode::DocumentNotAuthentic,
+            reason: ReasonCode::Dg1MrzMismatch,
         };
     }
     match document.check_hashes() {
@@ -449,13 +502,13 @@ fn check_consistency(
         Ok(_) => {
             warn!("a data group does not match its hash in the SOD");
             Authenticity::Failed {
-                reason: ReasonCode::DocumentNotAuthentic,
+                reason: ReasonCode::DgHashMismatch,
             }
         }
         Err(err) => {
             warn!(error = %err, "SOD unreadable");
             Authenticity::Failed {
-                reason: ReasonCode::DocumentMalformed,
+                reason: ReasonCode::SodMalformed,
             }
         }
     }
@@ -474,6 +527,27 @@ fn read_error_reason(err: &ReadError) -> ReasonCode {
         | ReadError::MissingFile(_) => ReasonCode::DocumentMalformed,
         _ => ReasonCode::ChipReadFailed,
     }
+}
+
+/// Loads the trust store; a failure is logged and leaves the caller's store as it was.
+fn load_trust(config: &TrustStoreConfig) -> Option<TrustStore> {
+    match TrustStore::load(config, unix_seconds()) {
+        Ok(store) => {
+            info!("trust store loaded");
+            Some(store)
+        }
+        Err(err) => {
+            error!(error = %err, "trust store failed to load: documents cannot be verified");
+            None
+        }
+    }
+}
+
+fn unix_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 fn full_date(date: &MrzDate, year: Option<u16>) -> Option<Date> {

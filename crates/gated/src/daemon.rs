@@ -10,7 +10,7 @@ use crate::sim::{SimTiming, SimulatedDevices};
 use crate::systemd;
 use devices::turnstile::{InMemoryTurnstile, Input, Output};
 use gate_config::GateConfig;
-use gate_config::schema::{CameraConfig, ChipReaderConfig};
+use gate_config::schema::{CameraConfig, ChipReaderConfig, CloneCheckRequirement};
 use gate_core::{
     ChipReadResult, Command, Condition, Event, Gate, GateProfile, Lights, Now, OutcomeRecord,
     Prompt, TransactionId,
@@ -19,6 +19,9 @@ use gate_protocol::{
     DeviceStatus, DoorLines, ErrorCode, Health, LastOutcome, Request, Response, ResponseEnvelope,
     SimulatedDocument, SimulatedTraveller, StatusReport,
 };
+use mrtd::authenticity::passive::PassiveAuthPolicy;
+use mrtd::authenticity::trust::TrustStoreConfig;
+use mrtd::authenticity::verify::{AuthenticityPolicy, Requirement};
 use outbox::sync::{SyncClient, SyncConfig, SyncError, SyncSignal, TlsFiles, run_sync_loop};
 use outbox::{ListFreshness, NewEvent, Outbox, OutboxConfig, OutboxError, OutboxLimits};
 use std::collections::HashMap;
@@ -231,7 +234,32 @@ fn chip_worker_config(config: &GateConfig) -> Option<ChipWorkerConfig> {
             scanner_baud: mrz_scanner.baud,
             card_wait: Duration::from_millis(*card_wait_ms),
             allow_bac: *allow_bac,
+            trust: config.trust.as_ref().map(|trust| TrustStoreConfig {
+                csca_paths: trust.csca.clone(),
+                master_list_paths: trust.master_lists.clone(),
+                master_list_signer_paths: trust.master_list_signers.clone(),
+                crl_paths: trust.crls.clone(),
+            }),
+            authenticity: AuthenticityPolicy {
+                passive: PassiveAuthPolicy {
+                    require_crl: config.trust.as_ref().is_some_and(|t| t.require_crl),
+                },
+                chip_authentication: requirement(
+                    config.trust.as_ref().map(|t| t.chip_authentication),
+                ),
+                active_authentication: requirement(
+                    config.trust.as_ref().map(|t| t.active_authentication),
+                ),
+            },
         }),
+    }
+}
+
+fn requirement(configured: Option<CloneCheckRequirement>) -> Requirement {
+    match configured.unwrap_or_default() {
+        CloneCheckRequirement::Never => Requirement::Never,
+        CloneCheckRequirement::IfAvailable => Requirement::IfAvailable,
+        CloneCheckRequirement::Required => Requirement::Required,
     }
 }
 
@@ -439,6 +467,14 @@ pub async fn run(
     let autopilot_ms = daemon.config.simulation.autopilot_interval_ms;
     let mut autopilot = tokio::time::interval(Duration::from_millis(autopilot_ms.max(1_000)));
     autopilot.tick().await;
+    // SIGHUP (`systemctl reload gated`) reloads the document trust store.
+    let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => Some(signal),
+        Err(err) => {
+            warn!(error = %err, "no SIGHUP handler: trust store reload needs a restart");
+            None
+        }
+    };
     tokio::pin!(shutdown);
     loop {
         let deadline = daemon
@@ -458,6 +494,12 @@ pub async fn run(
             }
             () = sleep_until(deadline) => daemon.feed(Event::Tick),
             () = sleep_until(daemon.door.pulse_until) => daemon.end_door_pulse(),
+            Some(()) = next_hangup(&mut hangup) => {
+                info!("SIGHUP: reloading the trust store");
+                if let Some(chip) = &daemon.chip {
+                    chip.reload_trust();
+                }
+            }
             _ = watchdog.tick() => systemd::watchdog(),
             _ = housekeeping.tick() => daemon.housekeeping(),
             _ = autopilot.tick(), if autopilot_ms > 0 => daemon.autopilot(),
@@ -483,6 +525,13 @@ pub async fn run(
     let _ = std::fs::remove_file(&paths.socket);
     info!("stopped");
     Ok(())
+}
+
+async fn next_hangup(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(signal) => signal.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
