@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use gate_core::turnstile::{
+    FittedSensors, OutputSafeDefaults, SafeDefault, TurnstileConfig, TurnstileTimings,
+};
+
 use super::{Input, Output};
 
 /// Longest debounce period accepted for an input.
@@ -44,10 +48,12 @@ pub enum ActiveLevel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SafeState {
-    /// Not asserted (lock engaged, light off, buzzer silent).
+    /// Not asserted (lock engaged, light off, buzzer silent). Also spelled `fail-secure`.
     #[default]
+    #[serde(alias = "fail-secure")]
     Inactive,
-    /// Asserted.
+    /// Asserted. Also spelled `fail-safe`.
+    #[serde(alias = "fail-safe")]
     Active,
 }
 
@@ -192,6 +198,9 @@ pub struct TurnstileIoConfig {
     /// Input lines.
     #[serde(default)]
     pub inputs: InputLines,
+    /// Time limits of the turnstile state machine (`[turnstile.timings]`; defaults apply).
+    #[serde(default)]
+    pub timings: TurnstileTimings,
 }
 
 fn default_consumer() -> String {
@@ -241,6 +250,15 @@ pub enum TurnstileConfigError {
         /// The backend in the config.
         configured: TurnstileBackend,
     },
+    /// The turnstile state machine cannot run with this config (missing exit beam, a time
+    /// limit out of range).
+    #[error("turnstile {key}: {message}")]
+    Machine {
+        /// Dotted key below the turnstile table (`timings.held_open_ms`, `inputs.exit_passage`).
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
     /// rppal line numbers are BCM GPIO numbers (0..=255).
     #[error("{what}: line {line} is not a BCM GPIO number")]
     LineOutOfRange {
@@ -284,6 +302,46 @@ impl TurnstileIoConfig {
     /// The chip a line is on: its own `chip`, else the top-level one.
     pub fn chip_of(&self, line_chip: Option<&PathBuf>) -> Option<PathBuf> {
         line_chip.or(self.chip.as_ref()).cloned()
+    }
+
+    /// The configuration of the pure turnstile state machine ([`gate_core::turnstile`]):
+    /// safe defaults from each output's `safe_state` (unmapped outputs: inactive), fitted
+    /// sensors from the mapped inputs, and `timings`. Checked: the machine needs an
+    /// `exit_passage` input and time limits in range.
+    pub fn machine_config(&self) -> Result<TurnstileConfig, TurnstileConfigError> {
+        let safe = |line: Option<&OutputLine>| match line.map(|line| line.safe_state) {
+            Some(SafeState::Active) => SafeDefault::Active,
+            Some(SafeState::Inactive) | None => SafeDefault::Inactive,
+        };
+        let outputs = &self.outputs;
+        let inputs = &self.inputs;
+        let config = TurnstileConfig {
+            safe_defaults: OutputSafeDefaults {
+                lock_release: safe(Some(&outputs.lock_release)),
+                green_light: safe(outputs.green_light.as_ref()),
+                red_light: safe(outputs.red_light.as_ref()),
+                buzzer: safe(outputs.buzzer.as_ref()),
+            },
+            sensors: FittedSensors {
+                door_closed: inputs.door_closed.is_some(),
+                entry_beam: inputs.entry_passage.is_some(),
+                exit_beam: inputs.exit_passage.is_some(),
+                fire_alarm: inputs.fire_alarm.is_some(),
+                tamper: inputs.tamper.is_some(),
+            },
+            timings: self.timings,
+        };
+        match config.validate().into_iter().next() {
+            None => Ok(config),
+            Some(problem) => Err(TurnstileConfigError::Machine {
+                key: if problem.key == "sensors.exit_beam" {
+                    "inputs.exit_passage".to_owned()
+                } else {
+                    problem.key
+                },
+                message: problem.message,
+            }),
+        }
     }
 
     /// Checks the config for the configured backend: chips present (gpio-cdev) or absent
@@ -399,6 +457,40 @@ line = 17
         let missing_lock =
             parse("backend = \"gpio-cdev\"\n[outputs.buzzer]\nline = 1\n").unwrap_err();
         assert!(missing_lock.contains("lock_release"), "{missing_lock}");
+    }
+
+    #[test]
+    fn machine_config_follows_the_lines_and_safe_states() {
+        let mut text = EXAMPLE.replace("safe_state = \"active\"", "safe_state = \"fail-safe\"");
+        let no_exit = parse(&text).unwrap().machine_config().unwrap_err();
+        assert!(
+            matches!(&no_exit, TurnstileConfigError::Machine { key, .. } if key == "inputs.exit_passage"),
+            "{no_exit}"
+        );
+        text.push_str("[inputs.exit_passage]\nline = 30\n[timings]\nheld_open_ms = 20000\n");
+        let config = parse(&text).unwrap();
+        let machine = config.machine_config().unwrap();
+        assert_eq!(machine.safe_defaults.lock_release, SafeDefault::Inactive);
+        assert_eq!(machine.safe_defaults.green_light, SafeDefault::Active);
+        assert_eq!(machine.safe_defaults.buzzer, SafeDefault::Inactive);
+        assert!(machine.sensors.door_closed && machine.sensors.exit_beam);
+        assert!(!machine.sensors.entry_beam && !machine.sensors.tamper);
+        assert_eq!(machine.timings.held_open_ms, 20_000);
+        assert_eq!(
+            machine.timings.max_unlock_ms,
+            TurnstileTimings::default().max_unlock_ms
+        );
+        let bad = parse(&text.replace("held_open_ms = 20000", "held_open_ms = 5")).unwrap();
+        assert!(matches!(
+            bad.machine_config(),
+            Err(TurnstileConfigError::Machine { key, .. }) if key == "timings.held_open_ms"
+        ));
+        let secure =
+            parse(&EXAMPLE.replace("safe_state = \"active\"", "safe_state = \"fail-secure\""));
+        assert_eq!(
+            secure.unwrap().outputs.green_light.unwrap().safe_state,
+            SafeState::Inactive
+        );
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! lights, buzzer) and inputs (door position, passage sensors, fire-alarm release, tamper),
 //! each mapped to a GPIO line with its active level by [`TurnstileIoConfig`].
 //!
-//! This is the hardware side only. The policy (one passage per decision, tailgating, forced
-//! entry, fire alarm...) is a pure state machine in `gate-core`; the daemon feeds it the
-//! [`InputEdge`]s read here and executes its commands with [`TurnstileIo::set_output`].
+//! This is the hardware side. The policy (one passage per decision, tailgating, forced
+//! entry, fire alarm...) is the pure state machine [`gate_core::turnstile::Turnstile`];
+//! [`TurnstileDriver`] runs it against any backend here: it feeds the machine the
+//! [`InputEdge`]s read here and applies its commands with [`TurnstileIo::set_output`].
 //!
 //! Values are *logical* everywhere: `true` means "asserted" (lock released, light on, door
 //! closed, person in the beam, fire alarm releasing, tamper switch open); the configured
@@ -21,6 +22,7 @@
 //! first "drive to safe state"; [`TurnstileIo::drive_safe_state`] does it again on demand.
 
 mod config;
+mod driver;
 #[cfg(feature = "gpio-cdev")]
 mod gpiocdev;
 mod memory;
@@ -37,6 +39,10 @@ use serde::{Deserialize, Serialize};
 pub use config::{
     ActiveLevel, InputBias, InputLine, InputLines, OutputLine, OutputLines, SafeState,
     TurnstileBackend, TurnstileConfigError, TurnstileIoConfig,
+};
+pub use driver::{
+    DriverRequest, DriverStep, TurnstileDriver, TurnstileDriverError, input_of, output_of,
+    sensor_of,
 };
 #[cfg(feature = "gpio-cdev")]
 pub use gpiocdev::GpiocdevTurnstile;

@@ -1,0 +1,408 @@
+//! [`TurnstileDriver`]: runs the pure turnstile state machine of `gate-core`
+//! ([`gate_core::turnstile::Turnstile`]) against any [`TurnstileIo`] backend.
+//!
+//! The driver owns the backend and the machine. It reads input edges, feeds them to the machine
+//! stamped with milliseconds since the driver started (from the edge's `received_at`), delivers
+//! timer ticks at the machine's deadlines, applies the machine's output commands in order and
+//! returns the machine's events. Everything is blocking: run it on a dedicated thread, either
+//! calling [`TurnstileDriver::poll`] in your own loop or handing it to [`TurnstileDriver::run`]
+//! with a request channel.
+//!
+//! Start-up order ([`TurnstileDriver::start`]): the backend's outputs are driven to their safe
+//! state (lock engaged when fail-secure) before anything else, then the inputs are read, then
+//! the machine powers up (safe defaults again, then the state the sensors call for).
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use gate_core::turnstile::{
+    Sensor, SensorSnapshot, TurnstileCommand, TurnstileConfig, TurnstileEvent, TurnstileInput,
+    TurnstileOutput, TurnstileStatus,
+};
+use gate_core::{Lights, TransactionId, Turnstile};
+
+use super::{Input, Output, TurnstileIo, TurnstileIoError};
+
+/// The backend input for a machine sensor.
+pub const fn input_of(sensor: Sensor) -> Input {
+    match sensor {
+        Sensor::DoorClosed => Input::DoorClosed,
+        Sensor::EntryBeam => Input::EntryPassage,
+        Sensor::ExitBeam => Input::ExitPassage,
+        Sensor::FireAlarm => Input::FireAlarm,
+        Sensor::Tamper => Input::Tamper,
+    }
+}
+
+/// The machine sensor for a backend input.
+pub const fn sensor_of(input: Input) -> Sensor {
+    match input {
+        Input::DoorClosed => Sensor::DoorClosed,
+        Input::EntryPassage => Sensor::EntryBeam,
+        Input::ExitPassage => Sensor::ExitBeam,
+        Input::FireAlarm => Sensor::FireAlarm,
+        Input::Tamper => Sensor::Tamper,
+    }
+}
+
+/// The backend output for a machine output.
+pub const fn output_of(output: TurnstileOutput) -> Output {
+    match output {
+        TurnstileOutput::LockRelease => Output::LockRelease,
+        TurnstileOutput::GreenLight => Output::GreenLight,
+        TurnstileOutput::RedLight => Output::RedLight,
+        TurnstileOutput::Buzzer => Output::Buzzer,
+    }
+}
+
+/// Why the driver could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TurnstileDriverError {
+    /// The machine configuration is unusable.
+    #[error("turnstile machine config: {key}: {message}")]
+    Config {
+        /// Dotted key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The machine expects a sensor the backend does not map to a line.
+    #[error("the turnstile machine expects input {input}, but no line is mapped for it")]
+    SensorNotMapped {
+        /// The input.
+        input: Input,
+    },
+    /// The backend has no lock release line.
+    #[error("the turnstile backend maps no lock_release output")]
+    NoLockRelease,
+    /// Driving the safe state or reading the inputs at start-up failed.
+    #[error("turnstile start-up: {0}")]
+    Io(#[from] TurnstileIoError),
+}
+
+/// What one call of the driver did.
+#[derive(Debug, Default)]
+pub struct DriverStep {
+    /// The machine's events, in order.
+    pub events: Vec<TurnstileEvent>,
+    /// Output changes applied to the backend, in order (logical levels).
+    pub applied: Vec<(Output, bool)>,
+    /// Backend failures (an output that could not be driven, an edge that could not be read).
+    /// The machine keeps running; the daemon should raise a door fault.
+    pub faults: Vec<TurnstileIoError>,
+}
+
+impl DriverStep {
+    fn merge(&mut self, other: DriverStep) {
+        self.events.extend(other.events);
+        self.applied.extend(other.applied);
+        self.faults.extend(other.faults);
+    }
+
+    /// True when nothing happened.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.applied.is_empty() && self.faults.is_empty()
+    }
+}
+
+/// A request to a driver running in [`TurnstileDriver::run`].
+#[derive(Debug)]
+pub enum DriverRequest {
+    /// Release the lock for one passage of `transaction_id` (a positive decision, or a
+    /// technician's pulse with a fresh id).
+    Authorise {
+        /// The transaction.
+        transaction_id: TransactionId,
+        /// How long the lock may stay released.
+        unlock_for: Duration,
+    },
+    /// Withdraw any authorisation: lock engaged.
+    Lock,
+    /// The lights the transaction machine asks for.
+    Indicate {
+        /// The lights.
+        lights: Lights,
+    },
+    /// Send back a status snapshot.
+    Status {
+        /// Where to send it.
+        reply: Sender<TurnstileStatus>,
+    },
+    /// Shut down: withdraw everything, outputs to their safe defaults, return.
+    Stop,
+}
+
+/// The pure turnstile machine running against a [`TurnstileIo`] backend.
+#[derive(Debug)]
+pub struct TurnstileDriver<I: TurnstileIo> {
+    io: I,
+    machine: Turnstile,
+    epoch: Instant,
+    mapped_outputs: Vec<Output>,
+}
+
+impl<I: TurnstileIo> TurnstileDriver<I> {
+    /// Takes over the backend: safe state first, inputs read, machine powered up.
+    ///
+    /// Every sensor the configuration marks fitted must be mapped by the backend (use
+    /// [`super::TurnstileIoConfig::machine_config`] to derive one that is).
+    pub fn start(
+        mut io: I,
+        config: TurnstileConfig,
+    ) -> Result<(Self, DriverStep), TurnstileDriverError> {
+        if let Some(problem) = config.validate().into_iter().next() {
+            return Err(TurnstileDriverError::Config {
+                key: problem.key,
+                message: problem.message,
+            });
+        }
+        let mapped_outputs = io.outputs();
+        if !mapped_outputs.contains(&Output::LockRelease) {
+            return Err(TurnstileDriverError::NoLockRelease);
+        }
+        let mapped_inputs = io.inputs();
+        for sensor in Sensor::ALL {
+            let input = input_of(sensor);
+            if config.sensors.has(sensor) && !mapped_inputs.contains(&input) {
+                return Err(TurnstileDriverError::SensorNotMapped { input });
+            }
+        }
+        io.drive_safe_state()?;
+        let mut sensors = SensorSnapshot::default();
+        for sensor in Sensor::ALL {
+            if config.sensors.has(sensor) {
+                let active = io.read_input(input_of(sensor))?;
+                match sensor {
+                    Sensor::DoorClosed => sensors.door_closed = active,
+                    Sensor::EntryBeam => sensors.entry_beam = active,
+                    Sensor::ExitBeam => sensors.exit_beam = active,
+                    Sensor::FireAlarm => sensors.fire_alarm = active,
+                    Sensor::Tamper => sensors.tamper = active,
+                }
+            }
+        }
+        // Edges queued before the snapshot are already in it.
+        while io.wait_edge(Duration::ZERO)?.is_some() {}
+        let mut driver = Self {
+            io,
+            machine: Turnstile::new(config),
+            epoch: Instant::now(),
+            mapped_outputs,
+        };
+        let step = driver.feed(0, TurnstileInput::PowerUp { sensors });
+        Ok((driver, step))
+    }
+
+    fn ms_at(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Milliseconds since the driver started (the machine's clock).
+    pub fn now_ms(&self) -> u64 {
+        self.ms_at(Instant::now())
+    }
+
+    /// Feeds one input at `now_ms` and applies the resulting commands.
+    fn feed(&mut self, now_ms: u64, input: TurnstileInput) -> DriverStep {
+        let commands = self.machine.handle(now_ms, input);
+        self.apply(commands)
+    }
+
+    fn apply(&mut self, commands: Vec<TurnstileCommand>) -> DriverStep {
+        let mut step = DriverStep::default();
+        for command in commands {
+            match command {
+                TurnstileCommand::SetOutput { output, active } => {
+                    let output = output_of(output);
+                    if !self.mapped_outputs.contains(&output) {
+                        continue;
+                    }
+                    match self.io.set_output(output, active) {
+                        Ok(()) => step.applied.push((output, active)),
+                        Err(error) => step.faults.push(error),
+                    }
+                }
+                TurnstileCommand::Report { event } => step.events.push(event),
+            }
+        }
+        step
+    }
+
+    /// Feeds any input now (authorisations, lock, lights, sensor overrides for tests).
+    pub fn handle(&mut self, input: TurnstileInput) -> DriverStep {
+        let now = self.now_ms();
+        self.feed(now, input)
+    }
+
+    /// A positive decision: release the lock for one passage of `transaction_id`.
+    pub fn authorise(&mut self, transaction_id: TransactionId, unlock_for: Duration) -> DriverStep {
+        let unlock_for_ms = u64::try_from(unlock_for.as_millis()).unwrap_or(u64::MAX);
+        self.handle(TurnstileInput::Authorise {
+            transaction_id,
+            unlock_for_ms,
+        })
+    }
+
+    /// Withdraw any authorisation: lock engaged.
+    pub fn lock(&mut self) -> DriverStep {
+        self.handle(TurnstileInput::Lock)
+    }
+
+    /// The lights the transaction machine asks for.
+    pub fn indicate(&mut self, lights: Lights) -> DriverStep {
+        self.handle(TurnstileInput::Indicate { lights })
+    }
+
+    /// Waits up to `max_wait` (less if a machine deadline comes first) for one input edge,
+    /// feeds it, delivers a tick when a deadline has passed, and applies the outputs.
+    pub fn poll(&mut self, max_wait: Duration) -> DriverStep {
+        let mut step = DriverStep::default();
+        let wait = match self.machine.next_deadline() {
+            Some(deadline) => {
+                let until = Duration::from_millis(deadline.saturating_sub(self.now_ms()));
+                until.min(max_wait)
+            }
+            None => max_wait,
+        };
+        match self.io.wait_edge(wait) {
+            Ok(Some(edge)) => {
+                let at = self.ms_at(edge.received_at);
+                let input = TurnstileInput::Sensor {
+                    sensor: sensor_of(edge.input),
+                    active: edge.active,
+                };
+                step.merge(self.feed(at, input));
+            }
+            Ok(None) => {}
+            Err(error) => step.faults.push(error),
+        }
+        let now = self.now_ms();
+        if self
+            .machine
+            .next_deadline()
+            .is_some_and(|deadline| deadline <= now)
+        {
+            step.merge(self.feed(now, TurnstileInput::Tick));
+        }
+        step
+    }
+
+    /// Shuts the machine down (authorisations withdrawn, outputs to their safe defaults) and
+    /// returns the backend with the last step.
+    pub fn shutdown(mut self) -> (I, DriverStep) {
+        let step = self.handle(TurnstileInput::Shutdown);
+        (self.io, step)
+    }
+
+    /// The machine's status.
+    pub fn status(&self) -> TurnstileStatus {
+        self.machine.status()
+    }
+
+    /// The backend.
+    pub fn io(&self) -> &I {
+        &self.io
+    }
+
+    /// Serves `requests` until [`DriverRequest::Stop`] or the sender is dropped, polling the
+    /// backend every `poll_interval` at most, and hands every non-empty step to `report`
+    /// (which returns `false` to stop). Shuts down before returning the backend.
+    pub fn run(
+        mut self,
+        requests: &Receiver<DriverRequest>,
+        poll_interval: Duration,
+        mut report: impl FnMut(DriverStep) -> bool,
+    ) -> I {
+        loop {
+            let mut step = DriverStep::default();
+            let mut stop = false;
+            loop {
+                match requests.recv_timeout(Duration::ZERO) {
+                    Ok(DriverRequest::Authorise {
+                        transaction_id,
+                        unlock_for,
+                    }) => step.merge(self.authorise(transaction_id, unlock_for)),
+                    Ok(DriverRequest::Lock) => step.merge(self.lock()),
+                    Ok(DriverRequest::Indicate { lights }) => step.merge(self.indicate(lights)),
+                    Ok(DriverRequest::Status { reply }) => {
+                        // A caller that stopped waiting is not an error.
+                        let _ = reply.send(self.status());
+                    }
+                    Ok(DriverRequest::Stop) | Err(RecvTimeoutError::Disconnected) => {
+                        stop = true;
+                        break;
+                    }
+                    Err(RecvTimeoutError::Timeout) => break,
+                }
+            }
+            if stop {
+                let (io, last) = self.shutdown();
+                step.merge(last);
+                if !step.is_empty() {
+                    report(step);
+                }
+                return io;
+            }
+            step.merge(self.poll(poll_interval));
+            if !step.is_empty() && !report(step) {
+                let (io, last) = self.shutdown();
+                if !last.is_empty() {
+                    report(last);
+                }
+                return io;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::turnstile::{InMemoryTurnstile, TurnstileIoConfig};
+
+    fn config(text: &str) -> TurnstileIoConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    const CONFIG: &str = r#"
+backend = "in-memory"
+[outputs.lock_release]
+line = 0
+[inputs.exit_passage]
+line = 1
+[inputs.door_closed]
+line = 2
+"#;
+
+    #[test]
+    fn start_refuses_a_machine_that_expects_unmapped_sensors() {
+        let io_config = config(CONFIG);
+        let (io, _) = InMemoryTurnstile::new(&io_config).unwrap();
+        let error = TurnstileDriver::start(io, TurnstileConfig::default()).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                TurnstileDriverError::SensorNotMapped {
+                    input: Input::EntryPassage
+                }
+            ),
+            "{error}"
+        );
+        let (io, _) = InMemoryTurnstile::new(&io_config).unwrap();
+        let machine = io_config.machine_config().unwrap();
+        assert!(TurnstileDriver::start(io, machine).is_ok());
+    }
+
+    #[test]
+    fn unmapped_outputs_are_skipped() {
+        let io_config = config(CONFIG);
+        let (io, handle) = InMemoryTurnstile::new(&io_config).unwrap();
+        let (mut driver, step) =
+            TurnstileDriver::start(io, io_config.machine_config().unwrap()).unwrap();
+        assert!(step.faults.is_empty(), "{:?}", step.faults);
+        assert_eq!(step.applied, [(Output::LockRelease, false)]);
+        let step = driver.authorise(TransactionId(5), Duration::from_secs(5));
+        assert_eq!(step.applied, [(Output::LockRelease, true)]);
+        assert_eq!(handle.output(Output::LockRelease), Some(true));
+    }
+}
