@@ -238,7 +238,10 @@ fn pss_parameters(params: Option<&[u8]>) -> Result<Scheme, SignatureError> {
             let mut inner = e.reader(what);
             let len = der::small_integer(&inner.read().map_err(der_err)?, what).map_err(der_err)?;
             inner.finish().map_err(der_err)?;
-            salt_len = usize::try_from(len).map_err(|_| bad("salt length"))?;
+            salt_len = usize::try_from(len)
+                .ok()
+                .filter(|&l| l <= 1024)
+                .ok_or_else(|| bad("salt length"))?;
         }
         if let Some(e) = r.optional(tag::CONTEXT_3).map_err(der_err)? {
             let mut inner = e.reader(what);
@@ -526,7 +529,8 @@ fn pss_matches(
     }
     let em = &em_full[skip..];
     let h_len = hash_len(hash);
-    if digest.len() != h_len || em_len < h_len + salt_len + 2 || em.last() != Some(&0xBC) {
+    let needed = salt_len.checked_add(h_len + 2);
+    if digest.len() != h_len || needed.is_none_or(|n| em_len < n) || em.last() != Some(&0xBC) {
         return false;
     }
     let db_len = em_len - h_len - 1;
