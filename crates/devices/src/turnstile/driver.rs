@@ -23,6 +23,10 @@ use gate_core::{Lights, TransactionId, Turnstile};
 
 use super::{Input, Output, TurnstileIo, TurnstileIoError};
 
+/// At most this many queued edges are dropped at start-up (a chattering line must not keep
+/// `start` busy).
+const MAX_STALE_EDGES: usize = 1024;
+
 /// The backend input for a machine sensor.
 pub const fn input_of(sensor: Sensor) -> Input {
     match sensor {
@@ -168,6 +172,14 @@ impl<I: TurnstileIo> TurnstileDriver<I> {
             }
         }
         io.drive_safe_state()?;
+        // Edges queued before now are stale: drop them, then read the levels. An edge after
+        // the read either changes a level (fed later by `poll`) or repeats the level read
+        // (ignored by the machine).
+        for _ in 0..MAX_STALE_EDGES {
+            if io.wait_edge(Duration::ZERO)?.is_none() {
+                break;
+            }
+        }
         let mut sensors = SensorSnapshot::default();
         for sensor in Sensor::ALL {
             if config.sensors.has(sensor) {
@@ -181,8 +193,6 @@ impl<I: TurnstileIo> TurnstileDriver<I> {
                 }
             }
         }
-        // Edges queued before the snapshot are already in it.
-        while io.wait_edge(Duration::ZERO)?.is_some() {}
         let mut driver = Self {
             io,
             machine: Turnstile::new(config),
