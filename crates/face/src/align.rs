@@ -130,6 +130,27 @@ fn dlib_chip_template(size: usize, padding: f32) -> Landmarks {
     }
 }
 
+/// dlib's five-point targets (`get_face_chip_details`) in chip pixels: outer and inner corner of
+/// the image-right eye, outer and inner corner of the image-left eye, bottom of the nose — the
+/// order of dlib's 5-point shape model.
+pub fn dlib_five_point_targets(size: usize, padding: f32) -> [[f32; 2]; 5] {
+    let factor = size as f32 / (1.0 + 2.0 * padding);
+    DLIB_FIVE_POINT_TARGETS.map(|[x, y]| [(padding + x) * factor, (padding + y) * factor])
+}
+
+/// Warps `source` into a `size` x `size` chip so that `points` land on `targets` (least-squares
+/// similarity). Returns the chip and the image-to-chip transform.
+pub fn align_points(
+    source: &RgbImage,
+    points: &[[f32; 2]],
+    targets: &[[f32; 2]],
+    size: usize,
+) -> Option<(RgbImage, Affine)> {
+    let to_chip = similarity_transform(points, targets)?;
+    let to_source = to_chip.inverse()?;
+    Some((warp_affine(source, &to_source, size, size), to_chip))
+}
+
 /// Warps `source` into a `size` x `size` chip so that `landmarks` land on the template
 /// (bilinear, black outside). Returns the chip and the image-to-chip transform.
 pub fn align_face(
@@ -138,9 +159,7 @@ pub fn align_face(
     template: AlignmentTemplate,
 ) -> Option<(RgbImage, Affine)> {
     let (targets, size) = template_points(template);
-    let to_chip = similarity_transform(landmarks, &targets)?;
-    let to_source = to_chip.inverse()?;
-    Some((warp_affine(source, &to_source, size, size), to_chip))
+    align_points(source, landmarks, &targets, size)
 }
 
 /// Samples `source` at `to_source(x, y)` for every output pixel (bilinear, black outside).

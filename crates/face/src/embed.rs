@@ -2,10 +2,14 @@
 
 use image::RgbImage;
 
+use crate::align::{Affine, Landmarks, align_face, align_points, dlib_five_point_targets};
 use crate::error::{FaceError, Result};
 use crate::imaging::{rgb_to_f32, tensor_shape, write_tensor};
-use crate::manifest::{AlignmentTemplate, DistanceKind, EmbedderSpec, InputSpec, ModelManifest};
+use crate::manifest::{
+    AlignmentTemplate, DistanceKind, EmbedderSpec, InputSpec, LandmarkModelKind, ModelManifest,
+};
 use crate::runtime::OnnxModel;
+use crate::shape::ShapePredictor;
 
 /// A face embedding. Its `Debug` shows only the length: embeddings are biometric data.
 #[derive(Clone, PartialEq)]
@@ -79,6 +83,7 @@ pub struct Embedder {
     input: InputSpec,
     spec: EmbedderSpec,
     rule: ScoreRule,
+    shape: Option<ShapePredictor>,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -116,12 +121,50 @@ impl Embedder {
                     .ok_or_else(|| manifest_error("euclidean models need euclidean_scale > 0"))?,
             },
         };
+        let shape = match &spec.landmarks {
+            Some(landmarks) => {
+                let path = manifest.verify(&landmarks.path, &landmarks.sha256)?;
+                let model = ShapePredictor::load(&path)?;
+                match (landmarks.kind, spec.alignment) {
+                    (
+                        LandmarkModelKind::DlibShapePredictor5,
+                        AlignmentTemplate::DlibChip { .. },
+                    ) if model.num_points() == 5 => {}
+                    _ => {
+                        return Err(manifest_error(
+                            "dlib_shape_predictor5 needs a 5-point model and the dlib_chip alignment",
+                        ));
+                    }
+                }
+                Some(model)
+            }
+            None => None,
+        };
         Ok(Self {
             model: OnnxModel::load(environment, &path, file.input.name.as_deref(), threads)?,
             input: file.input.clone(),
             spec,
             rule,
+            shape,
         })
+    }
+
+    /// Cuts the chip this model expects from a detected face: with a landmark model (dlib's
+    /// 5-point shape model) its points are fitted to dlib's chip targets; otherwise the
+    /// detector's five landmarks are fitted to the template. None for degenerate landmarks.
+    pub fn align(&self, image: &RgbImage, landmarks: &Landmarks) -> Option<(RgbImage, Affine)> {
+        match (&self.shape, self.spec.alignment) {
+            (Some(shape), AlignmentTemplate::DlibChip { size, padding }) => {
+                let points = shape.refine(image, landmarks)?;
+                align_points(
+                    image,
+                    &points,
+                    &dlib_five_point_targets(size, padding),
+                    size,
+                )
+            }
+            _ => align_face(image, landmarks, self.spec.alignment),
+        }
     }
 
     /// The alignment this model was trained with.

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-use crate::align::align_face;
 use crate::attack::AttackModel;
 use crate::detect::{Detection, Detector};
 use crate::embed::{Embedder, Embedding, ScoreRule};
@@ -128,6 +127,46 @@ pub struct FrameAnalysis {
     pub second_face: Option<Detection>,
 }
 
+/// The chosen face of a frame after alignment and quality, before the embedding. Its `Debug`
+/// leaves the chip out (face images are biometric data).
+#[derive(Clone)]
+pub struct AssessedFace {
+    /// Its detection.
+    pub detection: Detection,
+    /// Its quality.
+    pub quality: FaceQuality,
+    /// The aligned chip the embedder takes (biometric data: not logged).
+    chip: RgbImage,
+}
+
+impl AssessedFace {
+    /// The aligned chip (biometric data: never log or store it outside the gate's rules).
+    pub fn chip(&self) -> &RgbImage {
+        &self.chip
+    }
+}
+
+impl std::fmt::Debug for AssessedFace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssessedFace")
+            .field("detection", &self.detection)
+            .field("quality", &self.quality)
+            .field("chip", &"redacted")
+            .finish()
+    }
+}
+
+/// Result of assessing one frame (no embedding yet).
+#[derive(Debug, Clone)]
+pub struct FrameAssessment {
+    /// Every detected face, best detector score first.
+    pub faces: Vec<Detection>,
+    /// The chosen face (largest and most central), if any.
+    pub best: Option<AssessedFace>,
+    /// Another face close behind the chosen one (single-person rule).
+    pub second_face: Option<Detection>,
+}
+
 /// A reference template, e.g. from the document chip photo.
 #[derive(Debug, Clone)]
 pub struct Reference {
@@ -240,10 +279,35 @@ impl FaceEngine {
         image: &RgbImage,
         faces: Vec<Detection>,
     ) -> Result<FrameAnalysis> {
+        let assessment = self.assess_detections(image, faces)?;
+        let best = match &assessment.best {
+            Some(face) => Some(self.complete(image, face)?),
+            None => None,
+        };
+        Ok(FrameAnalysis {
+            faces: assessment.faces,
+            best,
+            second_face: assessment.second_face,
+        })
+    }
+
+    /// Detection, best-face choice, alignment and quality, without the embedding and attack
+    /// score (cheap enough for every frame of a burst; see [`FaceEngine::complete`]).
+    pub fn assess_frame(&self, image: &RgbImage) -> Result<FrameAssessment> {
+        let faces = self.detector.detect(image)?;
+        self.assess_detections(image, faces)
+    }
+
+    /// [`FaceEngine::assess_frame`] for detections made elsewhere.
+    pub fn assess_detections(
+        &self,
+        image: &RgbImage,
+        faces: Vec<Detection>,
+    ) -> Result<FrameAssessment> {
         let Some(best_index) =
             choose_best_face(&faces, image.width() as f32, image.height() as f32)
         else {
-            return Ok(FrameAnalysis {
+            return Ok(FrameAssessment {
                 faces,
                 best: None,
                 second_face: None,
@@ -259,28 +323,49 @@ impl FaceEngine {
             })
             .map(|(_, f)| *f)
             .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()));
-        let (chip, _) = align_face(image, &chosen.landmarks, self.embedder.alignment())
+        let (chip, _) = self
+            .embedder
+            .align(image, &chosen.landmarks)
             .ok_or(FaceError::NoFace)?;
         let quality = assess(&chosen, &chip, &self.config.quality);
-        let embedding = self.embedder.embed(&chip)?;
+        Ok(FrameAssessment {
+            faces,
+            best: Some(AssessedFace {
+                detection: chosen,
+                quality,
+                chip,
+            }),
+            second_face,
+        })
+    }
+
+    /// Embedding and attack score of an assessed face (`image` is the frame it came from).
+    pub fn complete(&self, image: &RgbImage, face: &AssessedFace) -> Result<AnalysedFace> {
+        let embedding = self.embedder.embed(&face.chip)?;
         let (attack_score, is_attack) = match (&self.attack, self.attack_threshold) {
             (Some(model), Some(threshold)) => {
-                let score = model.score(image, &chosen)?;
+                let score = model.score(image, &face.detection)?;
                 (Some(score), Some(score > threshold))
             }
             _ => (None, None),
         };
-        Ok(FrameAnalysis {
-            faces,
-            best: Some(AnalysedFace {
-                detection: chosen,
-                quality,
-                embedding,
-                attack_score,
-                is_attack,
-            }),
-            second_face,
+        Ok(AnalysedFace {
+            detection: face.detection,
+            quality: face.quality.clone(),
+            embedding,
+            attack_score,
+            is_attack,
         })
+    }
+
+    /// The attack threshold in force (None without an attack model).
+    pub fn attack_threshold(&self) -> Option<f32> {
+        self.attack_threshold
+    }
+
+    /// The quality limits in force.
+    pub fn quality_limits(&self) -> &QualityThresholds {
+        &self.config.quality
     }
 
     /// Decodes a chip photo (JPEG, JP2 or J2K) or any image file and makes a reference from its best face.

@@ -13,15 +13,21 @@ pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod gate;
 pub mod imaging;
 pub mod manifest;
 pub mod quality;
 pub mod runtime;
+pub mod shape;
 
 pub use detect::Detection;
 pub use embed::Embedding;
-pub use engine::{AnalysedFace, FaceConfig, FaceEngine, FrameAnalysis, MatchResult, Reference};
+pub use engine::{
+    AnalysedFace, AssessedFace, FaceConfig, FaceEngine, FrameAnalysis, FrameAssessment,
+    MatchResult, Reference,
+};
 pub use error::{FaceError, Result};
+pub use gate::{BurstVerification, FrameStatus, GateOutcome};
 pub use image;
 pub use image::RgbImage;
 pub use imaging::decode_image;

@@ -170,6 +170,30 @@ pub struct EmbedderSpec {
     /// Test-time augmentation: average the embeddings of the chip and its mirror image.
     #[serde(default)]
     pub flip_augment: bool,
+    /// A landmark model run on the detected face before alignment (dlib chips: dlib's own
+    /// 5-point shape model, so the chip is cut from the points the embedder was trained with).
+    #[serde(default)]
+    pub landmarks: Option<LandmarkModelSpec>,
+}
+
+/// Kinds of landmark models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LandmarkModelKind {
+    /// dlib `shape_predictor` with 5 points (eye corners, nose bottom), dlib's serialisation.
+    DlibShapePredictor5,
+}
+
+/// A landmark model file (not ONNX) referenced by an embedder manifest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LandmarkModelSpec {
+    /// What the file is.
+    pub kind: LandmarkModelKind,
+    /// Path, relative to the manifest's directory unless absolute.
+    pub path: PathBuf,
+    /// Expected sha256, lower-case hex.
+    pub sha256: String,
 }
 
 /// How the attack model's outputs become a score.
@@ -293,16 +317,21 @@ impl ModelManifest {
 
     /// Absolute path of a file, checked against the manifest's sha256.
     pub fn verified_path(&self, file: &ModelFile) -> Result<PathBuf> {
-        let path = if file.path.is_absolute() {
-            file.path.clone()
+        self.verify(&file.path, &file.sha256)
+    }
+
+    /// Resolves `path` against the manifest's directory and checks its sha256.
+    pub fn verify(&self, path: &Path, sha256: &str) -> Result<PathBuf> {
+        let path = if path.is_absolute() {
+            path.to_path_buf()
         } else {
-            self.base_dir.join(&file.path)
+            self.base_dir.join(path)
         };
         let actual = sha256_file(&path)?;
-        if !actual.eq_ignore_ascii_case(&file.sha256) {
+        if !actual.eq_ignore_ascii_case(sha256) {
             return Err(FaceError::ModelHashMismatch {
                 path,
-                expected: file.sha256.clone(),
+                expected: sha256.to_string(),
                 actual,
             });
         }

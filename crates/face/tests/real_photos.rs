@@ -200,3 +200,131 @@ fn attack_score_is_computed_for_a_live_photo() {
     assert!(score.is_finite() && score >= 0.0, "{score}");
     assert!(best.is_attack.is_some());
 }
+
+/// The engine without the attack model, for the decision outcomes of bursts (the attack model
+/// is trained on camera captures, and these test photos are themselves photographs of prints).
+fn engine_without_attack() -> &'static FaceEngine {
+    static ENGINE: OnceLock<FaceEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = FaceConfig::with_models_dir(&workspace().join("models"));
+        config.onnxruntime_library = Some(ort_library());
+        config.intra_op_threads = 2;
+        config.attack = None;
+        FaceEngine::load(&config).unwrap_or_else(|e| panic!("cannot load the face engine: {e}"))
+    })
+}
+
+fn canvas_with(face: &RgbImage, width: u32, x: i64, y: i64) -> RgbImage {
+    let height = face.height() * width / face.width();
+    let small = image::imageops::resize(face, width, height, image::imageops::FilterType::Triangle);
+    let mut canvas = RgbImage::from_pixel(640, 480, image::Rgb([120, 120, 120]));
+    image::imageops::replace(&mut canvas, &small, x, y);
+    canvas
+}
+
+#[test]
+fn burst_against_jpeg2000_chip_photo_picks_the_good_frame_and_matches() {
+    let engine = engine_without_attack();
+    let obama = photo("obama2.jpg");
+    let burst = [
+        image::imageops::blur(&obama, 6.0),
+        obama.clone(),
+        RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128])),
+    ];
+    let verification = engine
+        .verify_burst(&fixture("obama_chip.j2k"), &burst)
+        .unwrap();
+    assert!(
+        matches!(verification.outcome, face::GateOutcome::Match { .. }),
+        "{:?}",
+        verification.outcome
+    );
+    assert_eq!(verification.chosen_frame, Some(1));
+    assert_eq!(verification.frames.len(), 3);
+    assert_eq!(verification.frames[2], face::FrameStatus::NoFace);
+    assert!(verification.reference_quality.is_some());
+
+    let impostor = [photo("biden.jpg")];
+    let verification = engine
+        .verify_burst(&fixture("obama_chip.j2k"), &impostor)
+        .unwrap();
+    assert!(
+        matches!(verification.outcome, face::GateOutcome::NoMatch { .. }),
+        "{:?}",
+        verification.outcome
+    );
+}
+
+#[test]
+fn burst_outcomes_for_no_face_two_faces_and_tiny_face() {
+    let engine = engine_without_attack();
+    let reference = engine.reference_from_image(&photo("obama.jpg")).unwrap();
+    let blank = RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128]));
+    let verification = engine
+        .verify_burst_with_reference(&reference, std::slice::from_ref(&blank))
+        .unwrap();
+    assert_eq!(verification.outcome, face::GateOutcome::NoFace);
+    assert_eq!(verification.chosen_frame, None);
+
+    let pair = side_by_side(&photo("obama.jpg"), &photo("obama2.jpg"), 600);
+    let verification = engine
+        .verify_burst_with_reference(&reference, &[photo("obama2.jpg"), pair])
+        .unwrap();
+    assert_eq!(verification.outcome, face::GateOutcome::MultipleFaces);
+
+    // Face about 50 px wide in a 640x480 frame: found, inter-eye distance below 25 px.
+    let small = canvas_with(&photo("obama.jpg"), 130, 255, 160);
+    let verification = engine
+        .verify_burst_with_reference(&reference, &[small, blank])
+        .unwrap();
+    assert!(
+        matches!(
+            verification.outcome,
+            face::GateOutcome::FaceTooSmall { inter_eye_px, min_inter_eye_px }
+                if inter_eye_px < min_inter_eye_px
+        ),
+        "{:?}",
+        verification.outcome
+    );
+    assert!(!verification.outcome.is_decision());
+}
+
+#[test]
+fn chip_photo_without_face_is_its_own_outcome() {
+    let engine = engine_without_attack();
+    let blank = RgbImage::from_pixel(240, 320, image::Rgb([200, 200, 200]));
+    let mut jpeg = Vec::new();
+    blank
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let verification = engine.verify_burst(&jpeg, &[photo("obama2.jpg")]).unwrap();
+    assert_eq!(verification.outcome, face::GateOutcome::ReferenceNoFace);
+    assert!(matches!(
+        engine.verify_burst(&jpeg, &[]),
+        Err(FaceError::Config(_))
+    ));
+    assert!(engine.verify_burst(b"not an image", &[blank]).is_err());
+}
+
+#[test]
+fn burst_with_the_attack_model_reports_an_attack_score() {
+    let engine = engine();
+    let verification = engine
+        .verify_burst(&fixture("obama_chip.j2k"), &[photo("obama2.jpg")])
+        .unwrap();
+    match verification.outcome {
+        face::GateOutcome::Match { attack_score, .. }
+        | face::GateOutcome::NoMatch { attack_score, .. } => {
+            assert!(attack_score.is_some_and(f32::is_finite));
+        }
+        face::GateOutcome::AttackSuspected {
+            attack_score,
+            attack_threshold,
+            ..
+        } => assert!(attack_score > attack_threshold),
+        other => panic!("expected a decision, got {other:?}"),
+    }
+}
