@@ -113,6 +113,8 @@ struct CloneCheckChip {
     ca_curve: Curve,
     ca_key: BigUint,
     ca_cipher: CipherSuite,
+    /// DH Chip Authentication instead of ECDH: the group and the private exponent.
+    ca_dh: Option<(chip::DhKey, BigUint)>,
 }
 
 impl CloneCheckChip {
@@ -126,6 +128,7 @@ impl CloneCheckChip {
             ca_curve: curves::by_standard_id(13).unwrap(),
             ca_key: ec_private_key(&fixture("ca-ec.key")),
             ca_cipher: CipherSuite::Aes128,
+            ca_dh: None,
         }
     }
 
@@ -145,16 +148,30 @@ impl CloneCheckChip {
             (0x22, 0x41, 0xA4) => (Vec::new(), StatusWord::SUCCESS),
             (0x22, 0x41, 0xA6) | (0x86, _, _) => {
                 let terminal = chip::terminal_key_from_command(&cmd.data).unwrap();
-                let point = self.ca_curve.decode(&terminal).unwrap();
                 let cipher = if cmd.ins == 0x22 {
                     CipherSuite::Tdes
                 } else {
                     self.ca_cipher
                 };
-                self.after_response = Some(
-                    chip::session_after_key_agreement(&self.ca_curve, &self.ca_key, &point, cipher)
-                        .unwrap(),
-                );
+                self.after_response = Some(match &self.ca_dh {
+                    Some((group, x)) => chip::dh_session_after_key_agreement(
+                        group,
+                        x,
+                        &BigUint::from_bytes_be(&terminal),
+                        cipher,
+                    )
+                    .unwrap(),
+                    None => {
+                        let point = self.ca_curve.decode(&terminal).unwrap();
+                        chip::session_after_key_agreement(
+                            &self.ca_curve,
+                            &self.ca_key,
+                            &point,
+                            cipher,
+                        )
+                        .unwrap()
+                    }
+                });
                 let data = if cmd.ins == 0x86 {
                     vec![0x7C, 0x00]
                 } else {
@@ -274,7 +291,7 @@ fn genuine_chip_passes_passive_chip_and_active_authentication() {
     assert_eq!(report.passive.data_groups_verified, vec![1, 2, 14, 15]);
     match report.chip_authentication {
         Some(CloneCheck::ChipAuthentication(ca)) => {
-            assert_eq!(ca.protocol, "CA-ECDH-Aes128 brainpoolP256r1");
+            assert_eq!(ca.protocol, "CA-Aes128 ECDH brainpoolP256r1");
         }
         other => panic!("{other:?}"),
     }
@@ -348,7 +365,7 @@ fn chip_authentication_with_3des_uses_mse_set_kat() {
         .unwrap();
     params.cipher = CipherSuite::Tdes;
     let report = chip::run_chip_authentication(&mut reader, &params, &COM).unwrap();
-    assert!(report.protocol.starts_with("CA-ECDH-Tdes"));
+    assert_eq!(report.protocol, "CA-Tdes ECDH brainpoolP256r1");
 }
 
 #[test]
@@ -487,4 +504,42 @@ fn pace_cam_counts_as_chip_authentication_when_card_security_verifies() {
     )
     .unwrap_err();
     assert_eq!(err.reason_code(), "SOD_MALFORMED");
+}
+
+/// The private value x of a PKCS#8 X9.42 DH key.
+fn dh_private_key(pkcs8: &[u8]) -> BigUint {
+    let info = der::parse_exact(pkcs8, tag::SEQUENCE, "t").unwrap();
+    let mut r = info.reader("t");
+    r.read().unwrap();
+    r.read().unwrap();
+    let inner = r.read_tag(tag::OCTET_STRING).unwrap();
+    let x = der::parse_exact(inner.value, tag::INTEGER, "t").unwrap();
+    BigUint::from_bytes_be(der::unsigned_integer(&x, "t").unwrap())
+}
+
+#[test]
+fn dh_chip_authentication_with_openssl_x942_key() {
+    let params = chip::parameters_from_dg14(&fixture("dg14-dh.bin"))
+        .unwrap()
+        .unwrap();
+    let chip::ChipKey::Dh(group) = &params.chip_key else {
+        panic!("not a DH key: {params:?}");
+    };
+    assert_eq!(group.p.bits(), 2048);
+    assert_eq!(group.q.as_ref().map(|q| q.bits()), Some(224));
+    let x = dh_private_key(&fixture("ca-dh.key"));
+    assert_eq!(group.g.modpow(&x, &group.p), group.y, "openssl key pair");
+
+    let mut genuine = CloneCheckChip::genuine();
+    genuine.ca_dh = Some((group.clone(), x.clone()));
+    let mut reader = connected(genuine);
+    let report = chip::run_chip_authentication(&mut reader, &params, &COM).unwrap();
+    assert_eq!(report.protocol, "CA-Aes128 DH-2048");
+
+    // A chip with another private value fails the proof.
+    let mut clone = CloneCheckChip::genuine();
+    clone.ca_dh = Some((group.clone(), x + 1u32));
+    let mut reader = connected(clone);
+    let err = chip::run_chip_authentication(&mut reader, &params, &COM).unwrap_err();
+    assert_eq!(err.reason_code(), "CA_FAILED");
 }

@@ -1,5 +1,5 @@
 //! X.509 certificates, CRLs, SubjectPublicKeyInfos (RSA, EC named and explicit curves) and
-//! Active Authentication keys (DG15) on arbitrary bytes.
+//! Active Authentication keys (DG15) and Chip Authentication keys (DG14) on arbitrary bytes.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use mrtd::authenticity::signature::{PublicKey, Scheme};
@@ -33,6 +33,8 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     let _ = mrtd::authenticity::signature::ec_curve(data);
+    // DG14 SecurityInfos (Chip Authentication, ECDH and DH keys).
+    let _ = mrtd::authenticity::chip::parameters_from_dg14(&mrtd::tlv::encode(0x6E, data));
     let dg15 = mrtd::tlv::encode(0x6F, data);
     let _ =
         mrtd::authenticity::active::verify_active_authentication(&dg15, None, &[0; 8], &[1; 128]);
