@@ -1,5 +1,8 @@
-//! Turnstile scenarios (time as input), one per case of issue 6, and property tests over random
-//! input sequences.
+//! Turnstile scenarios (time as input), one per case of issue 6, the turnstile wired to the
+//! transaction machine as the daemon wires them, and property tests over random input
+//! sequences.
+
+mod support;
 
 use gate_core::turnstile::{
     FittedSensors, RefusalReason, SafeDefault, Sensor, SensorSnapshot, TurnstileOutput,
@@ -827,6 +830,169 @@ fn without_a_door_sensor_the_tailgating_window_is_the_passage_window() {
     rig.sense_after(100, Sensor::EntryBeam, false);
     rig.wait(4_000);
     assert_eq!(rig.turnstile.state(), TurnstileState::Locked);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The turnstile wired to the transaction machine, as the daemon does it
+
+/// Routes gate commands to the turnstile (UnlockDoor -> Authorise, LockDoor -> Lock,
+/// SetLights -> Indicate) and turnstile events back to the gate (`gate_event`).
+struct Coupled {
+    gate: support::Harness,
+    door: Rig,
+    officer_calls: Vec<(Option<TransactionId>, Vec<ReasonCode>)>,
+}
+
+impl Coupled {
+    fn new() -> Self {
+        let gate = support::Harness::new(gate_core::GateProfile::FaceGate);
+        let start = gate.log.clone();
+        let mut coupled = Self {
+            gate,
+            door: Rig::default(),
+            officer_calls: Vec::new(),
+        };
+        coupled.route(start);
+        coupled
+    }
+
+    fn tick(&mut self, ms: u64) {
+        self.gate.now = self.gate.now.after_ms(ms);
+        self.door.now += ms;
+        let out = self.gate.send(Event::Tick);
+        self.route(out);
+        let out = self.door.send(TurnstileInput::Tick);
+        self.door_out(out);
+    }
+
+    fn gate_event(&mut self, event: Event) {
+        let out = self.gate.send(event);
+        self.route(out);
+    }
+
+    fn sense(&mut self, ms: u64, sensor: Sensor, active: bool) {
+        self.gate.now = self.gate.now.after_ms(ms);
+        let out = self.door.sense_after(ms, sensor, active);
+        self.door_out(out);
+    }
+
+    fn route(&mut self, commands: Vec<Command>) {
+        for command in commands {
+            let input = match command {
+                Command::UnlockDoor {
+                    transaction_id,
+                    for_ms,
+                } => TurnstileInput::Authorise {
+                    transaction_id,
+                    unlock_for_ms: for_ms,
+                },
+                Command::LockDoor => TurnstileInput::Lock,
+                Command::SetLights { lights } => TurnstileInput::Indicate { lights },
+                Command::CallOfficer {
+                    transaction_id,
+                    reasons,
+                } => {
+                    self.officer_calls.push((transaction_id, reasons));
+                    continue;
+                }
+                _ => continue,
+            };
+            let out = self.door.send(input);
+            self.door_out(out);
+        }
+    }
+
+    fn door_out(&mut self, out: Vec<TurnstileCommand>) {
+        for event in events(&out) {
+            if let Some(gate_event) = event.gate_event() {
+                self.gate_event(gate_event);
+            }
+        }
+    }
+
+    fn traveller_matches(&mut self, id: u128) {
+        let out = self.gate.present(id);
+        self.route(out);
+        let out = self.gate.chip_ok(id);
+        self.route(out);
+        self.gate_event(Event::FaceCaptured {
+            transaction_id: TransactionId(id),
+            attempt: gate_core::FaceAttempt::Compared {
+                score: 0.9,
+                attack_score: 0.0,
+                quality: 90,
+            },
+        });
+    }
+
+    fn outcomes(&self) -> Vec<(TransactionId, gate_core::Outcome)> {
+        self.gate
+            .records()
+            .iter()
+            .map(|record| (record.transaction_id, record.outcome))
+            .collect()
+    }
+}
+
+#[test]
+fn gate_and_turnstile_pass_two_travellers_in_a_row() {
+    let mut c = Coupled::new();
+    assert!(!c.door.released());
+    c.traveller_matches(1);
+    assert!(c.door.released(), "the gate's decision released the lock");
+    assert!(c.door.output(TurnstileOutput::GreenLight));
+    c.sense(200, Sensor::EntryBeam, true);
+    c.sense(100, Sensor::DoorClosed, false);
+    c.sense(300, Sensor::EntryBeam, false);
+    c.sense(300, Sensor::ExitBeam, true);
+    assert_eq!(c.outcomes(), [(T1, gate_core::Outcome::Passed)]);
+    assert!(!c.door.released());
+    // The next traveller is quick: their decision arrives while the door still closes.
+    c.traveller_matches(2);
+    assert_eq!(c.door.turnstile.status().queued, Some(T2));
+    assert!(!c.door.released());
+    c.sense(300, Sensor::ExitBeam, false);
+    c.sense(600, Sensor::DoorClosed, true);
+    assert!(c.door.released(), "released once the door closed");
+    c.sense(200, Sensor::EntryBeam, true);
+    c.sense(100, Sensor::DoorClosed, false);
+    c.sense(300, Sensor::EntryBeam, false);
+    c.sense(300, Sensor::ExitBeam, true);
+    assert_eq!(
+        c.outcomes(),
+        [
+            (T1, gate_core::Outcome::Passed),
+            (T2, gate_core::Outcome::Passed)
+        ]
+    );
+    assert!(c.officer_calls.is_empty(), "{:?}", c.officer_calls);
+}
+
+#[test]
+fn gate_calls_an_officer_for_tailgating_and_a_timed_out_passage_relocks() {
+    let mut c = Coupled::new();
+    c.traveller_matches(1);
+    c.sense(200, Sensor::EntryBeam, true);
+    c.sense(100, Sensor::DoorClosed, false);
+    c.sense(300, Sensor::ExitBeam, true);
+    c.sense(300, Sensor::ExitBeam, false);
+    c.sense(100, Sensor::EntryBeam, false);
+    c.sense(100, Sensor::EntryBeam, true);
+    c.sense(300, Sensor::ExitBeam, true);
+    assert_eq!(c.officer_calls, [(Some(T1), vec![ReasonCode::Tailgating])]);
+    c.sense(300, Sensor::ExitBeam, false);
+    c.sense(100, Sensor::EntryBeam, false);
+    c.sense(500, Sensor::DoorClosed, true);
+    // A traveller who never walks: the gate and the door time out together; locked.
+    c.traveller_matches(2);
+    assert!(c.door.released());
+    c.tick(10_000);
+    assert!(!c.door.released());
+    assert_eq!(
+        c.outcomes().last(),
+        Some(&(T2, gate_core::Outcome::TimedOut))
+    );
+    assert_eq!(c.door.turnstile.state(), TurnstileState::Locked);
 }
 
 // ---------------------------------------------------------------------------------------------
