@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod camera_cmd;
+mod chip_cmd;
 mod config_cmd;
 mod daemon_cmd;
 mod door_cmd;
@@ -63,6 +64,9 @@ enum Command {
     /// Offline machine readable zone checks.
     #[command(subcommand)]
     Mrz(mrz_cmd::MrzCommand),
+    /// Read a document chip through a PC/SC reader.
+    #[command(subcommand)]
+    Chip(chip_cmd::ChipCommand),
     /// Offline face comparison and verification evaluation.
     #[command(subcommand)]
     Face(face_cmd::FaceCommand),
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
             gate_protocol::Request::SetMaintenance { on: state == "on" },
         ),
         Command::Mrz(cmd) => mrz_cmd::run(cmd),
+        Command::Chip(cmd) => chip_cmd::run(cmd),
         Command::Face(cmd) => face_cmd::run(cmd),
         Command::Fingerprint(cmd) => fingerprint_cmd::run(cmd),
         Command::Camera(cmd) => camera_cmd::run(cmd),

@@ -12,10 +12,12 @@
 //!   misbehaviour switches (wrong MAC, truncated TLV, 6282 at end of file, slow chip, card
 //!   pulled mid-read).
 //! - [`vpcd`]: the card side of vsmartcard's vpcd protocol (TCP to the vpcd driver in pcscd).
+//! - [`pcscd`]: an isolated pcscd (private socket, private vpcd port) for tests.
 
 pub mod chip;
 pub mod der;
 pub mod document;
+pub mod pcscd;
 pub mod pki;
 pub mod vpcd;
 

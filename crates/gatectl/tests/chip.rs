@@ -1,0 +1,329 @@
+//! `gatectl chip read` end to end: a real pcscd with the vpcd driver, the virtual ePassport
+//! (crates/virtual-epassport, a test tool) as the card, and the gatectl binary reading it.
+//!
+//! Each test starts its own pcscd in a private mount namespace with its own vpcd port
+//! (`virtual_epassport::pcscd::IsolatedPcscd`), so the tests run in parallel with each other
+//! and with a system pcscd. Needs root, `pcscd`, `vsmartcard-vpcd`, `unshare` (util-linux),
+//! `opj_compress` (libopenjp2-tools) and the test photos (`cargo xtask setup`).
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../face/tests/support/artefacts.rs"]
+mod artefacts;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use virtual_epassport::SPECIMEN_TD3;
+use virtual_epassport::chip::{Misbehaviour, VirtualChip};
+use virtual_epassport::document::{Document, DocumentConfig, PaceSuite};
+use virtual_epassport::pcscd::IsolatedPcscd;
+use virtual_epassport::pki::{Pki, PkiOptions};
+use virtual_epassport::vpcd::{VirtualCard, VpcdOptions};
+
+/// A ~20 KB JPEG face from the test photos (downscaled).
+fn face_jpeg() -> (Vec<u8>, image::RgbImage) {
+    let photo = image::open(artefacts::photos_dir().join("obama.jpg")).unwrap();
+    let small = photo
+        .resize(300, 400, image::imageops::FilterType::Triangle)
+        .to_rgb8();
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 75)
+        .encode_image(&small)
+        .unwrap();
+    (jpeg, small)
+}
+
+/// The same face as JPEG 2000 (`ext` "jp2" for the file format, "j2k" for a bare codestream),
+/// made with opj_compress.
+fn face_jpeg2000(dir: &Path, ext: &str) -> Vec<u8> {
+    let (_, rgb) = face_jpeg();
+    let png = dir.join("face.png");
+    rgb.save(&png).unwrap();
+    let out = dir.join(format!("face.{ext}"));
+    let status = Command::new("opj_compress")
+        .arg("-i")
+        .arg(&png)
+        .arg("-o")
+        .arg(&out)
+        .args(["-r", "30"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| {
+            panic!("opj_compress not runnable ({e}): apt-get install -y libopenjp2-tools")
+        });
+    assert!(status.success(), "opj_compress failed");
+    std::fs::read(out).unwrap()
+}
+
+struct Bench {
+    pcscd: IsolatedPcscd,
+    dir: tempfile::TempDir,
+}
+
+impl Bench {
+    fn start() -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        let pcscd = IsolatedPcscd::start(&dir.path().join("pcscd"))
+            .unwrap_or_else(|e| panic!("cannot start pcscd with vpcd for the chip tests: {e}"));
+        Bench { pcscd, dir }
+    }
+
+    /// Puts a virtual ePassport on the reader.
+    fn insert(&self, config: &DocumentConfig, misbehaviour: Misbehaviour) -> VirtualCard {
+        let pki = Pki::generate(&PkiOptions::default()).unwrap();
+        let document = Arc::new(Document::build(config, &pki).unwrap());
+        VirtualCard::spawn(
+            VirtualChip::new(document, misbehaviour),
+            VpcdOptions {
+                address: self.pcscd.vpcd_address(),
+                reinsert_after: None,
+                ..VpcdOptions::default()
+            },
+        )
+    }
+
+    /// Takes the card off the reader and waits until pcscd has noticed (it polls vpcd every
+    /// 400 ms; a card swapped faster looks like the same card to it).
+    fn remove(&self, card: VirtualCard) {
+        card.stop().unwrap();
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+
+    /// Runs `gatectl chip read --reader ... ARGS`; fails the test if it runs over 60 s.
+    fn read(&self, args: &[&str]) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gatectl"))
+            .args(["chip", "read", "--reader", self.pcscd.reader_name()])
+            .args(args)
+            .env("PCSCLITE_CSOCK_NAME", self.pcscd.socket())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("gatectl chip read hung for 60 s with {args:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_end(&mut stdout)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_end(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        let output = Output {
+            status,
+            stdout,
+            stderr,
+        };
+        assert!(
+            !String::from_utf8_lossy(&output.stderr).contains("panicked"),
+            "gatectl panicked: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+}
+
+fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "gatectl failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+const MRZ_ARGS: [&str; 3] = ["--mrz", SPECIMEN_TD3[0], SPECIMEN_TD3[1]];
+
+#[test]
+fn bac_document_with_jpeg_photo_reads_end_to_end() {
+    let bench = Bench::start();
+    let (jpeg, _) = face_jpeg();
+    let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg.clone());
+    config.pace = None;
+    config.dg15 = true;
+    let _card = bench.insert(&config, Misbehaviour::default());
+    let out = bench.dir.path().join("out");
+    let output = bench.read(&[&MRZ_ARGS[..], &["--json", "--out", out.to_str().unwrap()]].concat());
+    assert_success(&output);
+    let v = json(&output);
+    assert_eq!(v["access"], "BAC");
+    assert_eq!(v["data_groups"], serde_json::json!([1, 2, 14, 15]));
+    assert_eq!(v["dg1"]["issuing_state"], "UTO");
+    assert_eq!(v["dg1"]["document_number_masked"], "******2C3");
+    assert_eq!(v["dg1"]["matches_given_mrz"], true);
+    assert_eq!(v["dg2"]["format"], "jpg");
+    assert_eq!(v["dg2"]["width"], 300);
+    assert_eq!(v["dg2"]["image_bytes"], jpeg.len());
+    for dg in ["DG1", "DG2", "DG14", "DG15"] {
+        assert_eq!(v["sod_hashes_match"][dg], true, "{dg}");
+    }
+    assert_eq!(std::fs::read(out.join("face.jpg")).unwrap(), jpeg);
+    for file in ["dg1.bin", "dg2.bin", "sod.bin"] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    // No name or date of birth in the output.
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("ERIKSSON") && !text.contains("740812"));
+}
+
+#[test]
+fn pace_documents_with_jpeg2000_photos_read_with_can_and_mrz() {
+    let bench = Bench::start();
+    let jp2 = face_jpeg2000(bench.dir.path(), "jp2");
+    let mut config = DocumentConfig::new(&SPECIMEN_TD3, jp2.clone());
+    config.can = Some("123456".into());
+    config.bac = false;
+    config.pace = Some(PaceSuite::BrainpoolP256r1Aes128);
+    let card = bench.insert(&config, Misbehaviour::default());
+    let out = bench.dir.path().join("out");
+    let output = bench.read(&["--can", "123456", "--out", out.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_success(&output);
+    assert!(text.contains("access: PACE (PACE-ECDH-GM"), "{text}");
+    assert!(text.contains("DG2: JPEG 2000 (JP2) 300x"), "{text}");
+    assert!(text.contains("data groups read: DG1, DG2, DG14"), "{text}");
+    assert_eq!(std::fs::read(out.join("face.jp2")).unwrap(), jp2);
+    bench.remove(card);
+
+    // A bare J2K codestream, PACE with the MRZ on secp256r1.
+    let j2k = face_jpeg2000(bench.dir.path(), "j2k");
+    config.face_image = j2k.clone();
+    config.pace = Some(PaceSuite::Secp256r1Aes128);
+    let _card = bench.insert(&config, Misbehaviour::default());
+    let output = bench.read(&[&MRZ_ARGS[..], &["--json", "--out", out.to_str().unwrap()]].concat());
+    assert_success(&output);
+    let v = json(&output);
+    assert_eq!(v["access"], "PACE");
+    assert_eq!(v["dg2"]["format"], "j2k");
+    assert_eq!(std::fs::read(out.join("face.j2k")).unwrap(), j2k);
+}
+
+#[test]
+fn misbehaving_chips_and_readers_give_clear_errors() {
+    let bench = Bench::start();
+    let (jpeg, _) = face_jpeg();
+    let config = DocumentConfig::new(&SPECIMEN_TD3, jpeg);
+
+    // Each case: the switch, the expected error kind and a phrase of the message.
+    let cases: [(Misbehaviour, &str, &str); 3] = [
+        (
+            Misbehaviour {
+                wrong_mac_after: Some(3),
+                ..Misbehaviour::default()
+            },
+            "secure_messaging",
+            "secure messaging",
+        ),
+        (
+            Misbehaviour {
+                truncated_tlv: true,
+                ..Misbehaviour::default()
+            },
+            "read",
+            "DG2 truncated",
+        ),
+        (
+            Misbehaviour {
+                pull_at_apdu: Some(14),
+                ..Misbehaviour::default()
+            },
+            "card_removed",
+            "card removed",
+        ),
+    ];
+    for (misbehaviour, kind, phrase) in cases {
+        let card = bench.insert(&config, misbehaviour.clone());
+        let output = bench.read(&[&MRZ_ARGS[..], &["--json"]].concat());
+        assert_eq!(output.status.code(), Some(1), "{misbehaviour:?}");
+        let v = json(&output);
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["error_kind"], kind, "{misbehaviour:?}: {v}");
+        assert!(
+            v["error"].as_str().unwrap().contains(phrase),
+            "{misbehaviour:?}: {v}"
+        );
+        // Human output: one line on stderr.
+        bench.remove(card);
+        let card = bench.insert(&config, misbehaviour.clone());
+        let output = bench.read(&MRZ_ARGS);
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.starts_with("chip read failed"), "{stderr}");
+        bench.remove(card);
+    }
+
+    // 6282 at the end of files is a quirk the reader accepts.
+    let card = bench.insert(
+        &config,
+        Misbehaviour {
+            end_of_file_6282: true,
+            ..Misbehaviour::default()
+        },
+    );
+    let output = bench.read(&MRZ_ARGS);
+    assert_success(&output);
+    bench.remove(card);
+
+    // A slow chip: the read gives up at the timeout instead of hanging.
+    let card = bench.insert(
+        &config,
+        Misbehaviour {
+            apdu_delay: Duration::from_millis(1500),
+            ..Misbehaviour::default()
+        },
+    );
+    let start = Instant::now();
+    let output = bench.read(&[&MRZ_ARGS[..], &["--json", "--timeout", "3"]].concat());
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(json(&output)["error_kind"], "timeout");
+    assert!(start.elapsed() < Duration::from_secs(10));
+    bench.remove(card);
+
+    // No card on the reader.
+    let output = bench.read(&[&MRZ_ARGS[..], &["--json", "--timeout", "2"]].concat());
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(json(&output)["error_kind"], "no_card");
+
+    // A reader that is not there.
+    let output = Command::new(env!("CARGO_BIN_EXE_gatectl"))
+        .args([
+            "chip",
+            "read",
+            "--reader",
+            "No Such Reader",
+            "--can",
+            "123456",
+        ])
+        .env("PCSCLITE_CSOCK_NAME", bench.pcscd.socket())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no reader matches"), "{stderr}");
+}
