@@ -11,6 +11,7 @@ use crate::health::{DeviceRole, HealthReport, HealthSender};
 use devices::mrz_scanner::SerialMrzScanner;
 use gate_core::{Authenticity, Date, ReasonCode, TransactionId};
 use gate_protocol::Health;
+use mrtd::apdu::StatusWord;
 use mrtd::authenticity::trust::{TrustStore, TrustStoreConfig};
 use mrtd::authenticity::verify::{AuthenticityPolicy, authenticate_document};
 use mrtd::mrz::{Mrz, MrzDate};
@@ -137,6 +138,7 @@ impl ChipWorker {
                     reader: None,
                     next_open: Instant::now(),
                     state: State::Idle,
+                    pending: None,
                     reported: None,
                 };
                 worker.run(&receiver);
@@ -182,8 +184,13 @@ enum State {
     Busy {
         transaction_id: TransactionId,
         since: Instant,
+        mrz: Box<Mrz>,
     },
 }
+
+/// A document laid on the scanner while the previous traveller's transaction was ending is
+/// served next if it is this recent when the gate becomes free.
+const PENDING_DOCUMENT_MAX_AGE: Duration = Duration::from_secs(3);
 
 struct Worker {
     config: ChipWorkerConfig,
@@ -194,6 +201,7 @@ struct Worker {
     reader: Option<PcscReader>,
     next_open: Instant,
     state: State,
+    pending: Option<(Box<Mrz>, Instant)>,
     reported: Option<(Health, String)>,
 }
 
@@ -248,16 +256,16 @@ impl Worker {
                     });
                     return;
                 }
-                let State::Presented { mrz, .. } = std::mem::replace(
-                    &mut self.state,
-                    State::Busy {
-                        transaction_id,
-                        since: Instant::now(),
-                    },
-                ) else {
+                let State::Presented { mrz, .. } = std::mem::replace(&mut self.state, State::Idle)
+                else {
                     return;
                 };
                 let result = self.read_chip(&mrz);
+                self.state = State::Busy {
+                    transaction_id,
+                    since: Instant::now(),
+                    mrz,
+                };
                 self.send(ChipReport::Read {
                     transaction_id,
                     result,
@@ -271,6 +279,11 @@ impl Worker {
                 };
                 if current == Some(transaction_id) {
                     self.state = State::Idle;
+                    if let Some((mrz, at)) = self.pending.take()
+                        && at.elapsed() <= PENDING_DOCUMENT_MAX_AGE
+                    {
+                        self.present(mrz);
+                    }
                 }
             }
             ChipJob::ReloadTrust => {
@@ -331,16 +344,7 @@ impl Worker {
         match scanner.next_candidate(SCAN_POLL) {
             Ok(None) => {}
             Ok(Some(lines)) => match Mrz::parse(&lines) {
-                Ok(mrz) => {
-                    let transaction_id = TransactionId(rand::random());
-                    info!(format = mrz.format.name(), "document presented");
-                    self.state = State::Presented {
-                        transaction_id,
-                        mrz: Box::new(mrz),
-                        since: Instant::now(),
-                    };
-                    self.send(ChipReport::Presented { transaction_id });
-                }
+                Ok(mrz) => self.present(Box::new(mrz)),
                 // The error names the field and position, never the characters.
                 Err(err) => {
                     warn!(kind = err.kind(), field = ?err.field().map(|f| f.key()), "MRZ rejected")
@@ -354,12 +358,36 @@ impl Worker {
         }
     }
 
+    /// Starts a new transaction for a document with a valid MRZ.
+    fn present(&mut self, mrz: Box<Mrz>) {
+        let transaction_id = TransactionId(rand::random());
+        info!(format = mrz.format.name(), "document presented");
+        self.state = State::Presented {
+            transaction_id,
+            mrz,
+            since: Instant::now(),
+        };
+        self.send(ChipReport::Presented { transaction_id });
+    }
+
+    /// Reads the scanner while a transaction is in progress: the same document again is
+    /// ignored (still on the glass); another document waits for the gate to be free.
     fn drain_scanner(&mut self) {
         let Some(scanner) = &mut self.scanner else {
             std::thread::sleep(SCAN_POLL);
             return;
         };
-        if let Err(err) = scanner.next_candidate(SCAN_POLL) {
+        let drained = scanner.next_candidate(SCAN_POLL);
+        if let Ok(Some(lines)) = &drained
+            && let Ok(mrz) = Mrz::parse(lines)
+        {
+            let same = matches!(&self.state, State::Busy { mrz: current, .. } if **current == mrz);
+            if !same {
+                info!("next document waiting for the gate to be free");
+                self.pending = Some((Box::new(mrz), Instant::now()));
+            }
+        }
+        if let Err(err) = drained {
             warn!(error = %err, "MRZ scanner lost");
             self.scanner = None;
             self.report(Health::Down, err.to_string());
@@ -368,38 +396,30 @@ impl Worker {
 
     fn read_chip(&mut self, mrz: &Mrz) -> Result<ReadDocument, ReasonCode> {
         let started = Instant::now();
-        let Some(reader) = &self.reader else {
-            return Err(ReasonCode::ChipReaderUnavailable);
-        };
-        let card = match reader.wait_for_card(self.config.card_wait) {
-            Ok(card) => card,
-            Err(err) => {
-                warn!(error = %err, "no chip");
-                if matches!(
-                    err,
-                    PcscError::Service(_) | PcscError::ReaderUnavailable { .. }
-                ) {
-                    self.reader = None;
-                    self.report(Health::Down, format!("chip reader: {err}"));
-                    return Err(ReasonCode::ChipReaderUnavailable);
+        let password = PacePassword::Mrz(mrz.mrz_information().clone());
+        // A passport moved on the reader mid-read (the card leaves the field and comes back)
+        // is read once more from the start, within the same time limit.
+        let mut attempts_left = 2;
+        let (mut chip, document) = loop {
+            attempts_left -= 1;
+            let card = self.wait_for_card(started)?;
+            let options = ReaderOptions {
+                allow_bac: self.config.allow_bac,
+                extended_length: card.supports_extended_length(),
+                ..ReaderOptions::default()
+            };
+            let mut chip = ChipReader::new(card, options);
+            match chip.read_document(&password) {
+                Ok(document) => break (chip, document),
+                Err(err) if err.is_card_removed() && attempts_left > 0 => {
+                    warn!(error = %err, "card left the field mid-read: reading again");
                 }
-                return Err(match err {
-                    PcscError::NoCard { .. } => ReasonCode::ChipReadTimeout,
-                    _ => ReasonCode::ChipReadFailed,
-                });
+                Err(err) => {
+                    warn!(error = %err, "chip read failed");
+                    return Err(read_error_reason(&err));
+                }
             }
         };
-        let options = ReaderOptions {
-            allow_bac: self.config.allow_bac,
-            extended_length: card.supports_extended_length(),
-            ..ReaderOptions::default()
-        };
-        let mut chip = ChipReader::new(card, options);
-        let password = PacePassword::Mrz(mrz.mrz_information().clone());
-        let document = chip.read_document(&password).map_err(|err| {
-            warn!(error = %err, "chip read failed");
-            read_error_reason(&err)
-        })?;
         let dg1 = document.dg1().map_err(|err| {
             warn!(error = %err, "DG1 malformed");
             ReasonCode::DocumentMalformed
@@ -468,6 +488,32 @@ impl Worker {
         })
     }
 
+    /// Waits for a card until `card_wait` after `started`.
+    fn wait_for_card(&mut self, started: Instant) -> Result<mrtd::pcsc::PcscCard, ReasonCode> {
+        let Some(reader) = &self.reader else {
+            return Err(ReasonCode::ChipReaderUnavailable);
+        };
+        let left = self.config.card_wait.saturating_sub(started.elapsed());
+        match reader.wait_for_card(left.max(Duration::from_millis(100))) {
+            Ok(card) => Ok(card),
+            Err(err) => {
+                warn!(error = %err, "no chip");
+                if matches!(
+                    err,
+                    PcscError::Service(_) | PcscError::ReaderUnavailable { .. }
+                ) {
+                    self.reader = None;
+                    self.report(Health::Down, format!("chip reader: {err}"));
+                    return Err(ReasonCode::ChipReaderUnavailable);
+                }
+                Err(match err {
+                    PcscError::NoCard { .. } => ReasonCode::ChipReadTimeout,
+                    _ => ReasonCode::ChipReadFailed,
+                })
+            }
+        }
+    }
+
     fn report(&mut self, health: Health, detail: String) {
         let changed = self
             .reported
@@ -518,6 +564,15 @@ fn check_consistency(
 fn read_error_reason(err: &ReadError) -> ReasonCode {
     match err {
         ReadError::Bac(_) | ReadError::Pace(_) | ReadError::NoAccessProtocol(_) => {
+            ReasonCode::ChipAccessDenied
+        }
+        // The chip refused the access key (wrong or misread MRZ) or the session.
+        ReadError::Status { sw, .. }
+            if matches!(
+                *sw,
+                StatusWord::AUTHENTICATION_FAILED | StatusWord::SECURITY_STATUS_NOT_SATISFIED
+            ) =>
+        {
             ReasonCode::ChipAccessDenied
         }
         ReadError::Lds(_)

@@ -297,7 +297,8 @@ impl SimulatedDevices {
     /// The door was released for `id`: the traveller walks through (or not), interrupting
     /// the exit sensor's beam for a moment.
     pub fn door_unlocked(&mut self, id: TransactionId) {
-        let walks = self.visit(id).is_some_and(|v| v.traveller.walks_through);
+        // A traveller with a real document (no scripted visit) walks through the simulated door.
+        let walks = self.visit(id).is_none_or(|v| v.traveller.walks_through);
         if walks {
             let delay = self.timing.passage_ms;
             let door = self.door.clone();

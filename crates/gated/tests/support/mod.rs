@@ -41,6 +41,15 @@ impl Gated {
 
     /// Starts gated on the state kept in `root` (for restarts).
     pub fn start_in(root: &Path, config_text: &str) -> Self {
+        Self::start_in_with_env(root, config_text, &[])
+    }
+
+    /// Like [`Gated::start_in`], with extra environment variables for gated.
+    pub fn start_in_with_env(
+        root: &Path,
+        config_text: &str,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Self {
         let config = root.join("gate.toml");
         std::fs::write(&config, config_text).unwrap();
         let socket = root.join("run/control.sock");
@@ -54,6 +63,7 @@ impl Gated {
             .arg("--state-dir")
             .arg(&state_dir)
             .env("GATED_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(
                 std::fs::OpenOptions::new()
