@@ -92,7 +92,7 @@ pub struct DocumentConfig {
     /// Answer BAC (GET CHALLENGE / EXTERNAL AUTHENTICATE). PACE-only documents turn it off.
     pub bac: bool,
     /// Put DG14 on the chip (SecurityInfos: the PACEInfo and, if set, a Chip Authentication
-    /// public key).
+    /// public key; left out when it would hold nothing).
     pub dg14: bool,
     /// Include a Chip Authentication public key (P-256) in DG14.
     pub chip_authentication_key: bool,
@@ -275,7 +275,9 @@ impl Document {
                     &der::small_uint(1),
                 ]));
             }
-            data_groups.insert(14u8, der::tlv(0x6E, &der::set_of(&infos)));
+            if !infos.is_empty() {
+                data_groups.insert(14u8, der::tlv(0x6E, &der::set_of(&infos)));
+            }
         }
         if config.dg15 {
             let key = Pki::generate(&pki::PkiOptions::default())?;
