@@ -225,3 +225,29 @@ fn each_misbehaviour_gives_its_error() {
     .unwrap();
     assert!(start.elapsed() >= Duration::from_millis(5) * doc.apdu_count as u32);
 }
+
+#[test]
+fn a_dg2_over_32_kb_is_read_with_odd_ins() {
+    let mut jpeg = jpeg_20k();
+    jpeg.extend((0..30_000).map(|i| (i * 7 % 253) as u8));
+    let config = DocumentConfig::new(&SPECIMEN_TD3, jpeg.clone());
+    for no_extended_length in [false, true] {
+        let doc = read(
+            &config,
+            Misbehaviour {
+                no_extended_length,
+                ..Misbehaviour::default()
+            },
+            &mrz_password(),
+        )
+        .unwrap();
+        let face = &Dg2::parse(doc.data_group(2).unwrap()).unwrap().faces[0];
+        assert_eq!(face.data, jpeg);
+        assert!(
+            doc.check_hashes()
+                .unwrap()
+                .iter()
+                .all(|(_, ok)| *ok == Some(true))
+        );
+    }
+}
