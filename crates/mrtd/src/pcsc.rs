@@ -160,7 +160,8 @@ fn reader_names(context: &Context) -> Result<Vec<String>, PcscError> {
 }
 
 /// Picks the reader named `wanted`: an exact name first, else the one reader whose name
-/// contains `wanted` (case-insensitive).
+/// contains `wanted` (case-insensitive); when several contain it, the contactless
+/// interface of a dual reader ("... PICC ..."), else the first slot of one device.
 pub fn select_reader(available: &[String], wanted: &str) -> Result<String, PcscError> {
     if available.is_empty() {
         return Err(PcscError::NoReaders);
@@ -180,11 +181,37 @@ pub fn select_reader(available: &[String], wanted: &str) -> Result<String, PcscE
             wanted: wanted.to_string(),
             available: available.to_vec(),
         }),
-        _ => Err(PcscError::AmbiguousReader {
+        _ => preferred_slot(&matches).ok_or_else(|| PcscError::AmbiguousReader {
             wanted: wanted.to_string(),
-            matches,
+            matches: matches.clone(),
         }),
     }
+}
+
+/// Among several readers matching a name: the one contactless interface of a dual reader
+/// ("... PICC ...", e.g. the ACR1252's PICC and SAM slots), else the first slot when all are
+/// slots of one device (names equal but for the trailing slot numbers, e.g. vpcd's
+/// "Virtual PCD 00 00" / "Virtual PCD 00 01").
+fn preferred_slot(matches: &[String]) -> Option<String> {
+    let contactless: Vec<&String> = matches
+        .iter()
+        .filter(|n| {
+            let lower = n.to_lowercase();
+            lower.contains("picc") || lower.contains("contactless")
+        })
+        .collect();
+    if let [one] = contactless.as_slice() {
+        return Some((*one).clone());
+    }
+    let stem = |n: &str| {
+        n.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ')
+            .to_string()
+    };
+    let first = matches.iter().min()?;
+    matches
+        .iter()
+        .all(|n| stem(n) == stem(first))
+        .then(|| first.clone())
 }
 
 /// Cancels a blocking [`PcscReader::wait_for_card`] / [`PcscReader::wait_for_removal`] from
@@ -234,8 +261,9 @@ pub enum CardState {
 }
 
 impl PcscReader {
-    /// Opens the reader named `name` (exact, or a unique case-insensitive substring such as
-    /// "Virtual PCD").
+    /// Opens the reader named `name`: exact, or a case-insensitive part of the name such as
+    /// "ACS ACR1252" or "Virtual PCD" (several slots of one device: the contactless one, else
+    /// the first; see [`select_reader`]).
     pub fn open(name: &str) -> Result<PcscReader, PcscError> {
         let context = Context::establish(Scope::User).map_err(PcscError::Service)?;
         let available = reader_names(&context)?;
@@ -562,8 +590,26 @@ mod tests {
             select_reader(&readers, "acr1252").unwrap(),
             "ACS ACR1252 1S CL Reader [ACR1252 Dual Reader PICC] 00 00"
         );
+        // Slots of one device: the first; a dual reader: its contactless interface.
+        assert_eq!(
+            select_reader(&readers, "Virtual PCD").unwrap(),
+            "Virtual PCD 00 00"
+        );
+        let dual = names(&[
+            "ACS ACR1252 1S CL Reader [ACR1252 Dual Reader SAM] 00 01",
+            "ACS ACR1252 1S CL Reader [ACR1252 Dual Reader PICC] 00 00",
+        ]);
+        assert_eq!(
+            select_reader(&dual, "ACS ACR1252").unwrap(),
+            "ACS ACR1252 1S CL Reader [ACR1252 Dual Reader PICC] 00 00"
+        );
+        // Two different devices: ambiguous.
+        let two_devices = names(&[
+            "Identiv uTrust 3700 F CL Reader 00 00",
+            "Gemalto PC Twin Reader 00 00",
+        ]);
         assert!(matches!(
-            select_reader(&readers, "Virtual PCD"),
+            select_reader(&two_devices, "reader"),
             Err(PcscError::AmbiguousReader { matches, .. }) if matches.len() == 2
         ));
         assert!(matches!(
