@@ -193,7 +193,7 @@ fn bac_document_with_jpeg_photo_reads_end_to_end() {
 }
 
 #[test]
-fn pace_documents_with_jpeg2000_photos_read_with_can_and_mrz() {
+fn pace_documents_with_jpeg2000_photos_read_with_can_and_mrz_and_a_clone_is_refused() {
     let bench = Bench::start();
     let jp2 = face_jpeg2000(bench.dir.path(), "jp2");
     let mut config = DocumentConfig::new(&SPECIMEN_TD3, jp2.clone());
@@ -215,13 +215,40 @@ fn pace_documents_with_jpeg2000_photos_read_with_can_and_mrz() {
     let j2k = face_jpeg2000(bench.dir.path(), "j2k");
     config.face_image = j2k.clone();
     config.pace = Some(PaceSuite::Secp256r1Aes128);
-    let _card = bench.insert(&config, Misbehaviour::default());
+    let card = bench.insert(&config, Misbehaviour::default());
     let output = bench.read(&[&MRZ_ARGS[..], &["--json", "--out", out.to_str().unwrap()]].concat());
     assert_success(&output);
     let v = json(&output);
     assert_eq!(v["access"], "PACE");
     assert_eq!(v["dg2"]["format"], "j2k");
     assert_eq!(std::fs::read(out.join("face.j2k")).unwrap(), j2k);
+    bench.remove(card);
+
+    // PACE with Chip Authentication Mapping: a genuine chip, then a clone of it.
+    config.pace = Some(PaceSuite::BrainpoolP256r1Aes128);
+    config.pace_cam = true;
+    let card = bench.insert(&config, Misbehaviour::default());
+    let output = bench.read(&["--can", "123456", "--json"]);
+    assert_success(&output);
+    assert!(
+        json(&output)["access_detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("PACE-ECDH-CAM"),
+        "{}",
+        json(&output)
+    );
+    bench.remove(card);
+    config.cloned_chip = true;
+    let _card = bench.insert(&config, Misbehaviour::default());
+    let output = bench.read(&["--can", "123456", "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let v = json(&output);
+    assert_eq!(v["error_kind"], "access_denied", "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("chip authentication"),
+        "{v}"
+    );
 }
 
 #[test]

@@ -306,7 +306,10 @@ impl VirtualChip {
             _ => return sw(StatusWord(0x6A88)),
         };
         match PaceChip::new(info, &password) {
-            Ok(chip) => {
+            Ok(mut chip) => {
+                if let Some(key) = &self.document.chip_private_key {
+                    chip = chip.with_chip_key(key);
+                }
                 self.sm = None;
                 self.pace = Some(chip);
                 sw(StatusWord::SUCCESS)

@@ -31,6 +31,9 @@ pub enum DocumentError {
     /// An option names a data group the document does not have.
     #[error("data group {0} is not on this document")]
     NoSuchDataGroup(u8),
+    /// The PACE domain parameters have no curve in `mrtd::ec`.
+    #[error("no curve for PACE domain parameter id {0}")]
+    UnsupportedCurve(u64),
     /// Key generation for DG14/DG15 failed.
     #[error(transparent)]
     Pki(#[from] pki::PkiError),
@@ -48,19 +51,20 @@ pub enum PaceSuite {
 }
 
 impl PaceSuite {
-    fn protocol_oid(self) -> &'static [u8] {
-        match self {
-            // id-PACE-ECDH-GM-AES-CBC-CMAC-128 / -256
-            PaceSuite::BrainpoolP256r1Aes128 | PaceSuite::Secp256r1Aes128 => {
-                &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x02, 0x02]
-            }
-            PaceSuite::BrainpoolP384r1Aes256 => {
-                &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x02, 0x04]
-            }
-        }
+    /// id-PACE-ECDH-GM-AES-CBC-CMAC-* or, with Chip Authentication Mapping, id-PACE-ECDH-CAM-*.
+    fn protocol_oid(self, chip_authentication_mapping: bool) -> Vec<u8> {
+        let mapping = if chip_authentication_mapping { 6 } else { 2 };
+        let cipher = match self {
+            PaceSuite::BrainpoolP256r1Aes128 | PaceSuite::Secp256r1Aes128 => 2,
+            PaceSuite::BrainpoolP384r1Aes256 => 4,
+        };
+        vec![
+            0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, mapping, cipher,
+        ]
     }
 
-    fn parameter_id(self) -> u64 {
+    /// The standardised domain parameter id.
+    pub fn parameter_id(self) -> u64 {
         match self {
             PaceSuite::BrainpoolP256r1Aes128 => 13,
             PaceSuite::Secp256r1Aes128 => 12,
@@ -68,10 +72,10 @@ impl PaceSuite {
         }
     }
 
-    /// PACEInfo SEQUENCE.
-    pub fn pace_info(self) -> Vec<u8> {
+    /// PACEInfo SEQUENCE (Generic Mapping, or Chip Authentication Mapping when `cam`).
+    pub fn pace_info(self, cam: bool) -> Vec<u8> {
         der::sequence(&[
-            &der::oid(self.protocol_oid()),
+            &der::oid(&self.protocol_oid(cam)),
             &der::small_uint(2),
             &der::small_uint(self.parameter_id()),
         ])
@@ -98,9 +102,15 @@ pub struct DocumentConfig {
     pub chip_authentication_key: bool,
     /// Put DG15 (an Active Authentication public key, P-256) on the chip.
     pub dg15: bool,
+    /// Offer PACE with Chip Authentication Mapping instead of Generic Mapping: the chip gets
+    /// a static key on the PACE curve, published in EF.CardSecurity (signed by the DS).
+    pub pace_cam: bool,
     /// ATTACK VARIANT: change one byte of this data group after EF.SOD was signed, so its
     /// hash no longer matches.
     pub tamper_data_group: Option<u8>,
+    /// ATTACK VARIANT (with `pace_cam`): a cloned chip, which copies every file but not the
+    /// chip's private key, so Chip Authentication Mapping fails.
+    pub cloned_chip: bool,
 }
 
 impl fmt::Debug for DocumentConfig {
@@ -128,7 +138,9 @@ impl DocumentConfig {
             dg14: true,
             chip_authentication_key: false,
             dg15: false,
+            pace_cam: false,
             tamper_data_group: None,
+            cloned_chip: false,
         }
     }
 }
@@ -148,6 +160,8 @@ pub struct Document {
     pub face_format: ImageFormat,
     /// Face image width and height in pixels.
     pub face_size: (u16, u16),
+    /// The chip's static private key for PACE-CAM (big-endian scalar), if any.
+    pub chip_private_key: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for Document {
@@ -256,7 +270,42 @@ impl Document {
         let mut data_groups = BTreeMap::new();
         data_groups.insert(1u8, build::dg1(&lines));
         data_groups.insert(2u8, build::dg2(&config.face_image, width, height, jpeg2000));
-        let pace_info = config.pace.map(PaceSuite::pace_info);
+        let pace_info = config.pace.map(|suite| suite.pace_info(config.pace_cam));
+        let mut chip_private_key = None;
+        let mut card_security = None;
+        if let (Some(suite), true, Some(info)) = (config.pace, config.pace_cam, &pace_info) {
+            let id = suite.parameter_id();
+            let curve = u32::try_from(id)
+                .ok()
+                .and_then(mrtd::ec::Curve::by_parameter_id)
+                .ok_or(DocumentError::UnsupportedCurve(id))?;
+            let scalar = |curve: &mrtd::ec::Curve| {
+                curve
+                    .random_scalar()
+                    .map_err(|e| DocumentError::Pki(pki::PkiError::Key(e.to_string())))
+            };
+            let secret = scalar(&curve)?;
+            let public = curve.encode(&curve.mul(&secret, curve.generator()));
+            let infos = [
+                info.clone(),
+                build::chip_authentication_public_key_info(
+                    u8::try_from(id).map_err(|_| DocumentError::UnsupportedCurve(id))?,
+                    &public,
+                ),
+            ];
+            // id-SecurityObject (0.4.0.127.0.7.3.2.1)
+            card_security = Some(pki::signed_data(
+                &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x03, 0x02, 0x01],
+                &der::set_of(&infos),
+                &pki.document_signer,
+            ));
+            let held = if config.cloned_chip {
+                scalar(&curve)?
+            } else {
+                secret
+            };
+            chip_private_key = Some(held.to_bytes_be());
+        }
         if config.dg14 {
             let mut infos = Vec::new();
             if let Some(info) = &pace_info {
@@ -312,6 +361,9 @@ impl Document {
         if let Some(info) = &pace_info {
             files.insert(FileId::CardAccess, der::set_of(std::slice::from_ref(info)));
         }
+        if let Some(card_security) = card_security {
+            files.insert(FileId::CardSecurity, card_security);
+        }
         let listed: Vec<FileId> = data_groups.keys().map(|&n| FileId::DataGroup(n)).collect();
         files.insert(FileId::Com, build::ef_com(&listed));
         for (n, content) in data_groups {
@@ -325,6 +377,7 @@ impl Document {
             bac: config.bac,
             face_format,
             face_size: (width, height),
+            chip_private_key,
         })
     }
 }
@@ -380,7 +433,7 @@ mod tests {
         mrtd::lds::Dg15::parse(&doc.files[&FileId::DataGroup(15)]).unwrap();
         assert_eq!(
             doc.files[&FileId::CardAccess],
-            mrtd::tlv::encode(0x31, &PaceSuite::BrainpoolP256r1Aes128.pace_info())
+            mrtd::tlv::encode(0x31, &PaceSuite::BrainpoolP256r1Aes128.pace_info(false))
         );
 
         config.tamper_data_group = Some(1);

@@ -64,6 +64,12 @@ struct Args {
     /// Derive the test PKI keys from this seed (same CSCA on every run).
     #[arg(long)]
     pki_seed: Option<String>,
+    /// Offer PACE with Chip Authentication Mapping (EF.CardSecurity with the chip key).
+    #[arg(long)]
+    pace_cam: bool,
+    /// ATTACK VARIANT (with --pace-cam): a cloned chip without the genuine chip key.
+    #[arg(long, requires = "pace_cam")]
+    cloned_chip: bool,
     /// ATTACK VARIANT: flip a byte of this data group after signing EF.SOD.
     #[arg(long, value_name = "N")]
     tamper_dg: Option<u8>,
@@ -126,6 +132,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     config.chip_authentication_key = args.chip_authentication_key;
     config.dg15 = args.dg15;
     config.tamper_data_group = args.tamper_dg;
+    config.pace_cam = args.pace_cam;
+    config.cloned_chip = args.cloned_chip;
 
     let pki = Pki::generate(&PkiOptions {
         seed: args.pki_seed.clone(),

@@ -251,3 +251,32 @@ fn a_dg2_over_32_kb_is_read_with_odd_ins() {
         );
     }
 }
+
+#[test]
+fn pace_cam_authenticates_the_chip_and_exposes_a_clone() {
+    let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg_20k());
+    config.pace_cam = true;
+    let doc = read(&config, Misbehaviour::default(), &mrz_password()).unwrap();
+    assert!(
+        matches!(
+            doc.access,
+            AccessProtocol::Pace {
+                chip_authentication: mrtd::reader::ChipAuthentication::Verified,
+                ..
+            }
+        ),
+        "{:?}",
+        doc.access
+    );
+    assert!(doc.card_security.is_some());
+
+    config.cloned_chip = true;
+    let err = read(&config, Misbehaviour::default(), &mrz_password()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ReadError::Pace(mrtd::pace::PaceError::ChipAuthenticationFailed)
+        ),
+        "{err}"
+    );
+}
