@@ -14,7 +14,10 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use outbox::wire::{ApiError, BatchAck, EventBatch, EventPage, Health, PublishList};
+use outbox::wire::{
+    ApiError, BatchAck, BoothAck, BoothAckResult, EventBatch, EventPage, HandOverAck,
+    HandOverBatch, HandOverPage, Health, PublishList,
+};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -52,6 +55,18 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/health",
     },
+    Route {
+        method: "POST",
+        path: "/v1/gates/{gate}/handovers",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/booths/{booth}/handovers",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/booths/{booth}/handovers/ack",
+    },
 ];
 
 /// Largest accepted request body.
@@ -62,6 +77,12 @@ pub const MAX_BATCH_EVENTS: usize = 10_000;
 pub const DEFAULT_QUERY_LIMIT: u32 = 1_000;
 /// Largest `limit` of `GET /v1/events`.
 pub const MAX_QUERY_LIMIT: u32 = 100_000;
+/// Most sealed records in one `POST /v1/gates/{gate}/handovers`.
+pub const MAX_HANDOVER_BATCH: usize = 64;
+/// Default `limit` of `GET /v1/booths/{booth}/handovers`.
+pub const DEFAULT_HANDOVER_LIMIT: u32 = 16;
+/// Largest `limit` of `GET /v1/booths/{booth}/handovers`.
+pub const MAX_HANDOVER_LIMIT: u32 = 100;
 
 type Body = Full<Bytes>;
 
@@ -115,8 +136,12 @@ enum Endpoint {
     GetList(String),
     PutList(String),
     Health,
+    PostHandOvers(String),
+    GetHandOvers(String),
+    AckHandOvers(String),
 }
 
+/// List names, gate ids and booth ids in paths: 1..=64 of `A-Z a-z 0-9 - _ .`.
 fn valid_list_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
@@ -140,12 +165,37 @@ fn route(method: &Method, path: &str) -> Result<Endpoint, Response<Body>> {
                 Endpoint::PutList((*name).to_owned())
             }
         }
-        (_, ["v1", "events"] | ["v1", "health"] | ["v1", "lists", _]) => {
+        (&Method::POST, ["v1", "gates", gate, "handovers"]) => {
+            Endpoint::PostHandOvers(checked_id(gate, "gate id")?)
+        }
+        (&Method::GET, ["v1", "booths", booth, "handovers"]) => {
+            Endpoint::GetHandOvers(checked_id(booth, "booth id")?)
+        }
+        (&Method::POST, ["v1", "booths", booth, "handovers", "ack"]) => {
+            Endpoint::AckHandOvers(checked_id(booth, "booth id")?)
+        }
+        (
+            _,
+            ["v1", "events"]
+            | ["v1", "health"]
+            | ["v1", "lists", _]
+            | ["v1", "gates", _, "handovers"]
+            | ["v1", "booths", _, "handovers"]
+            | ["v1", "booths", _, "handovers", "ack"],
+        ) => {
             return Err(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"));
         }
         _ => return Err(error(StatusCode::NOT_FOUND, "no such route")),
     };
     Ok(endpoint)
+}
+
+fn checked_id(id: &str, what: &str) -> Result<String, Response<Body>> {
+    if valid_list_name(id) {
+        Ok(id.to_owned())
+    } else {
+        Err(error(StatusCode::BAD_REQUEST, format!("invalid {what}")))
+    }
 }
 
 async fn read_json<T: serde::de::DeserializeOwned>(
@@ -255,16 +305,29 @@ fn have_version(query: Option<&str>) -> Result<Option<u64>, String> {
 pub enum Peer {
     /// Plain HTTP (loopback and demos): no identity is known or checked.
     Unauthenticated,
-    /// Mutual TLS: the gate ids the client certificate names (`urn:gate:ID` SAN URIs).
-    Gates(Arc<[String]>),
+    /// Mutual TLS: the ids the client certificate names as subject-alternative-name URIs.
+    Certified {
+        /// Gate ids (`urn:gate:ID`).
+        gates: Arc<[String]>,
+        /// Inspection booth ids (`urn:booth:ID`).
+        booths: Arc<[String]>,
+    },
 }
 
 impl Peer {
-    /// Whether this peer may post events for `gate_id`.
+    /// Whether this peer may post events and hand-over records for `gate_id`.
     pub fn may_post_for(&self, gate_id: &str) -> bool {
         match self {
             Peer::Unauthenticated => true,
-            Peer::Gates(ids) => ids.iter().any(|id| id == gate_id),
+            Peer::Certified { gates, .. } => gates.iter().any(|id| id == gate_id),
+        }
+    }
+
+    /// Whether this peer may fetch and acknowledge the hand-over records of `booth_id`.
+    pub fn may_act_as_booth(&self, booth_id: &str) -> bool {
+        match self {
+            Peer::Unauthenticated => true,
+            Peer::Certified { booths, .. } => booths.iter().any(|id| id == booth_id),
         }
     }
 }
@@ -285,6 +348,9 @@ pub async fn handle(
         Endpoint::GetList(name) => get_list(&request, name, storage).await,
         Endpoint::PutList(name) => put_list(request, name, storage).await,
         Endpoint::Health => Ok(health(storage).await),
+        Endpoint::PostHandOvers(gate) => post_handovers(request, gate, storage, peer).await,
+        Endpoint::GetHandOvers(booth) => get_handovers(&request, booth, storage, peer).await,
+        Endpoint::AckHandOvers(booth) => ack_handovers(request, booth, storage, peer).await,
     };
     outcome.unwrap_or_else(|response| response)
 }
@@ -375,6 +441,120 @@ async fn put_list(
     ))
 }
 
+fn validate_handovers(gate: &str, batch: &HandOverBatch) -> Result<(), String> {
+    if batch.handovers.len() > MAX_HANDOVER_BATCH {
+        return Err(format!(
+            "more than {MAX_HANDOVER_BATCH} hand-over records in one batch"
+        ));
+    }
+    for record in &batch.handovers {
+        if record.gate_id != gate {
+            return Err(format!(
+                "hand-over {} belongs to gate {:?}, the path names {gate:?}",
+                record.id, record.gate_id
+            ));
+        }
+        if !valid_list_name(&record.booth_id) {
+            return Err(format!("hand-over {}: invalid booth id", record.id));
+        }
+        if record.transaction_id.is_empty() || record.ciphertext.is_empty() {
+            return Err(format!(
+                "hand-over {}: empty transaction id or ciphertext",
+                record.id
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn post_handovers(
+    request: Request<Incoming>,
+    gate: String,
+    storage: Arc<dyn Storage>,
+    peer: &Peer,
+) -> Result<Response<Body>, Response<Body>> {
+    // The body is read before the refusal so the client sees the 403 instead of a reset
+    // connection in the middle of its upload.
+    let batch: HandOverBatch = read_json(request).await?;
+    if !peer.may_post_for(&gate) {
+        tracing::warn!(%gate, ?peer, "hand-over refused: certificate names other gates");
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            format!("the client certificate does not speak for gate {gate:?}"),
+        ));
+    }
+    validate_handovers(&gate, &batch).map_err(|message| error(StatusCode::BAD_REQUEST, message))?;
+    let acked = batch.handovers.iter().map(|record| record.id).collect();
+    let count = batch.handovers.len();
+    let outcome = blocking(move || storage.store_handovers(&batch.handovers, now_ms())).await?;
+    tracing::info!(%gate, count, stored = outcome.stored, duplicates = outcome.duplicates, "stored sealed hand-over records");
+    Ok(json_response(
+        StatusCode::OK,
+        &HandOverAck {
+            acked,
+            stored: outcome.stored,
+            duplicates: outcome.duplicates,
+        },
+    ))
+}
+
+fn booth_refused(booth: &str, peer: &Peer) -> Response<Body> {
+    tracing::warn!(%booth, ?peer, "booth request refused: certificate names other booths");
+    error(
+        StatusCode::FORBIDDEN,
+        format!("the client certificate does not speak for booth {booth:?}"),
+    )
+}
+
+fn handover_limit(query: Option<&str>) -> Result<u32, String> {
+    let mut limit = DEFAULT_HANDOVER_LIMIT;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if key != "limit" {
+            return Err(format!("unknown query parameter {key:?}"));
+        }
+        limit = value
+            .parse()
+            .ok()
+            .filter(|limit| (1..=MAX_HANDOVER_LIMIT).contains(limit))
+            .ok_or_else(|| format!("limit must be 1..={MAX_HANDOVER_LIMIT}"))?;
+    }
+    Ok(limit)
+}
+
+async fn get_handovers(
+    request: &Request<Incoming>,
+    booth: String,
+    storage: Arc<dyn Storage>,
+    peer: &Peer,
+) -> Result<Response<Body>, Response<Body>> {
+    if !peer.may_act_as_booth(&booth) {
+        return Err(booth_refused(&booth, peer));
+    }
+    let limit = handover_limit(request.uri().query())
+        .map_err(|message| error(StatusCode::BAD_REQUEST, message))?;
+    let handovers = blocking(move || storage.booth_handovers(&booth, limit)).await?;
+    Ok(json_response(StatusCode::OK, &HandOverPage { handovers }))
+}
+
+async fn ack_handovers(
+    request: Request<Incoming>,
+    booth: String,
+    storage: Arc<dyn Storage>,
+    peer: &Peer,
+) -> Result<Response<Body>, Response<Body>> {
+    let ack: BoothAck = read_json(request).await?;
+    if !peer.may_act_as_booth(&booth) {
+        return Err(booth_refused(&booth, peer));
+    }
+    let log_booth = booth.clone();
+    let acknowledged = blocking(move || storage.ack_handovers(&booth, &ack.ids, now_ms())).await?;
+    tracing::info!(booth = %log_booth, acknowledged, "booth acknowledged hand-over records");
+    Ok(json_response(
+        StatusCode::OK,
+        &BoothAckResult { acknowledged },
+    ))
+}
+
 async fn health(storage: Arc<dyn Storage>) -> Response<Body> {
     let backend = storage.backend().to_owned();
     match blocking(move || storage.health()).await {
@@ -443,14 +623,19 @@ pub async fn serve(
             match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(stream) => {
-                        let gates: Vec<String> = stream
+                        let leaf = stream
                             .get_ref()
                             .1
                             .peer_certificates()
-                            .and_then(|chain| chain.first())
-                            .map(crate::tls::gate_ids)
-                            .unwrap_or_default();
-                        serve_connection(stream, storage, Peer::Gates(gates.into())).await
+                            .and_then(|chain| chain.first());
+                        let gates: Vec<String> = leaf.map(crate::tls::gate_ids).unwrap_or_default();
+                        let booths: Vec<String> =
+                            leaf.map(crate::tls::booth_ids).unwrap_or_default();
+                        let peer = Peer::Certified {
+                            gates: gates.into(),
+                            booths: booths.into(),
+                        };
+                        serve_connection(stream, storage, peer).await
                     }
                     Err(error) => tracing::warn!(%peer, %error, "TLS handshake failed"),
                 },
@@ -491,7 +676,11 @@ mod tests {
     fn routes_table_matches_router() {
         for route_entry in ROUTES {
             let method = Method::from_bytes(route_entry.method.as_bytes()).unwrap();
-            let path = route_entry.path.replace("{name}", "denylist");
+            let path = route_entry
+                .path
+                .replace("{name}", "denylist")
+                .replace("{gate}", "gate-1")
+                .replace("{booth}", "booth-1");
             assert!(route(&method, &path).is_ok(), "{route_entry:?} not routed");
         }
         assert!(route(&Method::DELETE, "/v1/events").is_err());

@@ -10,7 +10,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use outbox::wire::{EventEnvelope, PublishList, PublishedList, ReceivedEvent};
+use outbox::wire::{
+    EventEnvelope, PublishList, PublishedList, ReceivedEvent, ReceivedHandOver, SealedHandOver,
+};
 use uuid::Uuid;
 
 /// Errors of a storage backend.
@@ -110,6 +112,40 @@ pub trait Storage: Send + Sync {
     fn list(&self, name: &str) -> Result<Option<PublishedList>, StorageError>;
     /// Checks the database answers.
     fn health(&self) -> Result<(), StorageError>;
+    /// Stores sealed hand-over records durably, ignoring ids already stored (also those the
+    /// booth has acknowledged since: a gate's resend never reaches the booth twice).
+    fn store_handovers(
+        &self,
+        records: &[SealedHandOver],
+        received_at_ms: i64,
+    ) -> Result<IngestOutcome, StorageError>;
+    /// Up to `limit` records addressed to `booth_id` and not yet acknowledged, oldest first.
+    fn booth_handovers(
+        &self,
+        booth_id: &str,
+        limit: u32,
+    ) -> Result<Vec<ReceivedHandOver>, StorageError>;
+    /// Marks records of `booth_id` acknowledged and erases their sealed content (the id stays
+    /// as a tombstone so resends are recognised). Returns how many were newly acknowledged.
+    fn ack_handovers(&self, booth_id: &str, ids: &[Uuid], now_ms: i64)
+    -> Result<u64, StorageError>;
+}
+
+fn encode_sealed(record: &SealedHandOver) -> Result<Vec<u8>, StorageError> {
+    serde_json::to_vec(record)
+        .map_err(|e| StorageError::BadRow(format!("encode hand-over {}: {e}", record.id)))
+}
+
+fn decode_sealed(
+    id: &str,
+    sealed: &[u8],
+    received_at_ms: i64,
+) -> Result<ReceivedHandOver, StorageError> {
+    Ok(ReceivedHandOver {
+        sealed: serde_json::from_slice(sealed)
+            .map_err(|e| StorageError::BadRow(format!("hand-over {id}: {e}")))?,
+        received_at_ms,
+    })
 }
 
 /// Opens the store named by a `--database` URL: `sqlite:PATH` or `postgres://...`
@@ -182,7 +218,19 @@ impl SqliteStorage {
                      version         INTEGER NOT NULL,
                      items           TEXT NOT NULL,
                      published_at_ms INTEGER NOT NULL
-                 );",
+                 );
+                 PRAGMA secure_delete=ON;
+                 CREATE TABLE IF NOT EXISTS handovers (
+                     id             TEXT PRIMARY KEY NOT NULL,
+                     gate_id        TEXT NOT NULL,
+                     booth_id       TEXT NOT NULL,
+                     transaction_id TEXT NOT NULL,
+                     sealed         BLOB,
+                     received_at_ms INTEGER NOT NULL,
+                     acked_at_ms    INTEGER
+                 );
+                 CREATE INDEX IF NOT EXISTS handovers_for_booth
+                     ON handovers (booth_id, received_at_ms) WHERE acked_at_ms IS NULL;",
             )
             .map_err(sqlite("create schema"))?;
         Ok(Self {
@@ -364,6 +412,105 @@ impl Storage for SqliteStorage {
             .query_row("SELECT 1", [], |_| Ok(()))
             .map_err(sqlite("health"))
     }
+
+    fn store_handovers(
+        &self,
+        records: &[SealedHandOver],
+        received_at_ms: i64,
+    ) -> Result<IngestOutcome, StorageError> {
+        let encoded = records
+            .iter()
+            .map(encode_sealed)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut connection = self.lock();
+        let transaction = connection
+            .transaction()
+            .map_err(sqlite("begin store hand-overs"))?;
+        let mut stored = 0u64;
+        {
+            let mut insert = transaction
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO handovers (id, gate_id, booth_id, transaction_id,                      sealed, received_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(sqlite("prepare store hand-over"))?;
+            for (record, sealed) in records.iter().zip(&encoded) {
+                stored += insert
+                    .execute(rusqlite::params![
+                        record.id.to_string(),
+                        record.gate_id,
+                        record.booth_id,
+                        record.transaction_id,
+                        sealed,
+                        received_at_ms
+                    ])
+                    .map_err(sqlite("store hand-over"))? as u64;
+            }
+        }
+        transaction
+            .commit()
+            .map_err(sqlite("commit store hand-overs"))?;
+        Ok(IngestOutcome {
+            stored,
+            duplicates: records.len() as u64 - stored,
+        })
+    }
+
+    fn booth_handovers(
+        &self,
+        booth_id: &str,
+        limit: u32,
+    ) -> Result<Vec<ReceivedHandOver>, StorageError> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT id, sealed, received_at_ms FROM handovers                  WHERE booth_id = ?1 AND acked_at_ms IS NULL                  ORDER BY received_at_ms, id LIMIT ?2",
+            )
+            .map_err(sqlite("prepare booth hand-overs"))?;
+        let rows = statement
+            .query_map(rusqlite::params![booth_id, limit], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Vec<u8>>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(sqlite("read booth hand-overs"))?;
+        let mut records = Vec::new();
+        for row in rows {
+            let (id, sealed, received) = row.map_err(sqlite("read booth hand-overs"))?;
+            records.push(decode_sealed(&id, &sealed, received)?);
+        }
+        Ok(records)
+    }
+
+    fn ack_handovers(
+        &self,
+        booth_id: &str,
+        ids: &[Uuid],
+        now_ms: i64,
+    ) -> Result<u64, StorageError> {
+        let mut connection = self.lock();
+        let transaction = connection
+            .transaction()
+            .map_err(sqlite("begin ack hand-overs"))?;
+        let mut acknowledged = 0u64;
+        {
+            let mut update = transaction
+                .prepare_cached(
+                    "UPDATE handovers SET sealed = NULL, acked_at_ms = ?3                      WHERE id = ?1 AND booth_id = ?2 AND acked_at_ms IS NULL",
+                )
+                .map_err(sqlite("prepare ack hand-over"))?;
+            for id in ids {
+                acknowledged += update
+                    .execute(rusqlite::params![id.to_string(), booth_id, now_ms])
+                    .map_err(sqlite("ack hand-over"))? as u64;
+            }
+        }
+        transaction
+            .commit()
+            .map_err(sqlite("commit ack hand-overs"))?;
+        Ok(acknowledged)
+    }
 }
 
 // ---------------------------------------------------------------- PostgreSQL
@@ -392,6 +539,17 @@ CREATE TABLE IF NOT EXISTS lists (
     items           jsonb NOT NULL,
     published_at_ms bigint NOT NULL
 );
+CREATE TABLE IF NOT EXISTS handovers (
+    id              uuid PRIMARY KEY,
+    gate_id         text NOT NULL,
+    booth_id        text NOT NULL,
+    transaction_id  text NOT NULL,
+    sealed          bytea,
+    received_at_ms  bigint NOT NULL,
+    acked_at_ms     bigint
+);
+CREATE INDEX IF NOT EXISTS handovers_for_booth
+    ON handovers (booth_id, received_at_ms) WHERE acked_at_ms IS NULL;
 CREATE OR REPLACE FUNCTION central_ensure_month_partition(month_start timestamptz)
 RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -739,6 +897,80 @@ impl Storage for PostgresStorage {
                 .simple_query("SELECT 1")
                 .map(|_| ())
                 .map_err(pg("health"))
+        })
+    }
+
+    fn store_handovers(
+        &self,
+        records: &[SealedHandOver],
+        received_at_ms: i64,
+    ) -> Result<IngestOutcome, StorageError> {
+        if records.is_empty() {
+            return Ok(IngestOutcome {
+                stored: 0,
+                duplicates: 0,
+            });
+        }
+        let ids: Vec<Uuid> = records.iter().map(|r| r.id).collect();
+        let gates: Vec<&str> = records.iter().map(|r| r.gate_id.as_str()).collect();
+        let booths: Vec<&str> = records.iter().map(|r| r.booth_id.as_str()).collect();
+        let transactions: Vec<&str> = records.iter().map(|r| r.transaction_id.as_str()).collect();
+        let sealed = records
+            .iter()
+            .map(encode_sealed)
+            .collect::<Result<Vec<_>, _>>()?;
+        let stored = self.with_client(|client| {
+            client
+                .execute(
+                    "INSERT INTO handovers (id, gate_id, booth_id, transaction_id, sealed,                      received_at_ms)                      SELECT u.id, u.gate, u.booth, u.tx, u.sealed, $6                      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[])                      AS u(id, gate, booth, tx, sealed)                      ON CONFLICT (id) DO NOTHING",
+                    &[&ids, &gates, &booths, &transactions, &sealed, &received_at_ms],
+                )
+                .map_err(pg("store hand-overs"))
+        })?;
+        Ok(IngestOutcome {
+            stored,
+            duplicates: records.len() as u64 - stored,
+        })
+    }
+
+    fn booth_handovers(
+        &self,
+        booth_id: &str,
+        limit: u32,
+    ) -> Result<Vec<ReceivedHandOver>, StorageError> {
+        let limit = i64::from(limit);
+        let rows = self.with_client(|client| {
+            client
+                .query(
+                    "SELECT id, sealed, received_at_ms FROM handovers                      WHERE booth_id = $1 AND acked_at_ms IS NULL                      ORDER BY received_at_ms, id LIMIT $2",
+                    &[&booth_id, &limit],
+                )
+                .map_err(pg("read booth hand-overs"))
+        })?;
+        rows.iter()
+            .map(|row| {
+                let id: Uuid = row.try_get(0).map_err(pg("read booth hand-overs"))?;
+                let sealed: Vec<u8> = row.try_get(1).map_err(pg("read booth hand-overs"))?;
+                let received: i64 = row.try_get(2).map_err(pg("read booth hand-overs"))?;
+                decode_sealed(&id.to_string(), &sealed, received)
+            })
+            .collect()
+    }
+
+    fn ack_handovers(
+        &self,
+        booth_id: &str,
+        ids: &[Uuid],
+        now_ms: i64,
+    ) -> Result<u64, StorageError> {
+        let ids = ids.to_vec();
+        self.with_client(|client| {
+            client
+                .execute(
+                    "UPDATE handovers SET sealed = NULL, acked_at_ms = $3                      WHERE id = ANY($1) AND booth_id = $2 AND acked_at_ms IS NULL",
+                    &[&ids, &booth_id, &now_ms],
+                )
+                .map_err(pg("ack hand-overs"))
         })
     }
 }

@@ -73,15 +73,29 @@ pub fn server_config(
 /// `urn:gate:HND-T3-DEP-07`.
 pub const GATE_URI_PREFIX: &str = "urn:gate:";
 
-/// The gate ids a client certificate speaks for: its `urn:gate:ID` subject-alternative-name
-/// URIs. Empty for a certificate that names no gate (or cannot be parsed).
-pub fn gate_ids(certificate: &CertificateDer<'_>) -> Vec<String> {
+/// Prefix of the subject-alternative-name URI that names an inspection booth in its client
+/// certificate: `urn:booth:HND-T3-ARR-BOOTH-04`.
+pub const BOOTH_URI_PREFIX: &str = "urn:booth:";
+
+fn uri_ids(certificate: &CertificateDer<'_>, prefix: &str) -> Vec<String> {
     match webpki::EndEntityCert::try_from(certificate) {
         Ok(parsed) => parsed
             .valid_uri_names()
-            .filter_map(|uri| uri.strip_prefix(GATE_URI_PREFIX))
+            .filter_map(|uri| uri.strip_prefix(prefix))
             .map(str::to_owned)
             .collect(),
         Err(_) => Vec::new(),
     }
+}
+
+/// The gate ids a client certificate speaks for: its `urn:gate:ID` subject-alternative-name
+/// URIs. Empty for a certificate that names no gate (or cannot be parsed).
+pub fn gate_ids(certificate: &CertificateDer<'_>) -> Vec<String> {
+    uri_ids(certificate, GATE_URI_PREFIX)
+}
+
+/// The inspection booth ids a client certificate speaks for: its `urn:booth:ID`
+/// subject-alternative-name URIs (may fetch and acknowledge that booth's hand-over records).
+pub fn booth_ids(certificate: &CertificateDer<'_>) -> Vec<String> {
+    uri_ids(certificate, BOOTH_URI_PREFIX)
 }

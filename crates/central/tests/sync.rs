@@ -3,12 +3,14 @@
 //! acknowledgements, two replicas over one PostgreSQL, list down-sync and mutual TLS.
 #![allow(clippy::unwrap_used, clippy::result_large_err)]
 
+#[path = "support/central.rs"]
+mod central_process;
 #[path = "support/pg.rs"]
 mod pg;
 
-use std::net::TcpStream;
+use central_process::{Central, free_port};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use outbox::sync::{Backoff, PullOutcome, SyncClient, SyncConfig, SyncError, SyncSignal, TlsFiles};
@@ -16,78 +18,6 @@ use outbox::wire::{EventPage, PublishList, ReceivedEvent};
 use outbox::{NewEvent, Outbox, OutboxConfig, OutboxLimits};
 use serde_json::json;
 use uuid::Uuid;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `central` process.
-struct Central {
-    child: Child,
-    port: u16,
-}
-
-impl Central {
-    fn start(database: &str) -> Self {
-        Self::start_on(free_port(), database, &[])
-    }
-
-    fn start_on(port: u16, database: &str, extra: &[&str]) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_central"))
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-                database,
-            ])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut central = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = central.child.try_wait().unwrap() {
-                panic!("central exited early: {status}");
-            }
-            assert!(Instant::now() < deadline, "central did not start listening");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        central
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// SIGTERM, then the exit status.
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        self.child.wait().unwrap()
-    }
-
-    /// SIGKILL: no shutdown path runs.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Central {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 fn central_events(base_url: &str, gate: &str) -> Vec<ReceivedEvent> {
     let page: EventPage = ureq::get(&format!("{base_url}/v1/events"))

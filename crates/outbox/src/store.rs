@@ -11,7 +11,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{OutboxError, Result, json, sql};
-use crate::wire::{EVENT_SCHEMA_VERSION, EventEnvelope};
+use crate::wire::{EVENT_SCHEMA_VERSION, EventEnvelope, SealedHandOver};
 
 /// A source of wall-clock time in unix milliseconds (replaceable in tests).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -194,7 +194,8 @@ pub struct ListInfo {
 }
 
 /// Schema migrations; entry `i` moves `PRAGMA user_version` from `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY NOT NULL,
     value TEXT NOT NULL
@@ -227,7 +228,25 @@ CREATE TABLE list_items (
     PRIMARY KEY (name, position)
 ) STRICT;
 CREATE INDEX list_items_by_value ON list_items (name, item);
-"#];
+"#,
+    r#"
+CREATE TABLE handovers (
+    id              TEXT PRIMARY KEY NOT NULL,
+    transaction_id  TEXT NOT NULL UNIQUE,
+    booth_id        TEXT NOT NULL,
+    sealed          BLOB NOT NULL,
+    sealed_at_ms    INTEGER NOT NULL,
+    recorded_at_ms  INTEGER NOT NULL,
+    expires_at_ms   INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT
+) STRICT;
+CREATE INDEX handovers_expiry ON handovers (expires_at_ms);
+"#,
+];
+
+/// Kind of the event appended when a sealed hand-over record expires unsent.
+pub const HANDOVER_EXPIRED_EVENT: &str = "biocart.handover.expired";
 
 const META_GATE_ID: &str = "gate_id";
 const META_NEXT_SEQUENCE: &str = "next_sequence";
@@ -359,7 +378,8 @@ fn configure(connection: &Connection) -> Result<()> {
     }
     connection
         .execute_batch(
-            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=16777216;",
+            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=16777216; \
+             PRAGMA secure_delete=ON;",
         )
         .map_err(sql("set pragmas"))?;
     Ok(())
@@ -621,6 +641,20 @@ impl Outbox {
                 max_bytes: self.limits.max_bytes,
             });
         }
+        let receipts = Self::insert_events(&transaction, events, &payloads, now_ms)?;
+        let value = write_own_state(&transaction).map_err(sql("caller state in append"))?;
+        transaction.commit().map_err(sql("commit append"))?;
+        Ok((receipts, value))
+    }
+
+    /// Inserts events (with their encoded payloads) in an open transaction and advances the
+    /// sequence counter.
+    fn insert_events(
+        transaction: &Transaction<'_>,
+        events: &[NewEvent<'_>],
+        payloads: &[String],
+        now_ms: i64,
+    ) -> Result<Vec<AppendReceipt>> {
         let next: i64 = transaction
             .query_row(
                 "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1",
@@ -636,7 +670,7 @@ impl Outbox {
                      recorded_at_ms, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(sql("prepare append"))?;
-            for (offset, (event, payload)) in events.iter().zip(&payloads).enumerate() {
+            for (offset, (event, payload)) in events.iter().zip(payloads).enumerate() {
                 let sequence = next + offset as i64;
                 let id = Uuid::now_v7();
                 insert
@@ -662,9 +696,7 @@ impl Outbox {
                 params![META_NEXT_SEQUENCE, (next + events.len() as i64).to_string()],
             )
             .map_err(sql("advance sequence"))?;
-        let value = write_own_state(&transaction).map_err(sql("caller state in append"))?;
-        transaction.commit().map_err(sql("commit append"))?;
-        Ok((receipts, value))
+        Ok(receipts)
     }
 
     fn read_events(&self, sql_text: &str, args: impl rusqlite::Params) -> Result<Vec<StoredEvent>> {
@@ -1138,4 +1170,398 @@ fn migrate(connection: &mut Connection, path: &Path) -> Result<()> {
             .map_err(sql("write schema version"))?;
     }
     transaction.commit().map_err(sql("commit migration"))
+}
+
+/// What [`Outbox::append_handover`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandOverReceipt {
+    /// Id of the queued sealed record (the one given, or the one already queued for the
+    /// same transaction).
+    pub id: Uuid,
+    /// False when a record for this transaction was already queued (nothing was written).
+    pub newly_queued: bool,
+}
+
+/// A sealed hand-over record waiting in the outbox for central's acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredHandOver {
+    /// The sealed record (ciphertext only).
+    pub sealed: SealedHandOver,
+    /// When it was queued (unix ms).
+    pub recorded_at_ms: i64,
+    /// When it is deleted unsent if central has not acknowledged it (unix ms).
+    pub expires_at_ms: i64,
+    /// Failed delivery attempts so far.
+    pub attempts: u32,
+    /// The last delivery error, if any.
+    pub last_error: Option<String>,
+}
+
+/// A sealed record deleted unsent by [`Outbox::expire_handovers`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpiredHandOver {
+    /// The record id.
+    pub handover_id: Uuid,
+    /// Its transaction.
+    pub transaction_id: String,
+    /// The booth it was addressed to.
+    pub booth_id: String,
+    /// When it was queued (unix ms).
+    pub recorded_at_ms: i64,
+    /// Its expiry time (unix ms).
+    pub expires_at_ms: i64,
+}
+
+/// Counts of the hand-over queue (for `gatectl` and health).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HandOverQueueStatus {
+    /// Sealed records waiting for central.
+    pub pending: u64,
+    /// Their total size in bytes.
+    pub bytes: u64,
+    /// When the oldest was queued (unix ms).
+    pub oldest_recorded_at_ms: Option<i64>,
+    /// The earliest expiry time (unix ms).
+    pub next_expiry_ms: Option<i64>,
+}
+
+type HandOverRow = (String, Vec<u8>, i64, i64, u32, Option<String>);
+
+/// The hand-over queue: sealed BioCart records, in their own table (never mixed with events).
+///
+/// Sealed records hold only ciphertext (see [`crate::handover`]); still, they are deleted as
+/// soon as central has acknowledged them, with `PRAGMA secure_delete=ON` (set on every
+/// connection) so the freed pages are overwritten with zeros, followed by a best-effort WAL
+/// checkpoint so the old page images in the write-ahead log are overwritten too.
+impl Outbox {
+    /// Queues a sealed hand-over record durably (one transaction; `synchronous=FULL`), to be
+    /// deleted unsent after `ttl` if central has not acknowledged it by then. Queuing the same
+    /// transaction again writes nothing and returns the queued record's id. Refused with
+    /// [`OutboxError::Full`] when it would pass the hard size limit.
+    pub fn append_handover(
+        &mut self,
+        sealed: &SealedHandOver,
+        ttl: Duration,
+    ) -> Result<HandOverReceipt> {
+        self.append_handover_inner(sealed, ttl, None)
+            .map(|(receipt, _)| receipt)
+    }
+
+    /// [`Outbox::append_handover`] and an event (e.g. the transaction outcome) in one
+    /// transaction: both or neither. When the transaction's record was already queued,
+    /// nothing is written and the event receipt is `None`.
+    pub fn append_handover_and_event(
+        &mut self,
+        sealed: &SealedHandOver,
+        ttl: Duration,
+        event: &NewEvent<'_>,
+    ) -> Result<(HandOverReceipt, Option<AppendReceipt>)> {
+        self.append_handover_inner(sealed, ttl, Some(event))
+    }
+
+    fn append_handover_inner(
+        &mut self,
+        sealed: &SealedHandOver,
+        ttl: Duration,
+        event: Option<&NewEvent<'_>>,
+    ) -> Result<(HandOverReceipt, Option<AppendReceipt>)> {
+        if sealed.gate_id != self.gate_id {
+            return Err(OutboxError::Config(format!(
+                "hand-over record of gate {:?} offered to the outbox of gate {:?}",
+                sealed.gate_id, self.gate_id
+            )));
+        }
+        let encoded = serde_json::to_vec(sealed).map_err(json("encode sealed hand-over"))?;
+        let payload = event
+            .map(|event| serde_json::to_string(event.payload).map_err(json("encode payload")))
+            .transpose()?;
+        let needed_bytes = encoded.len() as u64
+            + ROW_OVERHEAD_BYTES
+            + payload
+                .as_ref()
+                .map_or(0, |p| p.len() as u64 + ROW_OVERHEAD_BYTES);
+        let now_ms = (self.clock)();
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql("begin append hand-over"))?;
+        let existing: Option<String> = transaction
+            .query_row(
+                "SELECT id FROM handovers WHERE transaction_id = ?1",
+                [&sealed.transaction_id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(sql("look up hand-over"))?;
+        if let Some(existing) = existing {
+            let id = Uuid::parse_str(&existing).map_err(|error| OutboxError::BadRow {
+                detail: format!("hand-over id {existing:?}: {error}"),
+            })?;
+            return Ok((
+                HandOverReceipt {
+                    id,
+                    newly_queued: false,
+                },
+                None,
+            ));
+        }
+        let used_bytes = Self::used_bytes(&transaction)?;
+        if used_bytes.saturating_add(needed_bytes) > self.limits.max_bytes {
+            return Err(OutboxError::Full {
+                used_bytes,
+                needed_bytes,
+                max_bytes: self.limits.max_bytes,
+            });
+        }
+        transaction
+            .execute(
+                "INSERT INTO handovers (id, transaction_id, booth_id, sealed, sealed_at_ms, \
+                 recorded_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    sealed.id.to_string(),
+                    sealed.transaction_id,
+                    sealed.booth_id,
+                    encoded,
+                    sealed.sealed_at_ms,
+                    now_ms,
+                    now_ms.saturating_add(ttl_ms)
+                ],
+            )
+            .map_err(sql("append hand-over"))?;
+        let event_receipt = match (event, payload) {
+            (Some(event), Some(payload)) => Self::insert_events(
+                &transaction,
+                std::slice::from_ref(event),
+                &[payload],
+                now_ms,
+            )?
+            .into_iter()
+            .next(),
+            _ => None,
+        };
+        transaction
+            .commit()
+            .map_err(sql("commit append hand-over"))?;
+        Ok((
+            HandOverReceipt {
+                id: sealed.id,
+                newly_queued: true,
+            },
+            event_receipt,
+        ))
+    }
+
+    fn decode_handover(row: HandOverRow) -> Result<StoredHandOver> {
+        let (id, sealed, recorded_at_ms, expires_at_ms, attempts, last_error) = row;
+        let sealed: SealedHandOver =
+            serde_json::from_slice(&sealed).map_err(|error| OutboxError::BadRow {
+                detail: format!("sealed hand-over {id}: {error}"),
+            })?;
+        Ok(StoredHandOver {
+            sealed,
+            recorded_at_ms,
+            expires_at_ms,
+            attempts,
+            last_error,
+        })
+    }
+
+    /// Up to `limit` queued sealed records, oldest first.
+    pub fn pending_handovers(&self, limit: usize) -> Result<Vec<StoredHandOver>> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT id, sealed, recorded_at_ms, expires_at_ms, attempts, last_error \
+                 FROM handovers ORDER BY recorded_at_ms, id LIMIT ?1",
+            )
+            .map_err(sql("prepare read hand-overs"))?;
+        let rows = statement
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                ))
+            })
+            .map_err(sql("read hand-overs"))?;
+        let mut records = Vec::new();
+        for row in rows {
+            records.push(Self::decode_handover(row.map_err(sql("read hand-overs"))?)?);
+        }
+        Ok(records)
+    }
+
+    /// Deletes the sealed records central acknowledged (call only with ids from central's
+    /// answer). Idempotent: returns how many were deleted.
+    pub fn delete_handovers(&mut self, ids: &[Uuid]) -> Result<usize> {
+        let now_ms = (self.clock)();
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql("begin delete hand-overs"))?;
+        let mut deleted = 0;
+        {
+            let mut delete = transaction
+                .prepare_cached("DELETE FROM handovers WHERE id = ?1")
+                .map_err(sql("prepare delete hand-over"))?;
+            for id in ids {
+                deleted += delete
+                    .execute([id.to_string()])
+                    .map_err(sql("delete hand-over"))?;
+            }
+        }
+        Self::put_meta(&transaction, META_SYNC_SUCCESS, &now_ms.to_string())?;
+        transaction
+            .commit()
+            .map_err(sql("commit delete hand-overs"))?;
+        if deleted > 0 {
+            self.checkpoint_after_delete();
+        }
+        Ok(deleted)
+    }
+
+    /// Copies the WAL back into the database and truncates it, so the page images of deleted
+    /// records do not linger in the log. Best effort: a busy reader makes it a no-op.
+    fn checkpoint_after_delete(&self) {
+        if let Err(error) = self
+            .connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        {
+            tracing::debug!(%error, "checkpoint after hand-over delete did not run");
+        }
+    }
+
+    /// Records a failed delivery attempt of sealed records.
+    pub fn record_handover_failure(&mut self, ids: &[Uuid], error: &str) -> Result<()> {
+        let now_ms = (self.clock)();
+        let transaction = self
+            .connection
+            .transaction()
+            .map_err(sql("begin record hand-over failure"))?;
+        {
+            let mut update = transaction
+                .prepare_cached(
+                    "UPDATE handovers SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                )
+                .map_err(sql("prepare record hand-over failure"))?;
+            for id in ids {
+                update
+                    .execute(params![id.to_string(), error])
+                    .map_err(sql("record hand-over failure"))?;
+            }
+        }
+        Self::put_meta(&transaction, META_SYNC_FAILURE, &now_ms.to_string())?;
+        Self::put_meta(&transaction, META_SYNC_ERROR, error)?;
+        transaction
+            .commit()
+            .map_err(sql("commit record hand-over failure"))
+    }
+
+    /// Deletes sealed records whose time to live has passed without central's
+    /// acknowledgement and, in the same transaction, appends one
+    /// [`HANDOVER_EXPIRED_EVENT`] event per record (ids, booth, times: no personal data), so
+    /// central learns that a traveller's record never reached the booth.
+    pub fn expire_handovers(&mut self) -> Result<Vec<ExpiredHandOver>> {
+        let now_ms = (self.clock)();
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql("begin expire hand-overs"))?;
+        let mut expired = Vec::new();
+        {
+            let mut select = transaction
+                .prepare_cached(
+                    "SELECT id, transaction_id, booth_id, recorded_at_ms, expires_at_ms \
+                     FROM handovers WHERE expires_at_ms <= ?1 ORDER BY recorded_at_ms, id",
+                )
+                .map_err(sql("prepare expire hand-overs"))?;
+            let rows = select
+                .query_map([now_ms], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, i64>(3)?,
+                        row.get::<_, i64>(4)?,
+                    ))
+                })
+                .map_err(sql("read expired hand-overs"))?;
+            for row in rows {
+                let (id, transaction_id, booth_id, recorded_at_ms, expires_at_ms) =
+                    row.map_err(sql("read expired hand-overs"))?;
+                let handover_id = Uuid::parse_str(&id).map_err(|error| OutboxError::BadRow {
+                    detail: format!("hand-over id {id:?}: {error}"),
+                })?;
+                expired.push(ExpiredHandOver {
+                    handover_id,
+                    transaction_id,
+                    booth_id,
+                    recorded_at_ms,
+                    expires_at_ms,
+                });
+            }
+        }
+        if expired.is_empty() {
+            return Ok(expired);
+        }
+        let payloads = expired
+            .iter()
+            .map(|record| serde_json::to_value(record).map_err(json("encode expiry event")))
+            .collect::<Result<Vec<_>>>()?;
+        let events: Vec<NewEvent<'_>> = payloads
+            .iter()
+            .map(|payload| NewEvent {
+                kind: HANDOVER_EXPIRED_EVENT,
+                occurred_at_ms: now_ms,
+                payload,
+            })
+            .collect();
+        let encoded = payloads
+            .iter()
+            .map(|payload| serde_json::to_string(payload).map_err(json("encode payload")))
+            .collect::<Result<Vec<_>>>()?;
+        Self::insert_events(&transaction, &events, &encoded, now_ms)?;
+        {
+            let mut delete = transaction
+                .prepare_cached("DELETE FROM handovers WHERE id = ?1")
+                .map_err(sql("prepare delete expired hand-over"))?;
+            for record in &expired {
+                delete
+                    .execute([record.handover_id.to_string()])
+                    .map_err(sql("delete expired hand-over"))?;
+            }
+        }
+        transaction
+            .commit()
+            .map_err(sql("commit expire hand-overs"))?;
+        self.checkpoint_after_delete();
+        tracing::warn!(
+            count = expired.len(),
+            "sealed hand-over records expired unsent and were deleted"
+        );
+        Ok(expired)
+    }
+
+    /// Counts and sizes of the hand-over queue.
+    pub fn handover_status(&self) -> Result<HandOverQueueStatus> {
+        let (pending, bytes, oldest, next_expiry): (i64, Option<i64>, Option<i64>, Option<i64>) =
+            self.connection
+                .query_row(
+                    "SELECT count(*), sum(length(sealed)), min(recorded_at_ms), \
+                     min(expires_at_ms) FROM handovers",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                )
+                .map_err(sql("hand-over status"))?;
+        Ok(HandOverQueueStatus {
+            pending: u64_from(pending, "count")?,
+            bytes: u64_from(bytes.unwrap_or(0), "bytes")?,
+            oldest_recorded_at_ms: oldest,
+            next_expiry_ms: next_expiry,
+        })
+    }
 }

@@ -23,7 +23,10 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::error::OutboxError;
 use crate::store::Outbox;
-use crate::wire::{BatchAck, EventBatch, Health, PublishedList};
+use crate::wire::{
+    BatchAck, BoothAck, BoothAckResult, EventBatch, HandOverAck, HandOverBatch, HandOverPage,
+    Health, PublishedList, ReceivedHandOver,
+};
 
 /// Errors of the sync client.
 #[derive(Debug, thiserror::Error)]
@@ -144,13 +147,18 @@ pub struct SyncConfig {
     pub lists: Vec<String>,
     /// How often to pull lists.
     pub list_interval: Duration,
-    /// How often to purge delivered events past retention.
+    /// How often to purge delivered events past retention (and to delete sealed hand-over
+    /// records past their time to live).
     pub purge_interval: Duration,
+    /// Sealed hand-over records per `POST /v1/gates/{gate}/handovers` (each is a few hundred
+    /// kilobytes).
+    pub handover_batch_size: usize,
 }
 
 impl SyncConfig {
     /// Defaults for `base_url`: batches of 200, 10 s timeout, 500 ms..60 s back-off, 5 s idle,
-    /// lists every 5 minutes, purge hourly, no lists, no TLS.
+    /// lists every 5 minutes, purge and hand-over expiry hourly, 4 hand-overs per request, no
+    /// lists, no TLS.
     pub fn new(base_url: impl Into<String>) -> Self {
         Self {
             base_url: base_url.into(),
@@ -162,6 +170,7 @@ impl SyncConfig {
             lists: Vec::new(),
             list_interval: Duration::from_secs(300),
             purge_interval: Duration::from_secs(3600),
+            handover_batch_size: 4,
         }
     }
 }
@@ -352,6 +361,64 @@ impl SyncClient {
         })
     }
 
+    /// Sends up to `batch_size` queued sealed hand-over records to central
+    /// (`POST /v1/gates/{gate}/handovers`) and deletes, securely, exactly those central
+    /// acknowledges. On failure the records stay queued (and the failure is recorded).
+    pub fn push_handovers(
+        &self,
+        outbox: &mut Outbox,
+        batch_size: usize,
+    ) -> Result<PushOutcome, SyncError> {
+        let pending = outbox.pending_handovers(batch_size)?;
+        if pending.is_empty() {
+            return Ok(PushOutcome { sent: 0, acked: 0 });
+        }
+        let ids: Vec<_> = pending.iter().map(|record| record.sealed.id).collect();
+        let batch = HandOverBatch {
+            handovers: pending.into_iter().map(|record| record.sealed).collect(),
+        };
+        let mut url = self.url("v1/gates/")?;
+        url.path_segments_mut()
+            .map_err(|()| SyncError::Url {
+                url: self.base.to_string(),
+                detail: "cannot be a base".into(),
+            })?
+            .pop_if_empty()
+            .push(outbox.gate_id())
+            .push("handovers");
+        let answer = self
+            .agent
+            .request_url("POST", &url)
+            .send_json(&batch)
+            .map_err(map_ureq)
+            .and_then(|response| {
+                response
+                    .into_json::<HandOverAck>()
+                    .map_err(|error| SyncError::Decode {
+                        what: "POST /v1/gates/{gate}/handovers",
+                        detail: error.to_string(),
+                    })
+            });
+        let ack = match answer {
+            Ok(ack) => ack,
+            Err(error) => {
+                outbox.record_handover_failure(&ids, &error.to_string())?;
+                return Err(error);
+            }
+        };
+        let sent: std::collections::HashSet<_> = ids.iter().collect();
+        let acked: Vec<_> = ack
+            .acked
+            .into_iter()
+            .filter(|id| sent.contains(id))
+            .collect();
+        outbox.delete_handovers(&acked)?;
+        Ok(PushOutcome {
+            sent: ids.len(),
+            acked: acked.len(),
+        })
+    }
+
     /// Pushes batches until nothing is pending or a push fails. Returns events acknowledged.
     pub fn drain(&self, outbox: &mut Outbox, batch_size: usize) -> Result<u64, SyncError> {
         let mut total = 0u64;
@@ -414,6 +481,73 @@ impl SyncClient {
                 what: "GET /v1/health",
                 detail: error.to_string(),
             })
+    }
+}
+
+/// The inspection booth's side of the hand-over API: fetch the sealed records addressed to
+/// one booth and acknowledge them (after which central erases them). With mutual TLS the
+/// client certificate must name the booth as `urn:booth:BOOTH_ID`. Opening the records is
+/// [`crate::handover::open`] with the booth's private key.
+#[derive(Debug)]
+pub struct BoothClient {
+    client: SyncClient,
+    booth_id: String,
+}
+
+impl BoothClient {
+    /// A client for booth `booth_id` of the central in `config` (same URL and TLS rules as
+    /// the gate's [`SyncClient`]).
+    pub fn new(config: &SyncConfig, booth_id: impl Into<String>) -> Result<Self, SyncError> {
+        Ok(Self {
+            client: SyncClient::new(config)?,
+            booth_id: booth_id.into(),
+        })
+    }
+
+    fn url(&self, tail: &[&str]) -> Result<url::Url, SyncError> {
+        let mut url = self.client.url("v1/booths/")?;
+        url.path_segments_mut()
+            .map_err(|()| SyncError::Url {
+                url: self.client.base.to_string(),
+                detail: "cannot be a base".into(),
+            })?
+            .pop_if_empty()
+            .push(&self.booth_id)
+            .extend(tail);
+        Ok(url)
+    }
+
+    /// Up to `limit` records not yet acknowledged, oldest first.
+    pub fn fetch(&self, limit: u32) -> Result<Vec<ReceivedHandOver>, SyncError> {
+        let page: HandOverPage = self
+            .client
+            .agent
+            .request_url("GET", &self.url(&["handovers"])?)
+            .query("limit", &limit.to_string())
+            .call()
+            .map_err(map_ureq)?
+            .into_json()
+            .map_err(|error| SyncError::Decode {
+                what: "GET /v1/booths/{booth}/handovers",
+                detail: error.to_string(),
+            })?;
+        Ok(page.handovers)
+    }
+
+    /// Acknowledges records the booth has stored; returns how many were newly acknowledged.
+    pub fn acknowledge(&self, ids: &[uuid::Uuid]) -> Result<u64, SyncError> {
+        let answer: BoothAckResult = self
+            .client
+            .agent
+            .request_url("POST", &self.url(&["handovers", "ack"])?)
+            .send_json(&BoothAck { ids: ids.to_vec() })
+            .map_err(map_ureq)?
+            .into_json()
+            .map_err(|error| SyncError::Decode {
+                what: "POST /v1/booths/{booth}/handovers/ack",
+                detail: error.to_string(),
+            })?;
+        Ok(answer.acknowledged)
     }
 }
 
@@ -534,6 +668,9 @@ pub fn run_sync_loop(
                 Ok(_) => {}
                 Err(error) => tracing::error!(%error, "purge of delivered events failed"),
             }
+            if let Err(error) = outbox.expire_handovers() {
+                tracing::error!(%error, "expiry of sealed hand-over records failed");
+            }
             next_purge = Instant::now() + config.purge_interval;
         }
         let mut more_pending = false;
@@ -551,6 +688,17 @@ pub fn run_sync_loop(
             }
             Err(error) => {
                 tracing::warn!(%error, "event push failed");
+                failed = true;
+            }
+        }
+        // Sealed hand-over records have their own table and endpoint; a failure here does
+        // not hold events back, nor the other way round.
+        match client.push_handovers(outbox, config.handover_batch_size.max(1)) {
+            Ok(outcome) => {
+                more_pending |= outcome.sent == config.handover_batch_size && outcome.acked > 0;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "hand-over push failed");
                 failed = true;
             }
         }

@@ -103,3 +103,134 @@ pub struct ApiError {
     /// What went wrong, for humans.
     pub error: String,
 }
+
+/// Base64 (standard alphabet, padded) for binary fields in JSON.
+pub(crate) mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserializer, Serializer};
+
+    /// Serialises bytes as a base64 string.
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        // The text is a copy of (possibly sensitive) bytes: wipe it after use.
+        let text = zeroize::Zeroizing::new(STANDARD.encode(bytes));
+        serializer.serialize_str(&text)
+    }
+
+    struct Visitor;
+
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a base64 string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Vec<u8>, E> {
+            STANDARD.decode(text).map_err(E::custom)
+        }
+    }
+
+    /// Deserialises a base64 string (borrowed from the input when possible, so no extra
+    /// copy of the text is made).
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+/// HPKE suite of [`SealedHandOver`]: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
+/// ChaCha20-Poly1305 (RFC 9180 ids 0x0020, 0x0001, 0x0003), base mode.
+pub const HANDOVER_SUITE: &str = "HPKE-Base/X25519-HKDF-SHA256/HKDF-SHA256/ChaCha20Poly1305";
+
+/// A BioCart hand-over record sealed to an inspection booth's public key. Central stores and
+/// forwards it but cannot read it; only the booth's private key opens it
+/// (`outbox::handover::open`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedHandOver {
+    /// UUIDv7 chosen when sealing; central and the booth are idempotent on it.
+    pub id: Uuid,
+    /// The gate that captured the record (authenticated as HPKE associated data).
+    pub gate_id: String,
+    /// The traveller transaction, 32 hex digits (authenticated as HPKE associated data).
+    pub transaction_id: String,
+    /// The booth the record is addressed to.
+    pub booth_id: String,
+    /// The booth public key it was sealed to (X25519, 32 bytes).
+    #[serde(with = "base64_bytes")]
+    pub booth_key: Vec<u8>,
+    /// [`HANDOVER_SUITE`].
+    pub suite: String,
+    /// HPKE encapsulated key (X25519 ephemeral public key, 32 bytes).
+    #[serde(with = "base64_bytes")]
+    pub encapsulated_key: Vec<u8>,
+    /// HPKE ciphertext of the record (with the 16-byte Poly1305 tag).
+    #[serde(with = "base64_bytes")]
+    pub ciphertext: Vec<u8>,
+    /// When it was sealed (unix ms, gate clock).
+    pub sealed_at_ms: i64,
+}
+
+impl std::fmt::Debug for SealedHandOver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedHandOver")
+            .field("id", &self.id)
+            .field("gate_id", &self.gate_id)
+            .field("transaction_id", &self.transaction_id)
+            .field("booth_id", &self.booth_id)
+            .field("ciphertext_bytes", &self.ciphertext.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Body of `POST /v1/gates/{gate}/handovers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandOverBatch {
+    /// Sealed records of the gate named in the path.
+    pub handovers: Vec<SealedHandOver>,
+}
+
+/// Answer to `POST /v1/gates/{gate}/handovers`: the records central now holds durably (or
+/// already delivered); the gate deletes its copies of exactly these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandOverAck {
+    /// Ids central holds or already handed to the booth.
+    pub acked: Vec<Uuid>,
+    /// How many were newly stored.
+    pub stored: u64,
+    /// How many central already had.
+    pub duplicates: u64,
+}
+
+/// A sealed record as a booth receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedHandOver {
+    /// The record as the gate sealed it.
+    #[serde(flatten)]
+    pub sealed: SealedHandOver,
+    /// When central stored it (unix ms, central clock).
+    pub received_at_ms: i64,
+}
+
+/// Answer to `GET /v1/booths/{booth}/handovers`: records not yet acknowledged by the booth,
+/// oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandOverPage {
+    /// The records.
+    pub handovers: Vec<ReceivedHandOver>,
+}
+
+/// Body of `POST /v1/booths/{booth}/handovers/ack`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoothAck {
+    /// Records the booth has stored (or no longer needs); central erases their ciphertext.
+    pub ids: Vec<Uuid>,
+}
+
+/// Answer to `POST /v1/booths/{booth}/handovers/ack`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoothAckResult {
+    /// How many records were newly acknowledged (already acknowledged or unknown ids count 0).
+    pub acknowledged: u64,
+}
