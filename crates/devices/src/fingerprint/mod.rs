@@ -14,6 +14,7 @@
 //! in this module logs biometric data.
 
 pub mod image;
+pub mod iso19794_4;
 pub mod r30x;
 pub mod simulator;
 
