@@ -14,6 +14,7 @@ mod fingerprint_cmd;
 mod io_cmd;
 mod mrz_cmd;
 mod outbox_cmd;
+mod trust_cmd;
 
 /// Command line of gatectl.
 #[derive(Debug, Parser)]
@@ -88,6 +89,9 @@ enum Command {
     /// Sync with central: last results and down-synced list versions.
     #[command(subcommand)]
     Sync(outbox_cmd::SyncCommand),
+    /// Document trust store: CSCAs, master lists, CRLs; passive authentication of a saved read.
+    #[command(subcommand)]
+    Trust(trust_cmd::TrustCommand),
 }
 
 fn main() -> ExitCode {
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Io(cmd) => io_cmd::run(cmd),
         Command::Outbox(cmd) => outbox_cmd::run_outbox(cmd),
         Command::Sync(cmd) => outbox_cmd::run_sync(cmd),
+        Command::Trust(cmd) => trust_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,
