@@ -378,11 +378,15 @@ fn vet(
                     "no master-list signer in the trust directory (add one with --kind ml-signer)"
                 );
             }
-            let cscas = trust::verify_master_list(data, ml_signers, time)?;
+            let list = trust::verify_master_list(data, ml_signers, time)?;
             Ok(Accepted {
                 der: data.to_vec(),
                 file_name: original_name.to_string(),
-                what: format!("{} CSCA certificate(s)", cscas.len()),
+                what: format!(
+                    "{} CSCA certificate(s), {} unparsable entries skipped",
+                    list.certificates.len(),
+                    list.unparsable
+                ),
             })
         }
     }

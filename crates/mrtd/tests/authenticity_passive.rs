@@ -446,6 +446,15 @@ fn master_list_loads_and_a_csca_outside_it_is_rejected() {
     };
     assert_eq!(TrustStore::load(&by_signer, NOW).unwrap().cscas().len(), 2);
 
+    // An entry that is not a certificate is skipped with a warning, the rest is trusted.
+    let junk = TrustStoreConfig {
+        master_list_paths: vec![path("masterlist-junk.ml")],
+        ..ml_config.clone()
+    };
+    let store = TrustStore::load(&junk, NOW).unwrap();
+    assert_eq!(store.cscas().len(), 2);
+    assert_eq!(store.warnings().len(), 1, "{:?}", store.warnings());
+
     // A list signed by someone else is refused, and so is a tampered one.
     let untrusted = TrustStoreConfig {
         master_list_paths: vec![path("masterlist-untrusted.ml")],

@@ -151,7 +151,7 @@ fn parse_signer_info(element: &Element<'_>) -> Result<(SignerInfo, bool), DerErr
         (1, tag::SEQUENCE) => {
             let mut s = sid_element.reader(what);
             let issuer = Name::parse_element(&s.read()?)?;
-            let serial = der::unsigned_integer(&s.read()?, what)?.to_vec();
+            let serial = der::serial_number(&s.read()?, what)?.to_vec();
             s.finish()?;
             SignerIdentifier::IssuerAndSerial { issuer, serial }
         }

@@ -280,6 +280,21 @@ pub fn unsigned_integer<'a>(
     }
 }
 
+/// The value bytes of a certificate serial number, leniently: RFC 5280 wants positive
+/// serials, but certificates with negative or zero-padded serials exist in national PKIs and
+/// master lists. A redundant leading zero is dropped so that equal numbers compare equal.
+pub fn serial_number<'a>(element: &Element<'a>, what: &'static str) -> Result<&'a [u8], DerError> {
+    let element = element.expect(tag::INTEGER, what)?;
+    match element.value {
+        [] => Err(DerError::Value {
+            what,
+            detail: "empty INTEGER",
+        }),
+        [0, rest @ ..] if !rest.is_empty() => Ok(rest),
+        value => Ok(value),
+    }
+}
+
 /// A small non-negative INTEGER.
 pub fn small_integer(element: &Element<'_>, what: &'static str) -> Result<u64, DerError> {
     let bytes = unsigned_integer(element, what)?;
@@ -434,6 +449,24 @@ mod tests {
         assert!(unsigned_integer(&e(&[0x00, 0x01]), "t").is_err());
         assert!(unsigned_integer(&e(&[]), "t").is_err());
         assert!(small_integer(&e(&[1, 2, 3, 4, 5, 6, 7, 8, 9]), "t").is_err());
+    }
+
+    #[test]
+    fn serial_numbers_are_lenient_but_normalised() {
+        let e = |v: &'static [u8]| Element {
+            tag: tag::INTEGER,
+            value: v,
+            raw: v,
+        };
+        assert_eq!(serial_number(&e(&[0x00, 0x80]), "t").unwrap(), &[0x80]);
+        // Negative and zero-padded serials occur in real PKIs.
+        assert_eq!(
+            serial_number(&e(&[0x80, 0x01]), "t").unwrap(),
+            &[0x80, 0x01]
+        );
+        assert_eq!(serial_number(&e(&[0x00, 0x01]), "t").unwrap(), &[0x01]);
+        assert_eq!(serial_number(&e(&[0x00]), "t").unwrap(), &[0x00]);
+        assert!(serial_number(&e(&[]), "t").is_err());
     }
 
     #[test]

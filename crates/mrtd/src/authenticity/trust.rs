@@ -189,14 +189,24 @@ pub fn load_certificates(
     Ok(out)
 }
 
+/// The content of a verified master list.
+#[derive(Debug, Clone)]
+pub struct MasterList {
+    /// The CSCA (and link) certificates that parse.
+    pub certificates: Vec<Certificate>,
+    /// Entries that are not certificates this parser accepts (skipped, not trusted).
+    pub unparsable: usize,
+}
+
 /// Verifies an ICAO CSCA master list (DER ContentInfo) and returns its certificates.
 /// The signer must be one of `signers` or be issued (name, key identifier and signature)
-/// by one of them, and be valid at `time` (Unix seconds).
+/// by one of them, and be valid at `time` (Unix seconds). Entries of the list that do not
+/// parse are skipped and counted: one odd certificate does not discard a whole list.
 pub fn verify_master_list(
     data: &[u8],
     signers: &[Certificate],
     time: i64,
-) -> Result<Vec<Certificate>, MasterListError> {
+) -> Result<MasterList, MasterListError> {
     let signed = SignedData::parse_content_info(data)?;
     if signed.content_type.0 != OID_CSCA_MASTER_LIST {
         return Err(MasterListError::NotAMasterList(
@@ -226,13 +236,17 @@ pub fn verify_master_list(
     der::small_integer(&r.read()?, what)?;
     let certs = r.read_tag(tag::SET)?;
     r.finish()?;
-    certs
-        .reader(what)
-        .all()?
-        .iter()
-        .map(|c| Certificate::parse(c.raw))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(MasterListError::from)
+    let mut list = MasterList {
+        certificates: Vec::new(),
+        unparsable: 0,
+    };
+    for entry in certs.reader(what).all()? {
+        match Certificate::parse(entry.raw) {
+            Ok(cert) => list.certificates.push(cert),
+            Err(_) => list.unparsable += 1,
+        }
+    }
+    Ok(list)
 }
 
 impl TrustStore {
@@ -259,14 +273,21 @@ impl TrustStore {
             }
             for path in &config.master_list_paths {
                 for file in files_in(path, ML_EXTENSIONS)? {
-                    let certs =
+                    let list =
                         verify_master_list(&read(&file)?, &signers, time).map_err(|source| {
                             TrustStoreError::MasterList {
                                 path: file.clone(),
                                 source,
                             }
                         })?;
-                    for cert in certs {
+                    if list.unparsable > 0 {
+                        store.warnings.push(format!(
+                            "{}: {} master list entries are not parsable certificates; skipped",
+                            file.display(),
+                            list.unparsable
+                        ));
+                    }
+                    for cert in list.certificates {
                         store.add_csca(cert, CscaSource::MasterList(file.clone()));
                     }
                 }

@@ -252,7 +252,7 @@ impl Certificate {
                 });
             }
         }
-        let serial = der::unsigned_integer(&t.read()?, what)?.to_vec();
+        let serial = der::serial_number(&t.read()?, what)?.to_vec();
         let inner_algorithm = AlgorithmIdentifier::parse(&t.read()?, what)?;
         if inner_algorithm.oid != signature_algorithm.oid {
             return Err(DerError::Value {
@@ -437,7 +437,7 @@ impl Crl {
         if let Some(list) = t.optional(tag::SEQUENCE)? {
             for entry in list.reader(what).all()? {
                 let mut e = entry.expect(tag::SEQUENCE, what)?.reader(what);
-                revoked.push(der::unsigned_integer(&e.read()?, what)?.to_vec());
+                revoked.push(der::serial_number(&e.read()?, what)?.to_vec());
                 der::time(&e.read()?, what)?;
                 e.optional(tag::SEQUENCE)?;
                 e.finish()?;
