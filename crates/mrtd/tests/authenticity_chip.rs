@@ -374,7 +374,30 @@ fn required_checks_missing_from_the_chip_are_refused() {
     let mut doc = document();
     doc.data_groups.remove(&15);
     doc.data_groups.remove(&14);
-    // The SOD still verifies for the remaining groups; the policy wants CA.
+    // EF.SOD lists DG14 and DG15: not reading them (e.g. a copy whose EF.COM hides them)
+    // is refused whatever the policy, unless it never runs the protocols.
+    for policy in [
+        BOTH_REQUIRED,
+        AuthenticityPolicy {
+            chip_authentication: Requirement::IfAvailable,
+            active_authentication: Requirement::IfAvailable,
+            ..BOTH_REQUIRED
+        },
+    ] {
+        let err = authenticate_document(&mut reader, &doc, Some(&td3()), &trust(), &policy, NOW)
+            .unwrap_err();
+        assert_eq!(err.reason_code(), "DG_NOT_READ");
+    }
+    let never = AuthenticityPolicy {
+        chip_authentication: Requirement::Never,
+        active_authentication: Requirement::Never,
+        ..BOTH_REQUIRED
+    };
+    assert!(authenticate_document(&mut reader, &doc, Some(&td3()), &trust(), &never, NOW).is_ok());
+
+    // A document whose SOD lists only DG1 and DG2 does not offer CA or AA at all.
+    doc.sod = tlv::encode(0x77, &fixture("sod-rsa-v15.cms"));
+    doc.data_groups.retain(|n, _| *n <= 2);
     let err = authenticate_document(
         &mut reader,
         &doc,

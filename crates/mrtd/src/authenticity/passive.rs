@@ -225,6 +225,8 @@ pub struct PassiveAuthReport {
     pub hash_algorithm: HashAlgorithm,
     /// Data groups whose hash matched.
     pub data_groups_verified: Vec<u8>,
+    /// Every data group EF.SOD has a hash for (read or not).
+    pub data_groups_in_sod: Vec<u8>,
     /// True if a CRL of the DS issuer was consulted.
     pub crl_checked: bool,
     /// True if DG1 was compared with an optical MRZ.
@@ -431,6 +433,7 @@ pub fn verify_passive(
             .unwrap_or_else(|_| "unknown".into()),
         hash_algorithm,
         data_groups_verified,
+        data_groups_in_sod: sod.data_group_hashes.iter().map(|(n, _)| *n).collect(),
         crl_checked: chain.crl_checked,
         mrz_compared: input.optical_mrz.is_some(),
     })

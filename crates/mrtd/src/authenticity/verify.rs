@@ -76,6 +76,11 @@ pub enum AuthenticityError {
     /// The policy requires Active Authentication and the chip has no DG15.
     #[error("Active Authentication required but the chip has no DG15")]
     ActiveAuthenticationUnavailable,
+    /// EF.SOD lists DG14 or DG15 (the chip supports Chip or Active Authentication) but the
+    /// data group was not read: EF.COM is not signed, so a copied chip could hide the data
+    /// group to skip the clone check.
+    #[error("DG{0} is listed in EF.SOD but was not read")]
+    SignedDataGroupNotRead(u8),
 }
 
 impl AuthenticityError {
@@ -87,6 +92,7 @@ impl AuthenticityError {
             AuthenticityError::ActiveAuthentication(e) => e.reason_code(),
             AuthenticityError::ChipAuthenticationUnavailable => "CA_UNAVAILABLE",
             AuthenticityError::ActiveAuthenticationUnavailable => "AA_UNAVAILABLE",
+            AuthenticityError::SignedDataGroupNotRead(_) => "DG_NOT_READ",
         }
     }
 }
@@ -94,6 +100,9 @@ impl AuthenticityError {
 /// Verifies a document just read by `reader` (whose secure messaging session is still
 /// open): passive authentication against `trust` at `time` (Unix seconds), then Chip
 /// Authentication and Active Authentication per `policy`.
+///
+/// A DG14 or DG15 that EF.SOD lists must have been read (`DG_NOT_READ` otherwise) unless
+/// the policy never runs the protocol.
 ///
 /// Chip Authentication counts as done when PACE-CAM verified the chip during access (and
 /// EF.CardSecurity, which holds the chip key, passes steps 1-4 of passive authentication);
@@ -108,6 +117,9 @@ pub fn authenticate_document<T: CardTransport>(
 ) -> Result<AuthenticityReport, AuthenticityError> {
     let input = PassiveAuthInput::from_chip(document, optical_mrz, time);
     let passive = verify_passive(&input, trust, &policy.passive)?;
+    // What the signed SOD says the chip has cannot be hidden by editing EF.COM.
+    let signed_but_unread =
+        |n: u8| passive.data_groups_in_sod.contains(&n) && document.data_group(n).is_none();
 
     let chip_authentication = match policy.chip_authentication {
         Requirement::Never => None,
@@ -123,6 +135,9 @@ pub fn authenticate_document<T: CardTransport>(
                 Some(dg14) => chip::parameters_from_dg14(dg14)?,
                 None => None,
             };
+            if !pace_cam && signed_but_unread(14) {
+                return Err(AuthenticityError::SignedDataGroupNotRead(14));
+            }
             match (pace_cam, params) {
                 (true, _) => {
                     // The CAM key came from EF.CardSecurity: it must be signed like EF.SOD.
@@ -145,6 +160,9 @@ pub fn authenticate_document<T: CardTransport>(
         }
     };
 
+    if policy.active_authentication != Requirement::Never && signed_but_unread(15) {
+        return Err(AuthenticityError::SignedDataGroupNotRead(15));
+    }
     let active_authentication = match (policy.active_authentication, document.data_group(15)) {
         (Requirement::Never, _) => None,
         (_, Some(dg15)) => Some(active::run_active_authentication(
