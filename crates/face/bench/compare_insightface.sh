@@ -39,8 +39,9 @@ for manifest in scrfd_500m_320 w600k_mbf; do
   sed "s|^path = \".*/shared/models/|path = \"$SHARED/models/|" \
     "$REPO/crates/face/eval-manifests/$manifest.toml" > "$WORK/$manifest.toml"
 done
-tail -n +2 "$SHARED/datasets/lfw/pairs_available.tsv" | cut -f2,3 | tr '\t' '\n' | awk '!seen[$0]++' \
-  | head -n "$IMAGES" | sed "s|^|$SHARED/datasets/lfw/images/|" > "$WORK/images.txt"
+tail -n +2 "$SHARED/datasets/lfw/pairs_available.tsv" | cut -f2,3 | tr '\t' '\n' \
+  | awk -v limit="$IMAGES" -v root="$SHARED/datasets/lfw/images/" '!seen[$0]++ && count++ < limit { print root $0 }' \
+  > "$WORK/images.txt"
 echo "images: $(wc -l < "$WORK/images.txt"), rounds: $ROUNDS, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 run_ours() {

@@ -4,7 +4,7 @@ use image::RgbImage;
 
 use crate::align::{Affine, Landmarks, align_face, align_points, dlib_five_point_targets};
 use crate::error::{FaceError, Result};
-use crate::imaging::{rgb_to_f32, tensor_shape, write_tensor};
+use crate::imaging::{tensor_shape, write_tensor_u8};
 use crate::manifest::{
     AlignmentTemplate, DistanceKind, EmbedderSpec, InputSpec, LandmarkModelKind, ModelManifest,
 };
@@ -210,10 +210,9 @@ impl Embedder {
     fn raw_embedding(&self, chip: &RgbImage) -> Result<Vec<f32>> {
         let (w, h) = (chip.width() as usize, chip.height() as usize);
         let batch = self.input.batch.max(1);
-        let pixels = rgb_to_f32(chip);
         let mut tensor = vec![0f32; batch * w * h * 3];
         for slot in 0..batch {
-            write_tensor(&pixels, w, h, &self.input, slot, &mut tensor);
+            write_tensor_u8(chip, &self.input, slot, &mut tensor);
         }
         let shape = tensor_shape(self.input.layout, batch, w, h);
         let outputs = self.model.run(&shape, tensor)?;

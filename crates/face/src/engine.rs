@@ -97,7 +97,7 @@ impl FaceConfig {
 /// Default detector manifest file name in `models/`.
 pub const DEFAULT_DETECTOR_MANIFEST: &str = "mtcnn.toml";
 /// Default embedder manifest file name in `models/`.
-pub const DEFAULT_EMBEDDER_MANIFEST: &str = "dlib_resnet128_faceapi.toml";
+pub const DEFAULT_EMBEDDER_MANIFEST: &str = "dlib_resnet128.toml";
 /// Default attack manifest file name in `models/`.
 pub const DEFAULT_ATTACK_MANIFEST: &str = "face_antispoofing_expo.toml";
 

@@ -177,20 +177,44 @@ pub fn crop_resize(source: &RgbImage, region: BoxF, out_w: usize, out_h: usize) 
     let (w, h) = (source.width() as usize, source.height() as usize);
     let raw = source.as_raw();
     if scale_x > 1.0 || scale_y > 1.0 {
+        // Separable area averaging: rows first into a (out_h x w) buffer, then columns. Same
+        // weights as the 2-D footprint (the weights are a product of the two axes).
         let columns = area_weights(region.x1, scale_x, out_w, w);
         let rows = area_weights(region.y1, scale_y, out_h, h);
+        // Only the source columns the region covers.
+        let first_column = columns
+            .iter()
+            .flatten()
+            .map(|(sx, _)| *sx)
+            .min()
+            .unwrap_or(0);
+        let last_column = columns
+            .iter()
+            .flatten()
+            .map(|(sx, _)| *sx + 1)
+            .max()
+            .unwrap_or(0);
+        let span = last_column.saturating_sub(first_column) * 3;
+        let mut vertical = vec![0f32; out_h * span];
         for (oy, row_weights) in rows.iter().enumerate() {
+            let target = &mut vertical[oy * span..(oy + 1) * span];
+            for &(sy, wy) in row_weights {
+                let start = (sy * w + first_column) * 3;
+                let source = &raw[start..start + span];
+                for (t, &v) in target.iter_mut().zip(source) {
+                    *t += wy * f32::from(v);
+                }
+            }
+        }
+        for oy in 0..out_h {
+            let line = &vertical[oy * span..(oy + 1) * span];
             for (ox, column_weights) in columns.iter().enumerate() {
                 let mut acc = [0f32; 3];
-                for &(sy, wy) in row_weights {
-                    let row = sy * w * 3;
-                    for &(sx, wx) in column_weights {
-                        let weight = wx * wy;
-                        let p = row + sx * 3;
-                        acc[0] += weight * f32::from(raw[p]);
-                        acc[1] += weight * f32::from(raw[p + 1]);
-                        acc[2] += weight * f32::from(raw[p + 2]);
-                    }
+                for &(sx, wx) in column_weights {
+                    let p = (sx - first_column) * 3;
+                    acc[0] += wx * line[p];
+                    acc[1] += wx * line[p + 1];
+                    acc[2] += wx * line[p + 2];
                 }
                 let o = (oy * out_w + ox) * 3;
                 out[o..o + 3].copy_from_slice(&acc);
@@ -262,23 +286,68 @@ pub fn write_tensor(
     slot: usize,
     tensor: &mut [f32],
 ) {
+    write_tensor_from(rgb, width, height, spec, slot, tensor, |v| v);
+}
+
+/// [`write_tensor`] straight from 8-bit pixels (no intermediate f32 image).
+pub fn write_tensor_u8(image: &RgbImage, spec: &InputSpec, slot: usize, tensor: &mut [f32]) {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    write_tensor_from(image.as_raw(), width, height, spec, slot, tensor, f32::from);
+}
+
+/// The layout/colour/normalisation logic of [`write_tensor`], hoisted out of the pixel loop.
+fn write_tensor_from<T: Copy>(
+    rgb: &[T],
+    width: usize,
+    height: usize,
+    spec: &InputSpec,
+    slot: usize,
+    tensor: &mut [f32],
+    to_f32: impl Fn(T) -> f32,
+) {
     let plane = width * height;
     let base = slot * plane * 3;
-    for y in 0..height {
-        for x in 0..width {
-            let p = (y * width + x) * 3;
-            for c in 0..3 {
-                let source_channel = match spec.colour {
-                    ColourOrder::Rgb => c,
-                    ColourOrder::Bgr => 2 - c,
-                };
-                let value = (rgb[p + source_channel] - spec.mean[c]) / spec.std[c];
-                let index = match spec.layout {
-                    TensorLayout::Nchw => c * plane + y * width + x,
-                    TensorLayout::Nhwc => (y * width + x) * 3 + c,
-                    TensorLayout::Nwhc => (x * height + y) * 3 + c,
-                };
-                tensor[base + index] = value;
+    let pixels = plane.min(rgb.len() / 3);
+    let Some(target) = tensor.get_mut(base..base + plane * 3) else {
+        return;
+    };
+    // value = pixel * scale[c] + offset[c], reading source channel source[c] for tensor channel c.
+    let source = match spec.colour {
+        ColourOrder::Rgb => [0, 1, 2],
+        ColourOrder::Bgr => [2, 1, 0],
+    };
+    let scale = spec.std.map(|s| 1.0 / s);
+    let offset = [0, 1, 2].map(|c| -spec.mean[c] * scale[c]);
+    match spec.layout {
+        TensorLayout::Nchw => {
+            let (first, rest) = target.split_at_mut(plane);
+            let (second, third) = rest.split_at_mut(plane);
+            for (c, channel) in [first, second, third].into_iter().enumerate() {
+                let (s, k, o) = (source[c], scale[c], offset[c]);
+                for (i, value) in channel.iter_mut().take(pixels).enumerate() {
+                    *value = to_f32(rgb[i * 3 + s]) * k + o;
+                }
+            }
+        }
+        TensorLayout::Nhwc => {
+            for (i, value) in target.chunks_exact_mut(3).take(pixels).enumerate() {
+                for c in 0..3 {
+                    value[c] = to_f32(rgb[i * 3 + source[c]]) * scale[c] + offset[c];
+                }
+            }
+        }
+        TensorLayout::Nwhc => {
+            for y in 0..height {
+                for x in 0..width {
+                    let p = (y * width + x) * 3;
+                    let t = (x * height + y) * 3;
+                    if p + 2 >= rgb.len() {
+                        continue;
+                    }
+                    for c in 0..3 {
+                        target[t + c] = to_f32(rgb[p + source[c]]) * scale[c] + offset[c];
+                    }
+                }
             }
         }
     }

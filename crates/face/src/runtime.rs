@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
 use sha2::{Digest, Sha256};
 
@@ -191,6 +192,8 @@ impl OnnxModel {
             message,
         };
         let session = Session::builder(environment)
+            .map_err(|e| inference_error(e.to_string()))?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
             .map_err(|e| inference_error(e.to_string()))?
             .with_intra_threads(threads.max(1))
             .map_err(|e| inference_error(e.to_string()))?

@@ -13,26 +13,25 @@ use image::RgbImage;
 use crate::align::{ARCFACE_112, Affine, Landmarks, similarity_transform};
 use crate::error::{FaceError, Result};
 
-/// One split of a regression tree: go left when `pixel[a] - pixel[b] > threshold`.
+/// One split of a regression tree: go left when `pixel[first] - pixel[second] > threshold`.
+/// (8 bytes, so that a tree's splits share one or two cache lines.)
 #[derive(Debug, Clone, Copy)]
 struct Split {
-    first: usize,
-    second: usize,
+    first: u16,
+    second: u16,
     threshold: f32,
 }
 
-/// A complete binary regression tree; each leaf holds a shape increment.
+/// One cascade level: the pixels it samples and its trees, stored contiguously (the trees are
+/// complete and of one depth, so tree `t` owns `splits[t * splits_per_tree..]` and
+/// `leaves[t * (splits_per_tree + 1) * shape_len..]`; walking the trees in order then reads
+/// memory forwards).
 #[derive(Debug, Clone)]
-struct RegressionTree {
+struct CascadeLevel {
+    splits_per_tree: usize,
     splits: Vec<Split>,
     /// Leaf increments, `shape_len` values per leaf.
     leaves: Vec<f32>,
-}
-
-/// One cascade level: the pixels it samples and the trees that read them.
-#[derive(Debug, Clone)]
-struct CascadeLevel {
-    trees: Vec<RegressionTree>,
     /// Shape point each feature pixel is anchored to.
     anchors: Vec<usize>,
     /// Offset of each feature pixel from its anchor, in the mean-shape frame.
@@ -150,17 +149,22 @@ impl ShapePredictor {
         let mut forests = Vec::with_capacity(level_count);
         for _ in 0..level_count {
             let tree_count = reader.count(MAX_ITEMS)?;
-            let mut trees = Vec::with_capacity(tree_count);
+            let mut splits_per_tree = None;
+            let mut splits = Vec::new();
+            let mut leaves = Vec::new();
             for _ in 0..tree_count {
                 let split_count = reader.count(MAX_ITEMS)?;
-                let mut splits = Vec::with_capacity(split_count);
+                if *splits_per_tree.get_or_insert(split_count) != split_count {
+                    return Err(reader.error("trees of one level differ in depth"));
+                }
                 for _ in 0..split_count {
-                    let first = reader.count(MAX_ITEMS)?;
-                    let second = reader.count(MAX_ITEMS)?;
+                    let first = reader.count(usize::from(u16::MAX))?;
+                    let second = reader.count(usize::from(u16::MAX))?;
                     let threshold = reader.float()?;
                     splits.push(Split {
-                        first,
-                        second,
+                        // Bounded by u16::MAX above.
+                        first: first as u16,
+                        second: second as u16,
                         threshold,
                     });
                 }
@@ -168,7 +172,6 @@ impl ShapePredictor {
                 if leaf_count != split_count + 1 {
                     return Err(reader.error("a tree needs one leaf more than splits"));
                 }
-                let mut leaves = Vec::with_capacity(leaf_count * shape_len);
                 for _ in 0..leaf_count {
                     let leaf = reader.column()?;
                     if leaf.len() != shape_len {
@@ -176,9 +179,8 @@ impl ShapePredictor {
                     }
                     leaves.extend(leaf);
                 }
-                trees.push(RegressionTree { splits, leaves });
             }
-            forests.push(trees);
+            forests.push((splits_per_tree.unwrap_or(0), splits, leaves));
         }
         let points = shape_len / 2;
         let mut anchors = Vec::with_capacity(level_count);
@@ -196,7 +198,7 @@ impl ShapePredictor {
             return Err(reader.error("delta lists differ from the cascade levels"));
         }
         let mut levels = Vec::with_capacity(level_count);
-        for (trees, anchors) in forests.into_iter().zip(anchors) {
+        for ((splits_per_tree, splits, leaves), anchors) in forests.into_iter().zip(anchors) {
             let count = reader.count(MAX_ITEMS)?;
             if count != anchors.len() {
                 return Err(reader.error("deltas and anchors differ in number"));
@@ -204,17 +206,16 @@ impl ShapePredictor {
             let deltas = (0..count)
                 .map(|_| Ok([reader.float()?, reader.float()?]))
                 .collect::<Result<Vec<_>, String>>()?;
-            for tree in &trees {
-                if tree
-                    .splits
-                    .iter()
-                    .any(|s| s.first >= count || s.second >= count)
-                {
-                    return Err(reader.error("split refers to a pixel that does not exist"));
-                }
+            if splits
+                .iter()
+                .any(|s| usize::from(s.first) >= count || usize::from(s.second) >= count)
+            {
+                return Err(reader.error("split refers to a pixel that does not exist"));
             }
             levels.push(CascadeLevel {
-                trees,
+                splits_per_tree,
+                splits,
+                leaves,
                 anchors,
                 deltas,
             });
@@ -284,18 +285,21 @@ impl ShapePredictor {
                 pixels.push(intensity);
             }
             let shape_len = shape.len();
-            for tree in &level.trees {
+            let per_tree = level.splits_per_tree;
+            let leaf_block = (per_tree + 1) * shape_len;
+            let tree_count = level.leaves.len() / leaf_block.max(1);
+            for tree in 0..tree_count {
+                let splits = &level.splits[tree * per_tree..(tree + 1) * per_tree];
+                let leaves = &level.leaves[tree * leaf_block..(tree + 1) * leaf_block];
                 let mut node = 0usize;
-                while node < tree.splits.len() {
-                    let split = tree.splits[node];
-                    node = if pixels[split.first] - pixels[split.second] > split.threshold {
-                        2 * node + 1
-                    } else {
-                        2 * node + 2
-                    };
+                while node < per_tree {
+                    let split = splits[node];
+                    let difference =
+                        pixels[usize::from(split.first)] - pixels[usize::from(split.second)];
+                    node = 2 * node + if difference > split.threshold { 1 } else { 2 };
                 }
-                let leaf = node - tree.splits.len();
-                let increment = &tree.leaves[leaf * shape_len..(leaf + 1) * shape_len];
+                let leaf = node - per_tree;
+                let increment = &leaves[leaf * shape_len..(leaf + 1) * shape_len];
                 shape.iter_mut().zip(increment).for_each(|(s, i)| *s += i);
             }
         }
