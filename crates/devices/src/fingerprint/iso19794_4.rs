@@ -703,6 +703,35 @@ mod tests {
     }
 
     #[test]
+    fn a_wire_image_from_the_module_becomes_an_8_bit_record() {
+        // What UpImage delivers: 4 bits per pixel, two pixels per byte.
+        let packed: Vec<u8> = (0..super::super::image::PACKED_IMAGE_LEN)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let image = FingerImage::from_packed_4bpp(&packed).unwrap();
+        let bytes = FingerImageRecord::from_finger_image(
+            &image,
+            FingerPosition::RIGHT_INDEX,
+            image.quality().score,
+            ImageEncoding::Uncompressed,
+        )
+        .unwrap()
+        .encode()
+        .unwrap();
+        assert_eq!(bytes[28], 8, "pixel depth 8 on the host");
+        let pixels = &bytes[46..];
+        assert_eq!(pixels.len(), 256 * 288);
+        assert_eq!(
+            (pixels[2], pixels[3]),
+            (0, 17),
+            "byte 0x01: nibbles widened x 17"
+        );
+        assert!(pixels.iter().all(|p| p % 17 == 0));
+        let parsed = FingerImageRecord::parse(&bytes).unwrap();
+        assert_eq!(parsed.views[0].to_finger_image(&parsed).unwrap(), image);
+    }
+
+    #[test]
     fn png_record_round_trips_losslessly_and_is_smaller() {
         let image = ridges();
         let record = FingerImageRecord::from_finger_image(
