@@ -8,7 +8,7 @@ use crate::hashing::DocumentHasher;
 use crate::health::{DeviceRole, HealthReport, HealthSender};
 use crate::sim::{SimTiming, SimulatedDevices};
 use crate::systemd;
-use devices::turnstile::{InMemoryTurnstile, Input, Output};
+use devices::turnstile::Output;
 use gate_config::GateConfig;
 use gate_config::schema::{CameraConfig, ChipReaderConfig, CloneCheckRequirement};
 use gate_core::{
@@ -52,6 +52,9 @@ pub enum StartError {
         /// Backend name.
         backend: String,
     },
+    /// The door could not be taken over.
+    #[error(transparent)]
+    Door(crate::door::DoorStartError),
     /// The document hash key could not be loaded.
     #[error(transparent)]
     Key(#[from] crate::hashing::KeyError),
@@ -144,6 +147,8 @@ struct DoorState {
     lines: DoorLines,
     /// End of a technician's door pulse in progress.
     pulse_until: Option<Instant>,
+    /// The door sensors fitted (shown in the status).
+    fitted: gate_core::turnstile::FittedSensors,
 }
 
 struct Daemon {
@@ -208,8 +213,8 @@ fn check_backends(config: &GateConfig) -> Result<(), StartError> {
     ];
     for (role, backend) in roles {
         // Cameras (V4L2 or a frame folder) are driven by the face worker, PC/SC chip readers
-        // by the chip worker.
-        if role == "camera" || role == "chip_reader" {
+        // by the chip worker, GPIO doors by the turnstile machine.
+        if role == "camera" || role == "chip_reader" || role == "door" {
             continue;
         }
         if let Some(backend) = backend.filter(|b| b != "simulated") {
@@ -366,8 +371,13 @@ pub async fn run(
     let profile = config.gate.profile;
     // The simulated door is the in-memory turnstile behind the same trait as the GPIO backends;
     // the door thread drives its outputs to the safe state before anything else happens.
-    let (turnstile, door_handle) = InMemoryTurnstile::with_all_lines();
-    let door_driver = DoorDriver::spawn(Box::new(turnstile), door_tx);
+    let door_io_config = crate::door::io_config(config.devices.door.as_ref());
+    let machine = door_io_config
+        .machine_config()
+        .map_err(|err| StartError::Door(err.into()))?;
+    let (door_io, door_handle) = crate::door::open(&door_io_config).map_err(StartError::Door)?;
+    let fitted = machine.sensors;
+    let door_driver = DoorDriver::spawn(door_io, machine, door_tx).map_err(StartError::Door)?;
     let sim = SimulatedDevices::new(
         SimTiming::from_config(&config),
         events_tx.clone(),
@@ -425,6 +435,7 @@ pub async fn run(
             fault: None,
             lines: DoorLines::default(),
             pulse_until: None,
+            fitted,
         },
         display: Prompt::OutOfService,
         last_outcome: None,
@@ -527,6 +538,15 @@ pub async fn run(
     Ok(())
 }
 
+/// Whether the lock release output is asserted, per the turnstile's status.
+fn lock_released(status: &gate_core::turnstile::TurnstileStatus) -> Option<bool> {
+    status
+        .outputs
+        .iter()
+        .find(|(output, _)| *output == gate_core::turnstile::TurnstileOutput::LockRelease)
+        .and_then(|(_, level)| *level)
+}
+
 async fn next_hangup(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
     match signal {
         Some(signal) => signal.recv().await,
@@ -582,8 +602,7 @@ impl Daemon {
             }
             Command::SetLights { lights } => {
                 self.door.lights = lights;
-                self.set_output(Output::GreenLight, lights == Lights::Green);
-                self.set_output(Output::RedLight, lights == Lights::Red);
+                self.door_driver.indicate(lights);
                 info!(?lights, "lights");
             }
             Command::ReadChip { transaction_id } => {
@@ -640,16 +659,13 @@ impl Daemon {
                 transaction_id,
                 for_ms,
             } => {
-                self.door.unlocked = true;
-                self.set_output(Output::LockRelease, true);
-                info!(for_ms, "door: lock released");
-                self.sim.door_unlocked(transaction_id);
+                self.door_driver
+                    .authorise(transaction_id, Duration::from_millis(for_ms));
+                info!(for_ms, "door: passage authorised");
             }
             Command::LockDoor => {
-                self.door.unlocked = false;
                 self.door.pulse_until = None;
-                self.set_output(Output::LockRelease, false);
-                info!("door: lock engaged");
+                self.lock_door_now();
                 self.sim.door_locked();
             }
             Command::CallOfficer {
@@ -788,15 +804,6 @@ impl Daemon {
         }
     }
 
-    /// Drives a door output and remembers it for the status.
-    fn set_output(&mut self, output: Output, active: bool) {
-        self.door_driver.set(output, active);
-        self.door
-            .lines
-            .outputs
-            .insert(output.name().to_owned(), active);
-    }
-
     /// A technician's door pulse: only in maintenance mode, with no traveller at the gate.
     fn start_door_pulse(&mut self, ms: u32) -> Result<(), (ErrorCode, String)> {
         if !(100..=10_000).contains(&ms) {
@@ -834,56 +841,135 @@ impl Daemon {
             ms,
             "door: lock released by a technician (maintenance pulse)"
         );
-        self.door.unlocked = true;
-        self.door.pulse_until = Some(Instant::now() + Duration::from_millis(u64::from(ms)));
-        self.set_output(Output::LockRelease, true);
+        let duration = Duration::from_millis(u64::from(ms));
+        self.door.pulse_until = Some(Instant::now() + duration);
+        // A pulse is an authorisation of its own: one passage is credited, a second is
+        // tailgating, exactly as for a traveller.
+        self.door_driver
+            .authorise(TransactionId(rand::random()), duration);
         Ok(())
     }
 
     /// Ends a technician's door pulse (timer or `gatectl door lock`).
     fn end_door_pulse(&mut self) {
         if self.door.pulse_until.take().is_some() {
-            info!("door: maintenance pulse over, lock engaged");
-            self.door.unlocked = false;
-            self.set_output(Output::LockRelease, false);
+            info!("door: maintenance pulse over");
+            self.lock_door_now();
         }
     }
 
-    /// Turns door inputs into core events.
-    fn door_report(&mut self, report: DoorReport) {
-        match report {
-            DoorReport::Edge(edge) => {
-                self.door
-                    .lines
-                    .inputs
-                    .insert(edge.input.name().to_owned(), edge.active);
-                info!(
-                    input = edge.input.name(),
-                    active = edge.active,
-                    "door input"
-                );
-                let condition = match edge.input {
-                    Input::ExitPassage if edge.active => {
-                        self.feed(Event::PassageConfirmed);
-                        return;
-                    }
-                    Input::FireAlarm => Condition::FireAlarm,
-                    Input::Tamper => Condition::DoorFault,
-                    _ => return,
+    /// Engages the lock and waits (briefly) until the door thread confirms it, so that what
+    /// follows (the outcome record) happens with the door locked.
+    fn lock_door_now(&mut self) {
+        self.door_driver.lock();
+        match self.door_driver.status() {
+            Some(status) if lock_released(&status) == Some(false) => {
+                self.door.unlocked = false;
+                info!("door: lock engaged");
+            }
+            Some(_) => {
+                warn!("door: lock engaged by the machine, but a fire alarm holds it released")
+            }
+            None => error!("door: the door thread did not confirm the lock"),
+        }
+    }
+
+    /// The door's lines as the door thread sees them now.
+    fn door_now(&self) -> (bool, DoorLines) {
+        let Some(status) = self.door_driver.status() else {
+            return (self.door.unlocked, self.door.lines.clone());
+        };
+        let outputs = status
+            .outputs
+            .iter()
+            .filter_map(|(output, level)| {
+                level.map(|level| {
+                    (
+                        devices::turnstile::output_of(*output).name().to_owned(),
+                        level,
+                    )
+                })
+            })
+            .collect();
+        let sensors = status.sensors;
+        let inputs = gate_core::turnstile::Sensor::ALL
+            .into_iter()
+            .filter(|sensor| self.door.fitted.has(*sensor))
+            .map(|sensor| {
+                let active = match sensor {
+                    gate_core::turnstile::Sensor::DoorClosed => sensors.door_closed,
+                    gate_core::turnstile::Sensor::EntryBeam => sensors.entry_beam,
+                    gate_core::turnstile::Sensor::ExitBeam => sensors.exit_beam,
+                    gate_core::turnstile::Sensor::FireAlarm => sensors.fire_alarm,
+                    gate_core::turnstile::Sensor::Tamper => sensors.tamper,
                 };
-                self.feed(if edge.active {
-                    Event::ConditionRaised { condition }
+                (
+                    devices::turnstile::input_of(sensor).name().to_owned(),
+                    active,
+                )
+            })
+            .collect();
+        (
+            lock_released(&status).unwrap_or(self.door.unlocked),
+            DoorLines { outputs, inputs },
+        )
+    }
+
+    /// Applies what the door thread reports: outputs for the status, turnstile events to the
+    /// core (passage, alarms, fire, tamper) and to the outbox (alarms), faults as a condition.
+    fn door_report(&mut self, report: DoorReport) {
+        let DoorReport::Step(step) = report;
+        for (output, active) in &step.applied {
+            self.door
+                .lines
+                .outputs
+                .insert(output.name().to_owned(), *active);
+            if *output == Output::LockRelease {
+                self.door.unlocked = *active;
+                if *active {
+                    info!("door: lock released");
                 } else {
-                    Event::ConditionCleared { condition }
-                });
+                    tracing::debug!("door: lock line off");
+                }
             }
-            DoorReport::Fault(fault) => {
-                error!(%fault, "door fault");
-                self.door.fault = Some(fault);
-                self.feed(Event::ConditionRaised {
-                    condition: Condition::DoorFault,
-                });
+        }
+        for event in &step.events {
+            if event.alarm().is_some() {
+                warn!(?event, "door alarm");
+                let payload = serde_json::to_value(event).unwrap_or_default();
+                if let Err(err) = self.outbox.append(&NewEvent {
+                    kind: "door.alarm",
+                    occurred_at_ms: unix_ms(),
+                    payload: &payload,
+                }) {
+                    error!(error = %err, "door alarm not recorded");
+                }
+            } else {
+                info!(?event, "door");
             }
+            if let gate_core::turnstile::TurnstileEvent::Unlocked { transaction_id } = event
+                && self.gate.current_transaction() == Some(*transaction_id)
+            {
+                // A simulated traveller walks once the lock is really released (not for a
+                // technician's pulse: nobody is there).
+                self.sim.door_unlocked(*transaction_id);
+            }
+            if let Some(gate_event) = event.gate_event() {
+                self.feed(gate_event);
+            }
+        }
+        if !step.faults.is_empty() {
+            let fault = step
+                .faults
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            error!(%fault, "door fault");
+            self.door.fault = Some(fault);
+            self.feed(Event::ConditionRaised {
+                condition: Condition::DoorFault,
+            });
         }
     }
 
@@ -1051,8 +1137,7 @@ impl Daemon {
                         "the door is open for a traveller; `gatectl officer-reset` cancels the transaction and locks it",
                     )
                 } else {
-                    self.door.unlocked = false;
-                    self.set_output(Output::LockRelease, false);
+                    self.lock_door_now();
                     ResponseEnvelope::ok(id, Response::Done)
                 }
             }
@@ -1072,6 +1157,7 @@ impl Daemon {
 
     fn status(&self) -> StatusReport {
         let snapshot = self.gate.snapshot();
+        let (door_unlocked, door_lines) = self.door_now();
         let d = &self.config.devices;
         let mut devices: Vec<DeviceStatus> = [
             ("chip_reader", d.chip_reader.as_ref().map(backend_name)),
@@ -1137,14 +1223,14 @@ impl Daemon {
             transaction_id: snapshot.transaction_id,
             conditions: snapshot.conditions,
             out_of_service_reasons: snapshot.out_of_service_reasons,
-            door_unlocked: self.door.unlocked,
+            door_unlocked,
             lights: self.door.lights,
             display: self.display,
             devices,
             counters: snapshot.counters,
             last_outcome: self.last_outcome.clone(),
             outbox_pending: pending,
-            door: self.door.lines.clone(),
+            door: door_lines,
         }
     }
 }

@@ -72,7 +72,7 @@ pub struct SimulatedDevices {
     events: mpsc::Sender<Event>,
     visit: Option<Visit>,
     passage: Option<JoinHandle<()>>,
-    door: InMemoryTurnstileHandle,
+    door: Option<InMemoryTurnstileHandle>,
     verify_fingers: bool,
     next_document: u32,
 }
@@ -80,11 +80,12 @@ pub struct SimulatedDevices {
 impl SimulatedDevices {
     /// Simulators that send their results to `events`. `verify_fingers` selects 1:1
     /// verification (fingerprint gate) instead of capture (BioCart). The traveller walks
-    /// through the in-memory turnstile behind `door`, tripping its exit sensor.
+    /// through the in-memory turnstile behind `door` (none: a real door), tripping its exit
+    /// sensor.
     pub fn new(
         timing: SimTiming,
         events: mpsc::Sender<Event>,
-        door: InMemoryTurnstileHandle,
+        door: Option<InMemoryTurnstileHandle>,
         verify_fingers: bool,
     ) -> Self {
         Self {
@@ -299,14 +300,19 @@ impl SimulatedDevices {
     pub fn door_unlocked(&mut self, id: TransactionId) {
         // A traveller with a real document (no scripted visit) walks through the simulated door.
         let walks = self.visit(id).is_none_or(|v| v.traveller.walks_through);
-        if walks {
+        if let (true, Some(door)) = (walks, &self.door) {
             let delay = self.timing.passage_ms;
-            let door = self.door.clone();
+            let door = door.clone();
+            // A walker needs about 150 ms through the beam; fast simulations walk faster.
+            let in_beam = Duration::from_millis(delay.clamp(1, 150));
             self.passage = Some(tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(delay)).await;
+                door.set_input(Input::DoorClosed, false);
                 door.set_input(Input::ExitPassage, true);
-                tokio::time::sleep(Duration::from_millis(150)).await;
+                tokio::time::sleep(in_beam).await;
                 door.set_input(Input::ExitPassage, false);
+                tokio::time::sleep(in_beam / 3).await;
+                door.set_input(Input::DoorClosed, true);
             }));
         }
     }
@@ -317,6 +323,9 @@ impl SimulatedDevices {
         if let Some(passage) = self.passage.take() {
             passage.abort();
         }
-        self.door.set_input(Input::ExitPassage, false);
+        if let Some(door) = &self.door {
+            door.set_input(Input::ExitPassage, false);
+            door.set_input(Input::DoorClosed, true);
+        }
     }
 }

@@ -261,6 +261,8 @@ fn a_tampered_chip_an_unknown_signer_and_a_wrong_key_are_refused_with_their_reas
     let second = mrz_with_number("X12345678");
     let config = DocumentConfig::new(&[&second[0], &second[1]], chip_photo("obama.jpg"));
     rig._card = None;
+    // pcscd polls vpcd every 400 ms: a card swapped faster looks like the same card.
+    std::thread::sleep(std::time::Duration::from_millis(1_200));
     rig.insert(&config, &other_pki);
     rig.gated()
         .wait_for("the gate to be free", |s| s.state == "idle");

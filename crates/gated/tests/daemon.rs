@@ -390,7 +390,7 @@ fn door_pulse_needs_maintenance_mode_is_recorded_and_relocks_by_itself() {
 
     // `door lock` ends a pulse at once.
     gated.ok(Request::DoorPulse { ms: 10_000 });
-    assert!(gated.status().door_unlocked);
+    assert!(gated.status().door_unlocked, "{}", gated.log_text());
     gated.ok(Request::DoorLock);
     assert!(!gated.status().door_unlocked);
 }
