@@ -176,6 +176,9 @@ reason_codes! {
     AaSignatureInvalid => "AA_SIGNATURE_INVALID",
     /// Active Authentication is required and the chip has no DG15.
     AaUnavailable => "AA_UNAVAILABLE",
+    /// The signed EF.SOD lists DG14 or DG15 but the chip did not give it (a copied chip hiding
+    /// its clone-check keys).
+    DgNotRead => "DG_NOT_READ",
 }
 
 impl fmt::Display for ReasonCode {

@@ -42,6 +42,10 @@ const APT_PACKAGES: &[&str] = &[
     "libpcsclite-dev",
     "pcscd",
     "vsmartcard-vpcd",
+    // the chip tests: JPEG 2000 photos (opj_compress), a private pcscd (unshare), certificates
+    "libopenjp2-tools",
+    "util-linux",
+    "openssl",
     "postgresql",
     "python3-pip",
     "unzip",
