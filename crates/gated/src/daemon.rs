@@ -310,6 +310,7 @@ fn face_worker_config(config: &GateConfig) -> Option<FaceWorkerConfig> {
     // The core decides on the score with the policy's threshold; the engine's own threshold is
     // only reported.
     engine.match_threshold = Some(config.policy.face.match_threshold);
+    engine.attack_threshold = Some(config.policy.face.attack_threshold);
     Some(FaceWorkerConfig {
         engine,
         camera,

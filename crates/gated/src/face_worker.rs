@@ -7,7 +7,8 @@
 
 use crate::health::{DeviceRole, HealthReport, HealthSender};
 use devices::camera::{Backoff, Camera, CameraError, ReconnectingCamera};
-use face::{FaceConfig, FaceEngine, Reference, RgbImage, pick_best_frame};
+use face::gate::GateOutcome;
+use face::{FaceConfig, FaceEngine, Reference, RgbImage};
 use gate_core::{Event, FaceAttempt, TransactionId};
 use gate_protocol::Health;
 use std::sync::mpsc as std_mpsc;
@@ -217,7 +218,8 @@ impl Worker {
         self.reference = Some((transaction_id, held));
     }
 
-    /// Grabs a burst, picks the best frame and compares it with the reference.
+    /// Grabs a burst; the engine assesses every frame, picks the best acceptable one and
+    /// embeds, compares and attack-scores only that one.
     fn capture(&mut self, transaction_id: TransactionId) -> FaceAttempt {
         let has_reference = matches!(
             &self.reference,
@@ -226,8 +228,8 @@ impl Worker {
         if !has_reference || self.engine.is_none() {
             return FaceAttempt::ReferenceUnusable;
         }
-        let analyses = match self.grab_burst() {
-            Ok(analyses) => analyses,
+        let frames = match self.grab_burst() {
+            Ok(frames) => frames,
             Err(problem) => {
                 self.report(Health::Down, problem);
                 return FaceAttempt::NoFace;
@@ -239,55 +241,61 @@ impl Worker {
         else {
             return FaceAttempt::ReferenceUnusable;
         };
-        let Some(best) = pick_best_frame(
-            analyses
-                .iter()
-                .map(|a| a.best.as_ref().map(|face| &face.quality)),
-        ) else {
-            return FaceAttempt::NoFace;
+        let verification = match engine.verify_burst_with_reference(reference, &frames) {
+            Ok(verification) => verification,
+            Err(err) => {
+                warn!(error = %err, "burst verification failed");
+                return FaceAttempt::NoFace;
+            }
         };
-        let analysis = &analyses[best];
-        let Some(face) = &analysis.best else {
-            return FaceAttempt::NoFace;
-        };
-        if analysis.second_face.is_some() {
-            return FaceAttempt::MultipleFaces;
-        }
-        let quality = quality_percent(face.quality.score);
-        // The engine's quality limits (face size, pose, sharpness, exposure) decide.
-        if !face.quality.acceptable() {
-            return FaceAttempt::QualityTooLow { quality };
-        }
-        match engine.compare(reference, analysis) {
-            Ok(result) => FaceAttempt::Compared {
-                score: result.score,
-                attack_score: face.attack_score.unwrap_or(0.0),
+        let quality = verification
+            .chosen_quality
+            .as_ref()
+            .map_or(0, |q| quality_percent(q.score));
+        match verification.outcome {
+            GateOutcome::Match {
+                score,
+                attack_score,
+                ..
+            }
+            | GateOutcome::NoMatch {
+                score,
+                attack_score,
+                ..
+            } => FaceAttempt::Compared {
+                score,
+                attack_score: attack_score.unwrap_or(0.0),
                 quality,
             },
-            Err(err) => {
-                warn!(error = %err, "comparison failed");
-                FaceAttempt::ReferenceUnusable
+            // The engine's attack threshold is the policy's: the core denies with
+            // PRESENTATION_ATTACK on this score.
+            GateOutcome::AttackSuspected {
+                attack_score,
+                score,
+                ..
+            } => FaceAttempt::Compared {
+                score,
+                attack_score,
+                quality,
+            },
+            GateOutcome::NoFace => FaceAttempt::NoFace,
+            GateOutcome::MultipleFaces => FaceAttempt::MultipleFaces,
+            GateOutcome::FaceTooSmall { .. } | GateOutcome::PoorQuality { .. } => {
+                FaceAttempt::QualityTooLow { quality }
             }
+            GateOutcome::ReferenceNoFace => FaceAttempt::ReferenceUnusable,
         }
     }
 
-    /// Captures and analyses one burst; `Err` when the camera delivered nothing.
-    fn grab_burst(&mut self) -> Result<Vec<face::FrameAnalysis>, String> {
-        let Some(engine) = &self.engine else {
-            return Err("face models not loaded".into());
-        };
-        let mut analyses = Vec::with_capacity(self.burst_frames);
+    /// Captures one burst of frames; `Err` when the camera delivered nothing.
+    fn grab_burst(&mut self) -> Result<Vec<RgbImage>, String> {
+        let mut frames = Vec::with_capacity(self.burst_frames);
         let mut camera_problem = None;
         for _ in 0..self.burst_frames {
             match self.camera.next_frame(FRAME_TIMEOUT) {
                 Ok(frame) => {
-                    let Some(image) = RgbImage::from_raw(frame.width, frame.height, frame.data)
-                    else {
-                        continue;
-                    };
-                    match engine.analyse(&image) {
-                        Ok(analysis) => analyses.push(analysis),
-                        Err(err) => warn!(error = %err, "frame analysis failed"),
+                    if let Some(image) = RgbImage::from_raw(frame.width, frame.height, frame.data) {
+                        frames.push(image);
                     }
                 }
                 Err(err) => {
@@ -300,8 +308,9 @@ impl Worker {
             }
         }
         match camera_problem {
-            Some(problem) if analyses.is_empty() => Err(problem),
-            _ => Ok(analyses),
+            Some(problem) if frames.is_empty() => Err(problem),
+            _ if frames.is_empty() => Err("no frame in the burst".into()),
+            _ => Ok(frames),
         }
     }
 
