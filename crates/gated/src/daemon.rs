@@ -4,13 +4,16 @@ use crate::chip_worker::{ChipReport, ChipWorker, ChipWorkerConfig, ReadDocument}
 use crate::control::{self, ControlRequest};
 use crate::door::{DoorDriver, DoorReport};
 use crate::face_worker::{FaceWorker, FaceWorkerConfig};
+use crate::finger_worker::{FingerWorker, FingerWorkerConfig};
 use crate::hashing::DocumentHasher;
 use crate::health::{DeviceRole, HealthReport, HealthSender};
 use crate::sim::{SimTiming, SimulatedDevices};
 use crate::systemd;
 use devices::turnstile::Output;
 use gate_config::GateConfig;
-use gate_config::schema::{CameraConfig, ChipReaderConfig, CloneCheckRequirement};
+use gate_config::schema::{
+    CameraConfig, ChipReaderConfig, CloneCheckRequirement, FingerprintConfig,
+};
 use gate_core::{
     ChipReadResult, Command, Condition, Event, Gate, GateProfile, Lights, Now, OutcomeRecord,
     Prompt, TransactionId,
@@ -159,6 +162,11 @@ struct Daemon {
     sim: SimulatedDevices,
     chip: Option<ChipWorker>,
     face: Option<FaceWorker>,
+    finger: Option<FingerWorker>,
+    /// The document hash of the transaction in progress (from its chip read).
+    document: Option<(TransactionId, gate_core::DocumentHash)>,
+    /// The enrolled templates of the transaction in progress (fingerprint gate).
+    enrolment: Option<(TransactionId, EnrolledFingers)>,
     device_health: HashMap<DeviceRole, (Health, String)>,
     door_driver: DoorDriver,
     sync: Option<SyncWorker>,
@@ -170,6 +178,9 @@ struct Daemon {
     last_outcome: Option<LastOutcome>,
     span: Option<(TransactionId, tracing::Span)>,
 }
+
+/// Enrolled fingers and their templates (zeroised on drop).
+type EnrolledFingers = Vec<(gate_core::Finger, zeroize::Zeroizing<Vec<u8>>)>;
 
 /// The transaction a command belongs to, if any.
 fn command_transaction(command: &Command) -> Option<TransactionId> {
@@ -214,7 +225,7 @@ fn check_backends(config: &GateConfig) -> Result<(), StartError> {
     for (role, backend) in roles {
         // Cameras (V4L2 or a frame folder) are driven by the face worker, PC/SC chip readers
         // by the chip worker, GPIO doors by the turnstile machine.
-        if role == "camera" || role == "chip_reader" || role == "door" {
+        if role == "camera" || role == "chip_reader" || role == "door" || role == "fingerprint" {
             continue;
         }
         if let Some(backend) = backend.filter(|b| b != "simulated") {
@@ -399,7 +410,37 @@ pub async fn run(
         ),
         None => None,
     };
+    let finger = match &config.devices.fingerprint {
+        Some(FingerprintConfig::R30x {
+            port,
+            baud,
+            address,
+            password,
+        }) => Some(
+            FingerWorker::spawn(
+                FingerWorkerConfig {
+                    port: port.clone(),
+                    baud: *baud,
+                    address: *address,
+                    password: *password,
+                    placement_timeout: Duration::from_millis(
+                        config.policy.fingerprint.capture_timeout_ms,
+                    ),
+                },
+                events_tx.clone(),
+                health.clone(),
+            )
+            .map_err(StartError::Thread)?,
+        ),
+        _ => None,
+    };
     let mut device_health = HashMap::new();
+    if finger.is_some() {
+        device_health.insert(
+            DeviceRole::Fingerprint,
+            (Health::Down, "starting: opening the module".to_owned()),
+        );
+    }
     if chip.is_some() {
         device_health.insert(
             DeviceRole::ChipReader,
@@ -424,6 +465,9 @@ pub async fn run(
         sim,
         chip,
         face,
+        finger,
+        document: None,
+        enrolment: None,
         device_health,
         door_driver,
         sync,
@@ -525,6 +569,9 @@ pub async fn run(
     if let Some(chip) = daemon.chip.take() {
         chip.stop();
     }
+    if let Some(finger) = daemon.finger.take() {
+        finger.stop();
+    }
     if let Some(face) = daemon.face.take() {
         // The worker may be in the middle of a burst; it answers the stop after it.
         drop(health_rx);
@@ -569,6 +616,13 @@ impl Daemon {
     }
 
     fn feed(&mut self, event: Event) {
+        if let Event::ChipRead {
+            transaction_id,
+            result: ChipReadResult::Read { facts, .. },
+        } = &event
+        {
+            self.document = Some((*transaction_id, facts.hash));
+        }
         let now = self.now();
         let commands = self.gate.handle(now, event);
         // One span per traveller transaction: every line logged while executing its commands
@@ -640,7 +694,7 @@ impl Daemon {
                 attempt,
             } => {
                 info!(?finger, attempt, "capturing finger");
-                self.sim.capture_finger(transaction_id, finger);
+                self.capture_finger(transaction_id, finger);
             }
             Command::CaptureFacePhoto {
                 transaction_id,
@@ -650,7 +704,11 @@ impl Daemon {
                 self.sim.capture_face_photo(transaction_id);
             }
             Command::LookupEnrolment { transaction_id } => {
-                self.sim.lookup_enrolment(transaction_id);
+                if self.finger.is_some() {
+                    self.lookup_enrolment(transaction_id);
+                } else {
+                    self.sim.lookup_enrolment(transaction_id);
+                }
             }
             Command::HandOverRecord { transaction_id } => {
                 let ok = self.hand_over(transaction_id);
@@ -706,6 +764,19 @@ impl Daemon {
                 if let Some(chip) = &self.chip {
                     chip.discard(transaction_id);
                 }
+                if let Some(finger) = &self.finger {
+                    finger.discard(transaction_id);
+                }
+                if self.document.is_some_and(|(id, _)| id == transaction_id) {
+                    self.document = None;
+                }
+                if self
+                    .enrolment
+                    .as_ref()
+                    .is_some_and(|(id, _)| *id == transaction_id)
+                {
+                    self.enrolment = None;
+                }
             }
         }
     }
@@ -725,6 +796,78 @@ impl Daemon {
             Ok(bytes) => face.set_reference(transaction_id, zeroize::Zeroizing::new(bytes)),
             Err(err) => {
                 error!(error = %err, path = %path.display(), "simulated chip photo unreadable")
+            }
+        }
+    }
+
+    /// Looks the document's enrolment up in the down-synced `enrolments` list: items
+    /// `{"document_hash": HEX, "fingers": [{"finger": "right_index", "template": HEX}]}`.
+    fn lookup_enrolment(&mut self, transaction_id: TransactionId) {
+        let mut fingers = Vec::new();
+        if let Some((_, hash)) = self.document.filter(|(id, _)| *id == transaction_id) {
+            let wanted = hash.to_hex();
+            match self.outbox.list_items("enrolments") {
+                Ok(items) => {
+                    for item in items
+                        .iter()
+                        .filter(|item| item["document_hash"].as_str() == Some(wanted.as_str()))
+                    {
+                        for entry in item["fingers"].as_array().into_iter().flatten() {
+                            let finger = serde_json::from_value::<gate_core::Finger>(
+                                entry["finger"].clone(),
+                            );
+                            let template =
+                                entry["template"].as_str().and_then(|t| hex::decode(t).ok());
+                            match (finger, template) {
+                                (Ok(finger), Some(template)) => {
+                                    fingers.push((finger, zeroize::Zeroizing::new(template)));
+                                }
+                                _ => warn!("malformed enrolment entry skipped"),
+                            }
+                        }
+                    }
+                }
+                Err(err) => {
+                    error!(error = %err, "enrolment lookup failed: treated as not enrolled")
+                }
+            }
+        }
+        let listed: Vec<gate_core::Finger> = fingers.iter().map(|(finger, _)| *finger).collect();
+        info!(fingers = listed.len(), "enrolment looked up");
+        self.enrolment = Some((transaction_id, fingers));
+        self.feed(Event::EnrolmentLookedUp {
+            transaction_id,
+            fingers: listed,
+        });
+    }
+
+    /// One finger placement: 1:1 verification on the fingerprint gate, image capture on the
+    /// BioCart; the simulator when the module is simulated.
+    fn capture_finger(&mut self, transaction_id: TransactionId, finger: gate_core::Finger) {
+        let Some(worker) = &self.finger else {
+            self.sim.capture_finger(transaction_id, finger);
+            return;
+        };
+        if self.config.gate.profile != GateProfile::FingerprintGate {
+            worker.capture(transaction_id, finger);
+            return;
+        }
+        let template = self
+            .enrolment
+            .as_ref()
+            .filter(|(id, _)| *id == transaction_id)
+            .and_then(|(_, fingers)| fingers.iter().find(|(f, _)| *f == finger))
+            .map(|(_, template)| template.clone());
+        match template {
+            Some(template) => worker.verify(transaction_id, finger, template),
+            None => {
+                // The core only asks for enrolled fingers; answer as a failed placement.
+                warn!(?finger, "no enrolled template for this finger");
+                self.feed(Event::FingerCaptured {
+                    transaction_id,
+                    finger,
+                    attempt: gate_core::FingerAttempt::NoFinger,
+                });
             }
         }
     }

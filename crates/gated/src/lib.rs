@@ -14,6 +14,7 @@ pub mod control;
 pub mod daemon;
 pub mod door;
 pub mod face_worker;
+pub mod finger_worker;
 pub mod hashing;
 pub mod health;
 pub mod sim;

@@ -1,0 +1,321 @@
+//! The fingerprint module of a real gate (R30x family on a serial line), driven by one
+//! dedicated thread: 1:1 verification against an enrolled template for the fingerprint gate,
+//! image capture with quality for the BioCart.
+//!
+//! Templates and images stay in this thread's memory for the transaction and are dropped when
+//! the core discards its data; none is logged.
+
+use crate::health::{DeviceRole, HealthReport, HealthSender};
+use devices::fingerprint::r30x::{R30xConfig, ReconnectPolicy, SerialR30x, SerialSettings};
+use devices::fingerprint::{Capture, FingerprintSensor, Template, TemplateSlot};
+use gate_core::{Event, Finger, FingerAttempt, TransactionId};
+use gate_protocol::Health;
+use std::path::PathBuf;
+use std::sync::mpsc as std_mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+/// How often an idle worker checks that the module answers.
+const IDLE_PROBE: Duration = Duration::from_secs(3);
+/// How often the sensor is polled for a finger.
+const FINGER_POLL: Duration = Duration::from_millis(50);
+
+/// Settings of the fingerprint worker, from `[devices.fingerprint]`.
+#[derive(Clone, Debug)]
+pub struct FingerWorkerConfig {
+    /// Serial port.
+    pub port: PathBuf,
+    /// Baud rate.
+    pub baud: u32,
+    /// Module address.
+    pub address: u32,
+    /// Module password.
+    pub password: u32,
+    /// How long a traveller has to place the finger, per attempt.
+    pub placement_timeout: Duration,
+}
+
+enum FingerJob {
+    /// Verify the live finger against `template` (fingerprint gate).
+    Verify {
+        transaction_id: TransactionId,
+        finger: Finger,
+        template: zeroize::Zeroizing<Vec<u8>>,
+    },
+    /// Capture an image of the finger and rate it (BioCart).
+    Capture {
+        transaction_id: TransactionId,
+        finger: Finger,
+    },
+    /// Forget the transaction's images.
+    Discard {
+        transaction_id: TransactionId,
+    },
+    Stop,
+}
+
+/// Handle to the fingerprint thread.
+pub struct FingerWorker {
+    jobs: std_mpsc::Sender<FingerJob>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FingerWorker {
+    /// Starts the thread; the module is opened lazily and reopened after it vanishes.
+    pub fn spawn(
+        config: FingerWorkerConfig,
+        events: mpsc::Sender<Event>,
+        health: HealthSender,
+    ) -> std::io::Result<Self> {
+        let (jobs, receiver) = std_mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("fingerprint".into())
+            .spawn(move || {
+                let settings = SerialSettings {
+                    baud_rate: config.baud,
+                    ..SerialSettings::new(config.port.clone())
+                };
+                let module = R30xConfig {
+                    address: config.address,
+                    password: config.password,
+                    ..R30xConfig::default()
+                };
+                let mut worker = Worker {
+                    sensor: SerialR30x::disconnected(settings, module, ReconnectPolicy::default()),
+                    config,
+                    events,
+                    health,
+                    images: Vec::new(),
+                    reported: None,
+                };
+                worker.probe();
+                worker.run(&receiver);
+            })?;
+        Ok(Self {
+            jobs,
+            thread: Some(thread),
+        })
+    }
+
+    /// Verifies the live `finger` of `transaction_id` against its enrolled `template`.
+    pub fn verify(
+        &self,
+        transaction_id: TransactionId,
+        finger: Finger,
+        template: zeroize::Zeroizing<Vec<u8>>,
+    ) {
+        let _ = self.jobs.send(FingerJob::Verify {
+            transaction_id,
+            finger,
+            template,
+        });
+    }
+
+    /// Captures `finger` of `transaction_id` (BioCart).
+    pub fn capture(&self, transaction_id: TransactionId, finger: Finger) {
+        let _ = self.jobs.send(FingerJob::Capture {
+            transaction_id,
+            finger,
+        });
+    }
+
+    /// Drops everything held for `transaction_id`.
+    pub fn discard(&self, transaction_id: TransactionId) {
+        let _ = self.jobs.send(FingerJob::Discard { transaction_id });
+    }
+
+    /// Stops the thread and waits for it.
+    pub fn stop(mut self) {
+        let _ = self.jobs.send(FingerJob::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A captured finger image held for the BioCart record (8-bit grey, zeroised on drop).
+struct HeldImage {
+    transaction_id: TransactionId,
+    _finger: Finger,
+    _quality: u8,
+    _pixels: zeroize::Zeroizing<Vec<u8>>,
+}
+
+struct Worker {
+    config: FingerWorkerConfig,
+    sensor: SerialR30x,
+    events: mpsc::Sender<Event>,
+    health: HealthSender,
+    images: Vec<HeldImage>,
+    reported: Option<(Health, String)>,
+}
+
+impl Worker {
+    fn run(&mut self, jobs: &std_mpsc::Receiver<FingerJob>) {
+        loop {
+            match jobs.recv_timeout(IDLE_PROBE) {
+                Ok(FingerJob::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(std_mpsc::RecvTimeoutError::Timeout) => self.probe(),
+                Ok(FingerJob::Discard { transaction_id }) => {
+                    self.images.retain(|i| i.transaction_id != transaction_id);
+                }
+                Ok(FingerJob::Verify {
+                    transaction_id,
+                    finger,
+                    template,
+                }) => {
+                    let started = Instant::now();
+                    let attempt = self.verify(&template);
+                    info!(
+                        ?finger,
+                        result = attempt_name(&attempt),
+                        ms = started.elapsed().as_millis() as u64,
+                        "finger verified"
+                    );
+                    self.send(transaction_id, finger, attempt);
+                }
+                Ok(FingerJob::Capture {
+                    transaction_id,
+                    finger,
+                }) => {
+                    let attempt = self.capture(transaction_id, finger);
+                    info!(?finger, result = attempt_name(&attempt), "finger captured");
+                    self.send(transaction_id, finger, attempt);
+                }
+            }
+        }
+    }
+
+    fn send(&self, transaction_id: TransactionId, finger: Finger, attempt: FingerAttempt) {
+        let _ = self.events.blocking_send(Event::FingerCaptured {
+            transaction_id,
+            finger,
+            attempt,
+        });
+    }
+
+    /// Waits for the finger; `None` when a device fault was reported instead.
+    fn wait_for_finger(&mut self) -> Result<bool, ()> {
+        match self
+            .sensor
+            .wait_for_finger(self.config.placement_timeout, FINGER_POLL)
+        {
+            Ok(Capture::FingerImaged) => {
+                self.report(Health::Up, self.up_detail());
+                Ok(true)
+            }
+            Ok(Capture::NoFinger) => Ok(false),
+            Err(err) => {
+                self.fault(&err);
+                Err(())
+            }
+        }
+    }
+
+    fn verify(&mut self, template: &[u8]) -> FingerAttempt {
+        match self.wait_for_finger() {
+            Ok(true) => {}
+            Ok(false) | Err(()) => return FingerAttempt::NoFinger,
+        }
+        // An R30x module rates an image only pass / fail, at feature extraction (uploading the
+        // image to rate it on the host takes ~6 s at 57600 baud): an extracted template counts
+        // as quality 100, a refused image ("too few features", "image too messy") as 0.
+        let result = (|| {
+            if let Err(err) = self.sensor.extract_template(TemplateSlot::First) {
+                if err.is_finger_problem() {
+                    return Ok(FingerAttempt::Verified {
+                        quality: 0,
+                        score: 0,
+                    });
+                }
+                return Err(err);
+            }
+            let quality = 100;
+            self.sensor.download_template(
+                TemplateSlot::Second,
+                &Template::from_bytes(template.to_vec()),
+            )?;
+            let outcome = self.sensor.compare_slots()?;
+            Ok(FingerAttempt::Verified {
+                quality,
+                score: outcome.score,
+            })
+        })();
+        result.unwrap_or_else(|err| {
+            self.fault(&err);
+            FingerAttempt::NoFinger
+        })
+    }
+
+    fn capture(&mut self, transaction_id: TransactionId, finger: Finger) -> FingerAttempt {
+        match self.wait_for_finger() {
+            Ok(true) => {}
+            Ok(false) | Err(()) => return FingerAttempt::NoFinger,
+        }
+        match self.sensor.upload_image() {
+            Ok(image) => {
+                let quality = image.quality().score;
+                self.images
+                    .retain(|i| !(i.transaction_id == transaction_id && i._finger == finger));
+                self.images.push(HeldImage {
+                    transaction_id,
+                    _finger: finger,
+                    _quality: quality,
+                    _pixels: zeroize::Zeroizing::new(image.gray8().to_vec()),
+                });
+                FingerAttempt::Captured { quality }
+            }
+            Err(err) => {
+                self.fault(&err);
+                FingerAttempt::NoFinger
+            }
+        }
+    }
+
+    fn probe(&mut self) {
+        match self.sensor.info() {
+            Ok(_) => self.report(Health::Up, self.up_detail()),
+            Err(err) => self.fault(&err),
+        }
+    }
+
+    fn up_detail(&self) -> String {
+        format!(
+            "R30x on {} at {} baud",
+            self.config.port.display(),
+            self.config.baud
+        )
+    }
+
+    fn fault(&mut self, err: &devices::fingerprint::FingerprintError) {
+        warn!(error = %err, "fingerprint module fault");
+        if err.is_device_gone() {
+            self.report(Health::Down, err.to_string());
+        }
+    }
+
+    fn report(&mut self, health: Health, detail: String) {
+        let changed = self
+            .reported
+            .as_ref()
+            .is_none_or(|(h, d)| *h != health || *d != detail);
+        if changed {
+            self.reported = Some((health, detail.clone()));
+            self.health.send(HealthReport {
+                role: DeviceRole::Fingerprint,
+                health,
+                detail,
+            });
+        }
+    }
+}
+
+fn attempt_name(attempt: &FingerAttempt) -> &'static str {
+    match attempt {
+        FingerAttempt::Captured { .. } => "captured",
+        FingerAttempt::Verified { .. } => "verified",
+        FingerAttempt::NoFinger => "no_finger",
+    }
+}
