@@ -16,8 +16,8 @@ pub mod schema;
 
 use gate_core::{GateProfile, Policy};
 use schema::{
-    CameraConfig, CentralSection, ChipReaderConfig, ControlSection, Devices, DoorConfig,
-    DoorInputs, DoorOutputs, FaceSection, FingerprintConfig, GateSection, LineConfig,
+    BioCartSection, CameraConfig, CentralSection, ChipReaderConfig, ControlSection, Devices,
+    DoorConfig, DoorInputs, DoorOutputs, FaceSection, FingerprintConfig, GateSection, LineConfig,
     PrivacySection, SimulationSection, StorageSection, TrustSection,
 };
 use serde::de::DeserializeOwned;
@@ -43,6 +43,8 @@ pub struct GateConfig {
     pub central: Option<CentralSection>,
     /// `[trust]`: CSCAs, master lists and CRLs for document authenticity.
     pub trust: Option<TrustSection>,
+    /// `[biocart]`: the inspection booth the BioCart's records go to.
+    pub biocart: Option<BioCartSection>,
     /// `[policy]`.
     pub policy: Policy,
     /// `[simulation]`.
@@ -163,6 +165,8 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
     let central: Option<CentralSection> =
         take(&mut table, "central", "central", false, &mut problems);
     let trust: Option<TrustSection> = take(&mut table, "trust", "trust", false, &mut problems);
+    let biocart: Option<BioCartSection> =
+        take(&mut table, "biocart", "biocart", false, &mut problems);
     let policy: Option<Policy> = take(&mut table, "policy", "policy", true, &mut problems);
     let simulation: Option<SimulationSection> =
         take(&mut table, "simulation", "simulation", false, &mut problems);
@@ -238,6 +242,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
         face,
         central,
         trust,
+        biocart,
         policy,
         simulation: simulation.unwrap_or_default(),
         control_mode: 0,
@@ -478,6 +483,36 @@ fn validate(
                 ),
             });
         }
+    }
+    if let Some(biocart) = &config.biocart {
+        if biocart.booth_id.trim().is_empty() {
+            bad("biocart.booth_id", "must name the inspection booth".into());
+        }
+        if !biocart.booth_public_key_file.is_absolute() {
+            bad(
+                "biocart.booth_public_key_file",
+                format!(
+                    "{} must be an absolute path",
+                    biocart.booth_public_key_file.display()
+                ),
+            );
+        }
+        if !(1..=168).contains(&biocart.handover_ttl_hours) {
+            bad(
+                "biocart.handover_ttl_hours",
+                format!("{} is outside 1..=168", biocart.handover_ttl_hours),
+            );
+        }
+    }
+    if config.gate.profile == GateProfile::BioCart
+        && matches!(devices.fingerprint, Some(FingerprintConfig::R30x { .. }))
+        && config.biocart.is_none()
+    {
+        bad(
+            "biocart",
+            "required on a BioCart with a real fingerprint module (its records go only to a booth)"
+                .into(),
+        );
     }
     if let Some(trust) = &config.trust {
         if trust.csca.is_empty() && trust.master_lists.is_empty() {

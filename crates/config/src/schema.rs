@@ -357,6 +357,24 @@ fn default_burst() -> u8 {
     5
 }
 
+/// `[biocart]`: where the BioCart's record for the inspection booth goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BioCartSection {
+    /// The inspection booth that receives this kiosk's records.
+    pub booth_id: String,
+    /// The booth's X25519 public key (64 hex digits): records are sealed to it and only the
+    /// booth can open them.
+    pub booth_public_key_file: PathBuf,
+    /// Hours a record waits for central's acknowledgement before it is deleted unsent.
+    #[serde(default = "default_handover_ttl_hours")]
+    pub handover_ttl_hours: u32,
+}
+
+fn default_handover_ttl_hours() -> u32 {
+    24
+}
+
 /// When a clone-detection protocol (chip or active authentication) must run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -69,7 +69,7 @@ pub enum ChipReport {
         /// The transaction.
         transaction_id: TransactionId,
         /// The document, or why it could not be read.
-        result: Result<ReadDocument, ReasonCode>,
+        result: Result<Box<ReadDocument>, ReasonCode>,
     },
 }
 
@@ -81,8 +81,14 @@ pub struct ReadDocument {
     pub issuing_state: String,
     /// Nationality.
     pub nationality: String,
-    /// Document number (for the keyed hash only).
+    /// Document number (for the keyed hash, and the BioCart's booth record).
     pub document_number: Zeroizing<String>,
+    /// Surname as in the MRZ (BioCart booth record only).
+    pub primary_identifier: Zeroizing<String>,
+    /// Given names as in the MRZ (BioCart booth record only).
+    pub secondary_identifier: Zeroizing<String>,
+    /// Date of birth as in the MRZ, `YYMMDD` (BioCart booth record only).
+    pub birth_date_mrz: Zeroizing<String>,
     /// Date of birth, when complete.
     pub birth_date: Option<Date>,
     /// Date of expiry.
@@ -260,7 +266,7 @@ impl Worker {
                 else {
                     return;
                 };
-                let result = self.read_chip(&mrz);
+                let result = self.read_chip(&mrz).map(Box::new);
                 self.state = State::Busy {
                     transaction_id,
                     since: Instant::now(),
@@ -481,6 +487,11 @@ impl Worker {
             issuing_state: chip_mrz.issuing_state.clone(),
             nationality: chip_mrz.nationality.clone(),
             document_number: Zeroizing::new(chip_mrz.document_number.as_str().to_owned()),
+            primary_identifier: Zeroizing::new(chip_mrz.primary_identifier.clone()),
+            secondary_identifier: Zeroizing::new(chip_mrz.secondary_identifier.clone()),
+            birth_date_mrz: Zeroizing::new(
+                String::from_utf8_lossy(chip_mrz.birth_date.as_mrz()).into_owned(),
+            ),
             birth_date: full_date(&chip_mrz.birth_date, chip_mrz.birth_date.birth_year(year)),
             expiry_date,
             photo,

@@ -7,6 +7,7 @@ use crate::face_worker::{FaceWorker, FaceWorkerConfig};
 use crate::finger_worker::{FingerWorker, FingerWorkerConfig};
 use crate::hashing::DocumentHasher;
 use crate::health::{DeviceRole, HealthReport, HealthSender};
+use crate::samples::Sample;
 use crate::sim::{SimTiming, SimulatedDevices};
 use crate::systemd;
 use devices::turnstile::Output;
@@ -55,6 +56,9 @@ pub enum StartError {
         /// Backend name.
         backend: String,
     },
+    /// The booth's public key could not be read.
+    #[error("biocart.booth_public_key_file: {0}")]
+    BoothKey(outbox::handover::HandOverError),
     /// The door could not be taken over.
     #[error(transparent)]
     Door(crate::door::DoorStartError),
@@ -167,6 +171,12 @@ struct Daemon {
     document: Option<(TransactionId, gate_core::DocumentHash)>,
     /// The enrolled templates of the transaction in progress (fingerprint gate).
     enrolment: Option<(TransactionId, EnrolledFingers)>,
+    /// The document data of the transaction in progress (BioCart booth record only).
+    document_data: Option<(TransactionId, outbox::handover::DocumentData)>,
+    /// Biometric samples of the transaction in progress (BioCart).
+    samples: Vec<Sample>,
+    /// The booth the BioCart's records are sealed to.
+    booth: Option<(String, outbox::handover::BoothPublicKey, Duration)>,
     device_health: HashMap<DeviceRole, (Health, String)>,
     door_driver: DoorDriver,
     sync: Option<SyncWorker>,
@@ -380,6 +390,7 @@ pub async fn run(
     let (door_tx, mut door_rx) = mpsc::channel::<DoorReport>(64);
     let (health_tx, mut health_rx) = mpsc::channel::<HealthReport>(64);
     let health = HealthSender::new(health_tx);
+    let (samples_tx, mut samples_rx) = mpsc::channel::<Sample>(16);
     let profile = config.gate.profile;
     // The simulated door is the in-memory turnstile behind the same trait as the GPIO backends;
     // the door thread drives its outputs to the safe state before anything else happens.
@@ -398,12 +409,26 @@ pub async fn run(
     );
     let face = match face_worker_config(&config) {
         Some(face_config) => Some(
-            FaceWorker::spawn(face_config, events_tx.clone(), health.clone())
-                .map_err(StartError::Thread)?,
+            FaceWorker::spawn(
+                face_config,
+                events_tx.clone(),
+                samples_tx.clone(),
+                health.clone(),
+            )
+            .map_err(StartError::Thread)?,
         ),
         None => None,
     };
     let (chip_tx, mut chip_rx) = mpsc::channel::<ChipReport>(16);
+    let booth = match &config.biocart {
+        Some(biocart) => Some((
+            biocart.booth_id.clone(),
+            outbox::handover::BoothPublicKey::from_file(&biocart.booth_public_key_file)
+                .map_err(StartError::BoothKey)?,
+            Duration::from_secs(u64::from(biocart.handover_ttl_hours) * 3_600),
+        )),
+        None => None,
+    };
     let chip = match chip_worker_config(&config) {
         Some(chip_config) => Some(
             ChipWorker::spawn(chip_config, chip_tx, health.clone()).map_err(StartError::Thread)?,
@@ -428,6 +453,7 @@ pub async fn run(
                     ),
                 },
                 events_tx.clone(),
+                samples_tx.clone(),
                 health.clone(),
             )
             .map_err(StartError::Thread)?,
@@ -468,6 +494,9 @@ pub async fn run(
         finger,
         document: None,
         enrolment: None,
+        document_data: None,
+        samples: Vec::new(),
+        booth,
         device_health,
         door_driver,
         sync,
@@ -544,6 +573,7 @@ pub async fn run(
             Some(report) = door_rx.recv() => daemon.door_report(report),
             Some(report) = health_rx.recv() => daemon.health_report(report),
             Some(report) = chip_rx.recv() => daemon.chip_report(report),
+            Some(sample) = samples_rx.recv() => daemon.sample(sample),
             Some(request) = control_rx.recv() => {
                 let answer = daemon.control(request.id, request.request);
                 let _ = request.reply.send(answer);
@@ -701,7 +731,10 @@ impl Daemon {
                 attempt,
             } => {
                 info!(attempt, "capturing face photo");
-                self.sim.capture_face_photo(transaction_id);
+                match &self.face {
+                    Some(face) => face.photo(transaction_id),
+                    None => self.sim.capture_face_photo(transaction_id),
+                }
             }
             Command::LookupEnrolment { transaction_id } => {
                 if self.finger.is_some() {
@@ -764,9 +797,6 @@ impl Daemon {
                 if let Some(chip) = &self.chip {
                     chip.discard(transaction_id);
                 }
-                if let Some(finger) = &self.finger {
-                    finger.discard(transaction_id);
-                }
                 if self.document.is_some_and(|(id, _)| id == transaction_id) {
                     self.document = None;
                 }
@@ -777,6 +807,15 @@ impl Daemon {
                 {
                     self.enrolment = None;
                 }
+                if self
+                    .document_data
+                    .as_ref()
+                    .is_some_and(|(id, _)| *id == transaction_id)
+                {
+                    self.document_data = None;
+                }
+                self.samples
+                    .retain(|s| s.transaction_id() != transaction_id);
             }
         }
     }
@@ -889,7 +928,7 @@ impl Daemon {
                 result,
             } => {
                 let result = match result {
-                    Ok(document) => self.chip_facts(transaction_id, document),
+                    Ok(document) => self.chip_facts(transaction_id, *document),
                     Err(reason) => ChipReadResult::Failed { reason },
                 };
                 self.feed(Event::ChipRead {
@@ -917,6 +956,20 @@ impl Daemon {
                 error!(error = %err, "denylist lookup failed: treating as a hit");
                 true
             });
+        if self.config.gate.profile == GateProfile::BioCart {
+            self.document_data = Some((
+                transaction_id,
+                outbox::handover::DocumentData {
+                    document_code: document.document_code.clone(),
+                    issuing_state: document.issuing_state.clone(),
+                    document_number: document.document_number.to_string(),
+                    nationality: document.nationality.clone(),
+                    primary_identifier: document.primary_identifier.to_string(),
+                    secondary_identifier: document.secondary_identifier.to_string(),
+                    date_of_birth: document.birth_date_mrz.to_string(),
+                },
+            ));
+        }
         if let (Some(face), Some(photo)) = (&self.face, document.photo) {
             face.set_reference(transaction_id, photo);
         }
@@ -1131,23 +1184,144 @@ impl Daemon {
         Ok(())
     }
 
-    /// Commits the BioCart record for the booth. The simulator has no biometric data to hand
-    /// over, so the record says so; the real profile encrypts images to the booth's key.
+    /// Keeps a BioCart sample of the transaction in progress (others are dropped, wiped).
+    fn sample(&mut self, sample: Sample) {
+        if self.gate.current_transaction() == Some(sample.transaction_id()) {
+            // A retaken finger or photo replaces the earlier one.
+            let replaces = |held: &Sample| match (held, &sample) {
+                (Sample::Finger { finger: a, .. }, Sample::Finger { finger: b, .. }) => a == b,
+                (Sample::FacePhoto { .. }, Sample::FacePhoto { .. }) => true,
+                _ => false,
+            };
+            self.samples.retain(|held| !replaces(held));
+            self.samples.push(sample);
+        }
+    }
+
+    /// Commits the BioCart record for the booth: sealed to the booth's key and queued in the
+    /// outbox with its event, in one transaction. Without `[biocart]` (a simulated BioCart)
+    /// the record says it is simulated and carries no biometric data.
     fn hand_over(&mut self, transaction_id: TransactionId) -> bool {
+        let Some((booth_id, booth_key, ttl)) = self.booth.clone() else {
+            let payload = serde_json::json!({
+                "transaction_id": transaction_id,
+                "simulated": true,
+            });
+            return match self.outbox.append(&NewEvent {
+                kind: "biocart.record",
+                occurred_at_ms: unix_ms(),
+                payload: &payload,
+            }) {
+                Ok(_) => true,
+                Err(err) => {
+                    error!(error = %err, "BioCart record could not be queued");
+                    false
+                }
+            };
+        };
+        let record = self.booth_record(transaction_id);
+        let sealed = match outbox::handover::seal(&record, &booth_id, &booth_key, unix_ms()) {
+            Ok(sealed) => sealed,
+            Err(err) => {
+                error!(error = %err, "BioCart record not sealed");
+                return false;
+            }
+        };
+        drop(record);
         let payload = serde_json::json!({
             "transaction_id": transaction_id,
-            "simulated": true,
+            "booth_id": booth_id,
+            "record_id": sealed.id,
         });
-        match self.outbox.append(&NewEvent {
+        let event = NewEvent {
             kind: "biocart.record",
             occurred_at_ms: unix_ms(),
             payload: &payload,
-        }) {
-            Ok(_) => true,
+        };
+        match self.outbox.append_handover_and_event(&sealed, ttl, &event) {
+            Ok(_) => {
+                info!(booth = %booth_id, "BioCart record sealed and queued for the booth");
+                self.samples
+                    .retain(|s| s.transaction_id() != transaction_id);
+                if let Some(sync) = &self.sync {
+                    sync.signal.notify();
+                }
+                true
+            }
             Err(err) => {
                 error!(error = %err, "BioCart record could not be queued");
                 false
             }
+        }
+    }
+
+    /// The booth record of `transaction_id` from the samples and document data held.
+    fn booth_record(&self, transaction_id: TransactionId) -> outbox::handover::HandOverRecord {
+        use outbox::handover::{FacePhoto, FingerCapture, HandOverFinger, HandOverRecord};
+        let mut fingers = Vec::new();
+        let mut face = FacePhoto {
+            captured_at_ms: 0,
+            quality: 0,
+            jpeg: Vec::new(),
+        };
+        for sample in self
+            .samples
+            .iter()
+            .filter(|s| s.transaction_id() == transaction_id)
+        {
+            match sample {
+                Sample::Finger {
+                    finger,
+                    quality,
+                    record,
+                    captured_at_ms,
+                    ..
+                } => fingers.push(FingerCapture {
+                    finger: match finger {
+                        gate_core::Finger::LeftIndex => HandOverFinger::LeftIndex,
+                        gate_core::Finger::RightIndex => HandOverFinger::RightIndex,
+                    },
+                    quality: *quality,
+                    attempts: 1,
+                    captured_at_ms: *captured_at_ms,
+                    iso_19794_4: record.to_vec(),
+                }),
+                Sample::FacePhoto {
+                    quality,
+                    jpeg,
+                    captured_at_ms,
+                    ..
+                } => {
+                    face = FacePhoto {
+                        captured_at_ms: *captured_at_ms,
+                        quality: *quality,
+                        jpeg: jpeg.to_vec(),
+                    }
+                }
+            }
+        }
+        let document = self
+            .document_data
+            .as_ref()
+            .filter(|(id, _)| *id == transaction_id)
+            .map(|(_, data)| data.clone())
+            .unwrap_or_default();
+        let started_at_ms = fingers
+            .iter()
+            .map(|f| f.captured_at_ms)
+            .chain([face.captured_at_ms])
+            .filter(|ms| *ms > 0)
+            .min()
+            .unwrap_or_else(unix_ms);
+        HandOverRecord {
+            schema_version: outbox::handover::HANDOVER_SCHEMA_VERSION,
+            gate_id: self.config.gate.id.clone(),
+            transaction_id: transaction_id.to_string(),
+            started_at_ms,
+            completed_at_ms: unix_ms(),
+            document,
+            fingers,
+            face,
         }
     }
 

@@ -6,6 +6,7 @@
 //! the transaction's data. Frames never leave the thread and are never written anywhere.
 
 use crate::health::{DeviceRole, HealthReport, HealthSender};
+use crate::samples::{Sample, unix_ms};
 use devices::camera::{Backoff, Camera, CameraError, ReconnectingCamera};
 use face::gate::GateOutcome;
 use face::{FaceConfig, FaceEngine, Reference, RgbImage};
@@ -34,6 +35,8 @@ enum FaceJob {
         transaction_id: TransactionId,
         attempt: u8,
     },
+    /// Take the BioCart face photo: the best frame of a burst, cropped to the face.
+    Photo { transaction_id: TransactionId },
     /// Forget everything about `transaction_id`.
     Discard { transaction_id: TransactionId },
     /// End the thread.
@@ -63,13 +66,14 @@ impl FaceWorker {
     pub fn spawn(
         config: FaceWorkerConfig,
         events: mpsc::Sender<Event>,
+        samples: mpsc::Sender<Sample>,
         health: HealthSender,
     ) -> std::io::Result<Self> {
         let (jobs, receiver) = std_mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("face".into())
             .spawn(move || {
-                let mut worker = Worker::start(config, events, health);
+                let mut worker = Worker::start(config, events, samples, health);
                 worker.run(&receiver);
             })?;
         Ok(Self {
@@ -92,6 +96,12 @@ impl FaceWorker {
             transaction_id,
             attempt,
         });
+    }
+
+    /// Takes the BioCart face photo of `transaction_id`; reports one
+    /// [`Event::FacePhotoCaptured`] and hands the photo to the main loop as a [`Sample`].
+    pub fn photo(&self, transaction_id: TransactionId) {
+        let _ = self.jobs.send(FaceJob::Photo { transaction_id });
     }
 
     /// Drops the reference and anything else held for `transaction_id`.
@@ -121,6 +131,7 @@ struct Worker {
     engine_problem: Option<String>,
     camera: ReconnectingCamera<Opener>,
     events: mpsc::Sender<Event>,
+    samples: mpsc::Sender<Sample>,
     health: HealthSender,
     burst_frames: usize,
     reference: Option<(TransactionId, HeldReference)>,
@@ -128,7 +139,12 @@ struct Worker {
 }
 
 impl Worker {
-    fn start(config: FaceWorkerConfig, events: mpsc::Sender<Event>, health: HealthSender) -> Self {
+    fn start(
+        config: FaceWorkerConfig,
+        events: mpsc::Sender<Event>,
+        samples: mpsc::Sender<Sample>,
+        health: HealthSender,
+    ) -> Self {
         let started = Instant::now();
         let (engine, engine_problem) = match FaceEngine::load(&config.engine) {
             Ok(engine) => {
@@ -155,6 +171,7 @@ impl Worker {
             engine_problem,
             camera,
             events,
+            samples,
             health,
             burst_frames: config.burst_frames.max(1),
             reference: None,
@@ -187,6 +204,14 @@ impl Worker {
                     let _ = self.events.blocking_send(Event::FaceCaptured {
                         transaction_id,
                         attempt: outcome,
+                    });
+                }
+                Ok(FaceJob::Photo { transaction_id }) => {
+                    let quality = self.photo(transaction_id);
+                    info!(quality, "face photo taken");
+                    let _ = self.events.blocking_send(Event::FacePhotoCaptured {
+                        transaction_id,
+                        quality,
                     });
                 }
                 Ok(FaceJob::Discard { transaction_id }) => {
@@ -285,6 +310,58 @@ impl Worker {
             }
             GateOutcome::ReferenceNoFace => FaceAttempt::ReferenceUnusable,
         }
+    }
+
+    /// The best frame of a burst, cropped around the face and encoded as JPEG (handed to the
+    /// main loop); its quality, or `None` when no frame shows a face.
+    fn photo(&mut self, transaction_id: TransactionId) -> Option<u8> {
+        let frames = match self.grab_burst() {
+            Ok(frames) => frames,
+            Err(problem) => {
+                self.report(Health::Down, problem);
+                return None;
+            }
+        };
+        self.report_camera_up();
+        let engine = self.engine.as_ref()?;
+        let analyses: Vec<Option<face::FrameAnalysis>> = frames
+            .iter()
+            .map(|frame| engine.analyse(frame).ok())
+            .collect();
+        let best = face::pick_best_frame(analyses.iter().map(|analysis| {
+            analysis
+                .as_ref()
+                .filter(|a| a.second_face.is_none())
+                .and_then(|a| a.best.as_ref())
+                .map(|face| &face.quality)
+        }))?;
+        let face = analyses[best].as_ref()?.best.as_ref()?;
+        let quality = quality_percent(face.quality.score);
+        let frame = &frames[best];
+        // ICAO-style head-and-shoulders crop: the face box widened 1.8x, 4:5 aspect.
+        let b = &face.detection.bbox;
+        let (cx, cy) = ((b.x1 + b.x2) / 2.0, (b.y1 + b.y2) / 2.0);
+        let width = ((b.x2 - b.x1) * 1.8).max(32.0);
+        let height = width * 1.25;
+        let x = (cx - width / 2.0).max(0.0) as u32;
+        let y = (cy - height / 2.0).max(0.0) as u32;
+        let w = (width as u32).min(frame.width().saturating_sub(x)).max(1);
+        let h = (height as u32).min(frame.height().saturating_sub(y)).max(1);
+        let crop = face::image::imageops::crop_imm(frame, x, y, w, h).to_image();
+        let mut jpeg = Vec::new();
+        if let Err(err) = face::image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+            .encode_image(&crop)
+        {
+            warn!(error = %err, "face photo not encoded");
+            return None;
+        }
+        let _ = self.samples.blocking_send(Sample::FacePhoto {
+            transaction_id,
+            quality,
+            jpeg: zeroize::Zeroizing::new(jpeg),
+            captured_at_ms: unix_ms(),
+        });
+        Some(quality)
     }
 
     /// Captures one burst of frames; `Err` when the camera delivered nothing.

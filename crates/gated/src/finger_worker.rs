@@ -2,10 +2,13 @@
 //! dedicated thread: 1:1 verification against an enrolled template for the fingerprint gate,
 //! image capture with quality for the BioCart.
 //!
-//! Templates and images stay in this thread's memory for the transaction and are dropped when
-//! the core discards its data; none is logged.
+//! Templates come from the main loop per verification and are wiped after it; BioCart images
+//! go to the main loop as ISO/IEC 19794-4 records ([`Sample`]), which wipes them with the
+//! transaction's data. None is logged.
 
 use crate::health::{DeviceRole, HealthReport, HealthSender};
+use crate::samples::{Sample, unix_ms};
+use devices::fingerprint::iso19794_4::{FingerImageRecord, FingerPosition, ImageEncoding};
 use devices::fingerprint::r30x::{R30xConfig, ReconnectPolicy, SerialR30x, SerialSettings};
 use devices::fingerprint::{Capture, FingerprintSensor, Template, TemplateSlot};
 use gate_core::{Event, Finger, FingerAttempt, TransactionId};
@@ -49,10 +52,6 @@ enum FingerJob {
         transaction_id: TransactionId,
         finger: Finger,
     },
-    /// Forget the transaction's images.
-    Discard {
-        transaction_id: TransactionId,
-    },
     Stop,
 }
 
@@ -67,6 +66,7 @@ impl FingerWorker {
     pub fn spawn(
         config: FingerWorkerConfig,
         events: mpsc::Sender<Event>,
+        samples: mpsc::Sender<Sample>,
         health: HealthSender,
     ) -> std::io::Result<Self> {
         let (jobs, receiver) = std_mpsc::channel();
@@ -86,8 +86,8 @@ impl FingerWorker {
                     sensor: SerialR30x::disconnected(settings, module, ReconnectPolicy::default()),
                     config,
                     events,
+                    samples,
                     health,
-                    images: Vec::new(),
                     reported: None,
                 };
                 worker.probe();
@@ -121,11 +121,6 @@ impl FingerWorker {
         });
     }
 
-    /// Drops everything held for `transaction_id`.
-    pub fn discard(&self, transaction_id: TransactionId) {
-        let _ = self.jobs.send(FingerJob::Discard { transaction_id });
-    }
-
     /// Stops the thread and waits for it.
     pub fn stop(mut self) {
         let _ = self.jobs.send(FingerJob::Stop);
@@ -135,20 +130,12 @@ impl FingerWorker {
     }
 }
 
-/// A captured finger image held for the BioCart record (8-bit grey, zeroised on drop).
-struct HeldImage {
-    transaction_id: TransactionId,
-    _finger: Finger,
-    _quality: u8,
-    _pixels: zeroize::Zeroizing<Vec<u8>>,
-}
-
 struct Worker {
     config: FingerWorkerConfig,
     sensor: SerialR30x,
     events: mpsc::Sender<Event>,
+    samples: mpsc::Sender<Sample>,
     health: HealthSender,
-    images: Vec<HeldImage>,
     reported: Option<(Health, String)>,
 }
 
@@ -158,9 +145,6 @@ impl Worker {
             match jobs.recv_timeout(IDLE_PROBE) {
                 Ok(FingerJob::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
                 Err(std_mpsc::RecvTimeoutError::Timeout) => self.probe(),
-                Ok(FingerJob::Discard { transaction_id }) => {
-                    self.images.retain(|i| i.transaction_id != transaction_id);
-                }
                 Ok(FingerJob::Verify {
                     transaction_id,
                     finger,
@@ -257,14 +241,29 @@ impl Worker {
         match self.sensor.upload_image() {
             Ok(image) => {
                 let quality = image.quality().score;
-                self.images
-                    .retain(|i| !(i.transaction_id == transaction_id && i._finger == finger));
-                self.images.push(HeldImage {
-                    transaction_id,
-                    _finger: finger,
-                    _quality: quality,
-                    _pixels: zeroize::Zeroizing::new(image.gray8().to_vec()),
-                });
+                let position = match finger {
+                    Finger::LeftIndex => FingerPosition::LEFT_INDEX,
+                    Finger::RightIndex => FingerPosition::RIGHT_INDEX,
+                };
+                let record = FingerImageRecord::from_finger_image(
+                    &image,
+                    position,
+                    quality,
+                    ImageEncoding::Png,
+                )
+                .and_then(|record| record.encode());
+                match record {
+                    Ok(record) => {
+                        let _ = self.samples.blocking_send(Sample::Finger {
+                            transaction_id,
+                            finger,
+                            quality,
+                            record: zeroize::Zeroizing::new(record),
+                            captured_at_ms: unix_ms(),
+                        });
+                    }
+                    Err(err) => warn!(error = %err, "finger image record not encoded"),
+                }
                 FingerAttempt::Captured { quality }
             }
             Err(err) => {

@@ -17,5 +17,6 @@ pub mod face_worker;
 pub mod finger_worker;
 pub mod hashing;
 pub mod health;
+pub mod samples;
 pub mod sim;
 pub mod systemd;
