@@ -18,7 +18,7 @@ use gate_core::{GateProfile, Policy};
 use schema::{
     BioCartSection, CameraConfig, CentralSection, ChipReaderConfig, ControlSection, Devices,
     DoorConfig, DoorInputs, DoorOutputs, FaceSection, FingerprintConfig, GateSection, LineConfig,
-    PrivacySection, SimulationSection, StorageSection, TrustSection,
+    PrivacySection, ReportingSection, SimulationSection, StorageSection, TrustSection,
 };
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -45,6 +45,8 @@ pub struct GateConfig {
     pub trust: Option<TrustSection>,
     /// `[biocart]`: the inspection booth the BioCart's records go to.
     pub biocart: Option<BioCartSection>,
+    /// `[reporting]`: throughput figures.
+    pub reporting: ReportingSection,
     /// `[policy]`.
     pub policy: Policy,
     /// `[simulation]`.
@@ -167,6 +169,8 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
     let trust: Option<TrustSection> = take(&mut table, "trust", "trust", false, &mut problems);
     let biocart: Option<BioCartSection> =
         take(&mut table, "biocart", "biocart", false, &mut problems);
+    let reporting: Option<ReportingSection> =
+        take(&mut table, "reporting", "reporting", false, &mut problems);
     let policy: Option<Policy> = take(&mut table, "policy", "policy", true, &mut problems);
     let simulation: Option<SimulationSection> =
         take(&mut table, "simulation", "simulation", false, &mut problems);
@@ -243,6 +247,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
         central,
         trust,
         biocart,
+        reporting: reporting.unwrap_or_default(),
         policy,
         simulation: simulation.unwrap_or_default(),
         control_mode: 0,
@@ -483,6 +488,15 @@ fn validate(
                 ),
             });
         }
+    }
+    if !(1..=86_400).contains(&config.reporting.throughput_period_s) {
+        bad(
+            "reporting.throughput_period_s",
+            format!(
+                "{} is outside 1..=86400",
+                config.reporting.throughput_period_s
+            ),
+        );
     }
     if let Some(biocart) = &config.biocart {
         if biocart.booth_id.trim().is_empty() {

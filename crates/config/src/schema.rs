@@ -446,6 +446,28 @@ fn default_max_list_age() -> u64 {
     24 * 3600
 }
 
+/// `[reporting]`: figures the gate reports for the agency (published waiting times).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportingSection {
+    /// Length of a throughput period in seconds: at its end the gate records one
+    /// `gate.throughput` event (travellers, travellers per hour, time per traveller).
+    #[serde(default = "default_throughput_period_s")]
+    pub throughput_period_s: u64,
+}
+
+impl Default for ReportingSection {
+    fn default() -> Self {
+        Self {
+            throughput_period_s: default_throughput_period_s(),
+        }
+    }
+}
+
+fn default_throughput_period_s() -> u64 {
+    900
+}
+
 /// `[simulation]`: settings for simulated devices.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -177,6 +177,8 @@ struct Daemon {
     samples: Vec<Sample>,
     /// The booth the BioCart's records are sealed to.
     booth: Option<(String, outbox::handover::BoothPublicKey, Duration)>,
+    /// Transaction durations of the current throughput period.
+    throughput: Throughput,
     device_health: HashMap<DeviceRole, (Health, String)>,
     door_driver: DoorDriver,
     sync: Option<SyncWorker>,
@@ -187,6 +189,21 @@ struct Daemon {
     display: Prompt,
     last_outcome: Option<LastOutcome>,
     span: Option<(TransactionId, tracing::Span)>,
+}
+
+/// Transaction durations of one throughput period.
+struct Throughput {
+    period_start_ms: i64,
+    durations_ms: Vec<u64>,
+}
+
+impl Throughput {
+    fn new(period_start_ms: i64) -> Self {
+        Self {
+            period_start_ms,
+            durations_ms: Vec::new(),
+        }
+    }
 }
 
 /// Enrolled fingers and their templates (zeroised on drop).
@@ -497,6 +514,7 @@ pub async fn run(
         document_data: None,
         samples: Vec::new(),
         booth,
+        throughput: Throughput::new(unix_ms()),
         device_health,
         door_driver,
         sync,
@@ -775,6 +793,7 @@ impl Daemon {
                     total_ms = record.timings.total_ms,
                     "transaction ended"
                 );
+                self.throughput.durations_ms.push(record.timings.total_ms);
                 self.last_outcome = Some(LastOutcome {
                     transaction_id: record.transaction_id,
                     outcome: record.outcome,
@@ -1184,6 +1203,37 @@ impl Daemon {
         Ok(())
     }
 
+    /// Records the throughput of the period just ended (travellers, per hour, time per
+    /// traveller) so the agency can publish waiting times; starts the next period.
+    fn report_throughput(&mut self) {
+        let now = unix_ms();
+        let period = std::mem::replace(&mut self.throughput, Throughput::new(now));
+        let mut durations = period.durations_ms;
+        durations.sort_unstable();
+        let travellers = durations.len();
+        let span_ms = (now - period.period_start_ms).max(1);
+        let percentile =
+            |p: usize| (!durations.is_empty()).then(|| durations[(durations.len() - 1) * p / 100]);
+        let payload = serde_json::json!({
+            "gate_id": self.config.gate.id,
+            "profile": self.config.gate.profile.as_str(),
+            "period_start_ms": period.period_start_ms,
+            "period_end_ms": now,
+            "travellers": travellers,
+            "travellers_per_hour": (travellers as f64) * 3_600_000.0 / (span_ms as f64),
+            "mean_ms": (travellers > 0).then(|| durations.iter().sum::<u64>() / travellers as u64),
+            "p50_ms": percentile(50),
+            "p90_ms": percentile(90),
+        });
+        if let Err(err) = self.outbox.append(&NewEvent {
+            kind: "gate.throughput",
+            occurred_at_ms: now,
+            payload: &payload,
+        }) {
+            warn!(error = %err, "throughput figures not recorded");
+        }
+    }
+
     /// Keeps a BioCart sample of the transaction in progress (others are dropped, wiped).
     fn sample(&mut self, sample: Sample) {
         if self.gate.current_transaction() == Some(sample.transaction_id()) {
@@ -1361,6 +1411,11 @@ impl Daemon {
 
     fn housekeeping(&mut self) {
         self.retry_unrecorded();
+        let period_ms =
+            i64::try_from(self.config.reporting.throughput_period_s * 1_000).unwrap_or(i64::MAX);
+        if unix_ms() - self.throughput.period_start_ms >= period_ms {
+            self.report_throughput();
+        }
         self.check_lists();
         let full = !self.unrecorded.is_empty() || self.outbox.check_admission().is_err();
         let condition = Condition::OutboxFull;

@@ -394,3 +394,46 @@ fn door_pulse_needs_maintenance_mode_is_recorded_and_relocks_by_itself() {
     gated.ok(Request::DoorLock);
     assert!(!gated.status().door_unlocked);
 }
+
+#[test]
+fn throughput_figures_are_recorded_each_period_for_published_waiting_times() {
+    let gated = Gated::start(&format!(
+        "{}\n[reporting]\nthroughput_period_s = 2\n",
+        fast_sim_config()
+    ));
+    simulate(&gated, SimulatedTraveller::default());
+    gated.wait_for("the first pass", |s| s.counters.passed == 1);
+    simulate(&gated, SimulatedTraveller::default());
+    gated.wait_for("the second pass", |s| s.counters.passed == 2);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let figures: Vec<serde_json::Value> = gated
+            .outbox_events()
+            .into_iter()
+            .filter(|e| e["kind"] == "gate.throughput")
+            .map(|e| e["payload"].clone())
+            .collect();
+        let travellers: u64 = figures
+            .iter()
+            .map(|f| f["travellers"].as_u64().unwrap())
+            .sum();
+        if travellers == 2 {
+            let busy = figures
+                .iter()
+                .find(|f| f["travellers"].as_u64() > Some(0))
+                .unwrap();
+            assert!(busy["mean_ms"].as_u64().unwrap() > 0, "{busy}");
+            assert!(
+                busy["travellers_per_hour"].as_f64().unwrap() > 0.0,
+                "{busy}"
+            );
+            assert!(busy["p90_ms"].as_u64().unwrap() >= busy["p50_ms"].as_u64().unwrap());
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "figures so far: {figures:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
