@@ -41,7 +41,7 @@ fn biocart_config(root: &Path, module_port: &Path, booth_key_file: &Path) -> Str
         devices,
         &base[end..].replace(
             "max_attempts = 3\ncapture_timeout_ms = 10000",
-            "max_attempts = 3\ncapture_timeout_ms = 60000",
+            "max_attempts = 3\ncapture_timeout_ms = 4000",
         ),
         artefacts::ort_library().display().to_string(),
         models
@@ -150,6 +150,32 @@ fn a_visitor_gives_both_fingers_and_a_photo_and_only_the_booth_can_read_the_reco
         ["FINGERPRINT_QUALITY_TOO_LOW"],
         "{}",
         gated.log_text()
+    );
+    assert_eq!(outbox.pending_handovers(10).unwrap().len(), 1);
+    gated.ok(Request::OfficerReset);
+
+    // A visitor who walks off after the left finger: the visit ends without a record, and
+    // what was captured is wiped.
+    simulator.remove_finger();
+    simulator.queue_fingers([Some(SimulatedFinger::good(13))]);
+    let Response::SimulationStarted {
+        transaction_id: Some(walked_off),
+    } = gated.ok(Request::Simulate {
+        traveller: SimulatedTraveller::default(),
+    })
+    else {
+        panic!("not admitted");
+    };
+    let status = gated.wait_for("the abandoned visit to end", |s| {
+        s.last_outcome
+            .as_ref()
+            .is_some_and(|o| o.transaction_id == walked_off)
+    });
+    let last = status.last_outcome.unwrap();
+    assert_ne!(last.outcome, gate_core::Outcome::Completed);
+    assert_eq!(
+        last.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        ["FINGER_NOT_PRESENTED"]
     );
     assert_eq!(outbox.pending_handovers(10).unwrap().len(), 1);
 }
