@@ -48,14 +48,6 @@ pub struct Paths {
 /// Errors that stop the daemon from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// A device backend this build cannot drive yet.
-    #[error("devices.{role}.backend = {backend:?} is not wired into gated yet")]
-    UnsupportedBackend {
-        /// Device role.
-        role: &'static str,
-        /// Backend name.
-        backend: String,
-    },
     /// The booth's public key could not be read.
     #[error("biocart.booth_public_key_file: {0}")]
     BoothKey(outbox::handover::HandOverError),
@@ -240,28 +232,6 @@ fn backend_name<T: serde::Serialize>(device: &T) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Refuses configurations with real device backends, which this build cannot drive yet.
-fn check_backends(config: &GateConfig) -> Result<(), StartError> {
-    let d = &config.devices;
-    let roles: [(&'static str, Option<String>); 4] = [
-        ("chip_reader", d.chip_reader.as_ref().map(backend_name)),
-        ("camera", d.camera.as_ref().map(backend_name)),
-        ("door", d.door.as_ref().map(backend_name)),
-        ("fingerprint", d.fingerprint.as_ref().map(backend_name)),
-    ];
-    for (role, backend) in roles {
-        // Cameras (V4L2 or a frame folder) are driven by the face worker, PC/SC chip readers
-        // by the chip worker, GPIO doors by the turnstile machine.
-        if role == "camera" || role == "chip_reader" || role == "door" || role == "fingerprint" {
-            continue;
-        }
-        if let Some(backend) = backend.filter(|b| b != "simulated") {
-            return Err(StartError::UnsupportedBackend { role, backend });
-        }
-    }
-    Ok(())
-}
-
 /// The document reader's settings when the chip reader is real.
 fn chip_worker_config(config: &GateConfig) -> Option<ChipWorkerConfig> {
     match config.devices.chip_reader.as_ref()? {
@@ -392,7 +362,6 @@ pub async fn run(
     paths: Paths,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    check_backends(&config)?;
     let hasher = match &config.privacy.document_hash_key_file {
         Some(path) => DocumentHasher::from_file(path)?,
         None => {
