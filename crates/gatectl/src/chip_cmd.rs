@@ -12,18 +12,24 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use mrtd::authenticity::passive::PassiveAuthPolicy;
+use mrtd::authenticity::trust::{TrustStore, TrustStoreConfig};
+use mrtd::authenticity::verify::{AuthenticityPolicy, authenticate_document};
 use mrtd::lds::{Dg1, Dg2};
 use mrtd::mrz::Mrz;
 use mrtd::pace::PacePassword;
 use mrtd::pcsc::PcscReader;
 use mrtd::reader::{AccessProtocol, ChipDocument, ChipReader, ReaderOptions};
 
+/// Exit status when the chip was read but a required authenticity check failed.
+const EXIT_NOT_AUTHENTIC: u8 = 4;
+
 /// Chip subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum ChipCommand {
     /// Read a document chip: access protocol, data groups, DG1 fields, DG2 face image.
-    /// Exit 0 on success, 1 on any failure (no reader, no card, access refused, read error,
-    /// timeout).
+    /// Exit 0 on success, 4 when `--csca` is given and an authenticity check fails, 1 on any
+    /// other failure (no reader, no card, access refused, read error, timeout, bad trust files).
     Read(ReadArgs),
 }
 
@@ -49,6 +55,36 @@ pub struct ReadArgs {
     /// Give up after this many seconds (waiting for the card plus reading it).
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     timeout: u64,
+    /// Verify the document (passive authentication, then chip and active authentication when
+    /// the chip offers them) against these CSCA certificates: a file or a directory (DER or
+    /// PEM), or an ICAO master list when `--ml-signer` is given. Exit 4 when not authentic.
+    #[arg(long, value_name = "FILE_DIR_OR_MASTERLIST")]
+    csca: Option<PathBuf>,
+    /// The certificate(s) master lists must be signed with (makes `--csca` a master list).
+    #[arg(long, value_name = "FILE_OR_DIR", requires = "csca")]
+    ml_signer: Option<PathBuf>,
+    /// CRL files or directories (DER or PEM); repeatable.
+    #[arg(long, value_name = "FILE_OR_DIR", requires = "csca")]
+    crl: Vec<PathBuf>,
+    /// Refuse when no current CRL of the signer's CSCA is loaded.
+    #[arg(long, requires = "csca")]
+    require_crl: bool,
+}
+
+/// The verdict of `--csca`.
+enum Verdict {
+    /// Every check passed.
+    Authentic {
+        /// What was established, for the technician.
+        summary: String,
+    },
+    /// A check failed.
+    NotAuthentic {
+        /// The stable reason code.
+        reason: &'static str,
+        /// Why, in words.
+        detail: String,
+    },
 }
 
 /// Runs a chip subcommand.
@@ -76,6 +112,7 @@ impl Failure {
 
 /// What the worker thread hands back.
 struct Outcome {
+    verdict: Option<Verdict>,
     document: ChipDocument,
     reader: String,
     transmission_protocol: &'static str,
@@ -85,7 +122,8 @@ struct Outcome {
 
 fn read(args: &ReadArgs) -> ExitCode {
     match read_inner(args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(EXIT_NOT_AUTHENTIC),
         Err(failure) => {
             if args.json {
                 println!(
@@ -119,15 +157,54 @@ fn password(args: &ReadArgs) -> Result<(PacePassword, Option<Mrz>), Failure> {
     }
 }
 
-fn read_inner(args: &ReadArgs) -> Result<(), Failure> {
+/// Reads (and verifies, with `--csca`); `Ok(true)` when the document is not authentic.
+fn read_inner(args: &ReadArgs) -> Result<bool, Failure> {
     let (password, mrz) = password(args)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let trust = match &args.csca {
+        Some(csca) => {
+            let config = match &args.ml_signer {
+                Some(signer) => TrustStoreConfig {
+                    master_list_paths: vec![csca.clone()],
+                    master_list_signer_paths: vec![signer.clone()],
+                    crl_paths: args.crl.clone(),
+                    ..TrustStoreConfig::default()
+                },
+                None => TrustStoreConfig {
+                    csca_paths: vec![csca.clone()],
+                    crl_paths: args.crl.clone(),
+                    ..TrustStoreConfig::default()
+                },
+            };
+            let store = TrustStore::load(&config, now)
+                .map_err(|e| Failure::new("trust", format!("trust store: {e}")))?;
+            let policy = AuthenticityPolicy {
+                passive: PassiveAuthPolicy {
+                    require_crl: args.require_crl,
+                },
+                ..AuthenticityPolicy::default()
+            };
+            Some((store, policy, now))
+        }
+        None => None,
+    };
+    let optical_mrz = mrz.clone();
     let timeout = Duration::from_secs(args.timeout);
     let reader_name = args.reader.clone();
     let (sender, receiver) = mpsc::channel();
     // PC/SC calls block; the read runs on its own thread so a silent chip cannot hang us.
     // On timeout we return and the process exits, ending the thread.
     std::thread::spawn(move || {
-        let _ = sender.send(read_chip(&reader_name, &password, timeout));
+        let _ = sender.send(read_chip(
+            &reader_name,
+            &password,
+            timeout,
+            trust.as_ref(),
+            optical_mrz.as_ref(),
+        ));
     });
     // A little grace so that a card that never comes is reported as "no card" by the worker.
     let outcome = match receiver.recv_timeout(timeout + Duration::from_millis(500)) {
@@ -144,13 +221,19 @@ fn read_inner(args: &ReadArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::new("output", format!("{e:#}")))?,
         None => Vec::new(),
     };
-    report(args, &outcome, mrz.as_ref(), &written)
+    report(args, &outcome, mrz.as_ref(), &written)?;
+    Ok(matches!(
+        outcome.verdict,
+        Some(Verdict::NotAuthentic { .. })
+    ))
 }
 
 fn read_chip(
     reader_name: &str,
     password: &PacePassword,
     timeout: Duration,
+    trust: Option<&(TrustStore, AuthenticityPolicy, i64)>,
+    optical_mrz: Option<&Mrz>,
 ) -> Result<Outcome, Failure> {
     let start = Instant::now();
     let reader = PcscReader::open(reader_name).map_err(|e| {
@@ -193,7 +276,42 @@ fn read_chip(
         };
         Failure::new(kind, e.to_string())
     })?;
+    // Chip and active authentication talk to the chip: verify while the session is open.
+    let verdict = trust.map(|(store, policy, now)| {
+        match authenticate_document(&mut chip, &document, optical_mrz, store, policy, *now) {
+            Ok(report) => Verdict::Authentic {
+                summary: format!(
+                    "signed by {} under {} ({}, {}), data groups {:?} verified{}{}{}",
+                    report.passive.document_signer,
+                    report.passive.csca,
+                    report.passive.signature_scheme,
+                    report.passive.signer_key,
+                    report.passive.data_groups_verified,
+                    if report.passive.crl_checked {
+                        ", CRL checked"
+                    } else {
+                        ""
+                    },
+                    if report.chip_authentication.is_some() {
+                        ", chip authentication passed"
+                    } else {
+                        ""
+                    },
+                    if report.active_authentication.is_some() {
+                        ", active authentication passed"
+                    } else {
+                        ""
+                    },
+                ),
+            },
+            Err(e) => Verdict::NotAuthentic {
+                reason: e.reason_code(),
+                detail: e.to_string(),
+            },
+        }
+    });
     Ok(Outcome {
+        verdict,
         document,
         reader: reader.name().to_string(),
         transmission_protocol,
@@ -297,6 +415,18 @@ fn report(
                 "image_bytes": face.data.len(),
             },
             "sod_hashes_match": hashes,
+            "authenticity": match &outcome.verdict {
+                None => serde_json::Value::Null,
+                Some(Verdict::Authentic { summary }) => serde_json::json!({
+                    "verdict": "authentic",
+                    "detail": summary,
+                }),
+                Some(Verdict::NotAuthentic { reason, detail }) => serde_json::json!({
+                    "verdict": "not_authentic",
+                    "reason_code": reason,
+                    "detail": detail,
+                }),
+            },
             "files_written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         });
         println!("{value}");
@@ -359,6 +489,13 @@ fn report(
             "EF.SOD hashes (signature not checked here): {}",
             hash_line.join(", ")
         );
+        match &outcome.verdict {
+            None => println!("authenticity: not checked (give --csca)"),
+            Some(Verdict::Authentic { summary }) => println!("authenticity: AUTHENTIC: {summary}"),
+            Some(Verdict::NotAuthentic { reason, detail }) => {
+                println!("authenticity: NOT AUTHENTIC ({reason}): {detail}");
+            }
+        }
         println!(
             "{} APDUs in {} ms",
             document.apdu_count,

@@ -85,6 +85,19 @@ impl Bench {
         )
     }
 
+    /// Puts a virtual ePassport signed under `pki` on the reader.
+    fn insert_signed(&self, config: &DocumentConfig, pki: &Pki) -> VirtualCard {
+        let document = Arc::new(Document::build(config, pki).unwrap());
+        VirtualCard::spawn(
+            VirtualChip::new(document, Misbehaviour::default()),
+            VpcdOptions {
+                address: self.pcscd.vpcd_address(),
+                reinsert_after: None,
+                ..VpcdOptions::default()
+            },
+        )
+    }
+
     /// Takes the card off the reader and waits until pcscd has noticed (it polls vpcd every
     /// 400 ms; a card swapped faster looks like the same card to it).
     fn remove(&self, card: VirtualCard) {
@@ -353,4 +366,109 @@ fn misbehaving_chips_and_readers_give_clear_errors() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no reader matches"), "{stderr}");
+}
+
+#[test]
+fn csca_verification_passes_a_genuine_document_and_refuses_each_attack_with_its_reason() {
+    let bench = Bench::start();
+    let (jpeg, _) = face_jpeg();
+    let pki = Pki::generate(&PkiOptions::default()).unwrap();
+    let trust = bench.dir.path().join("trust");
+    std::fs::create_dir_all(&trust).unwrap();
+    std::fs::write(trust.join("csca.der"), &pki.csca.certificate).unwrap();
+    let trust_arg = trust.to_str().unwrap().to_owned();
+    let verify = |card: VirtualCard| {
+        let output = bench.read(&[&MRZ_ARGS[..], &["--json", "--csca", &trust_arg]].concat());
+        bench.remove(card);
+        output
+    };
+    let verdict = |output: &Output| {
+        let v = json(output);
+        (
+            output.status.code(),
+            v["authenticity"]["verdict"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            v["authenticity"]["reason_code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+
+    // Genuine: every check passes, exit 0.
+    let genuine = DocumentConfig::new(&SPECIMEN_TD3, jpeg.clone());
+    let output = verify(bench.insert_signed(&genuine, &pki));
+    assert_eq!(
+        verdict(&output),
+        (Some(0), "authentic".into(), String::new())
+    );
+
+    // DG2 changed after signing.
+    let mut tampered = genuine.clone();
+    tampered.tamper_data_group = Some(2);
+    let output = verify(bench.insert_signed(&tampered, &pki));
+    assert_eq!(
+        verdict(&output),
+        (Some(4), "not_authentic".into(), "DG_HASH_MISMATCH".into())
+    );
+
+    // A document signer whose certificate expired.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let expired_pki = Pki::generate(&PkiOptions {
+        ds_validity: (now - 40 * 86_400, now - 10 * 86_400),
+        ..PkiOptions::default()
+    })
+    .unwrap();
+    let expired_trust = bench.dir.path().join("trust-expired");
+    std::fs::create_dir_all(&expired_trust).unwrap();
+    std::fs::write(
+        expired_trust.join("csca.der"),
+        &expired_pki.csca.certificate,
+    )
+    .unwrap();
+    let card = bench.insert_signed(&genuine, &expired_pki);
+    let output = bench.read(
+        &[
+            &MRZ_ARGS[..],
+            &["--json", "--csca", expired_trust.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    bench.remove(card);
+    assert_eq!(
+        verdict(&output),
+        (
+            Some(4),
+            "not_authentic".into(),
+            "DS_CERTIFICATE_EXPIRED".into()
+        )
+    );
+
+    // Signed under a CSCA the gate does not trust (the test PKI names every CSCA alike, so
+    // the chain fails at the signature).
+    let other = Pki::generate(&PkiOptions::default()).unwrap();
+    let output = verify(bench.insert_signed(&genuine, &other));
+    let (code, word, reason) = verdict(&output);
+    assert_eq!((code, word.as_str()), (Some(4), "not_authentic"));
+    assert!(
+        ["DS_CERTIFICATE_SIGNATURE_INVALID", "CSCA_UNKNOWN"].contains(&reason.as_str()),
+        "{reason}"
+    );
+
+    // The chip's DG1 names someone else than the printed page (same access key fields).
+    let other_name = [
+        "P<UTOSMITH<<JOHN<<<<<<<<<<<<<<<<<<<<<<<<<<<<",
+        SPECIMEN_TD3[1],
+    ];
+    let swapped = DocumentConfig::new(&other_name, jpeg);
+    let output = verify(bench.insert_signed(&swapped, &pki));
+    assert_eq!(
+        verdict(&output),
+        (Some(4), "not_authentic".into(), "DG1_MRZ_MISMATCH".into())
+    );
 }
