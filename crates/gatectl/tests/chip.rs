@@ -186,14 +186,15 @@ fn bac_document_with_jpeg_photo_reads_end_to_end() {
     assert_success(&output);
     let v = json(&output);
     assert_eq!(v["access"], "BAC");
-    assert_eq!(v["data_groups"], serde_json::json!([1, 2, 15]));
+    // DG14 carries the ActiveAuthenticationInfo an EC key in DG15 needs.
+    assert_eq!(v["data_groups"], serde_json::json!([1, 2, 14, 15]));
     assert_eq!(v["dg1"]["issuing_state"], "UTO");
     assert_eq!(v["dg1"]["document_number_masked"], "******2C3");
     assert_eq!(v["dg1"]["matches_given_mrz"], true);
     assert_eq!(v["dg2"]["format"], "jpg");
     assert_eq!(v["dg2"]["width"], 300);
     assert_eq!(v["dg2"]["image_bytes"], jpeg.len());
-    for dg in ["DG1", "DG2", "DG15"] {
+    for dg in ["DG1", "DG2", "DG14", "DG15"] {
         assert_eq!(v["sod_hashes_match"][dg], true, "{dg}");
     }
     assert_eq!(std::fs::read(out.join("face.jpg")).unwrap(), jpeg);
@@ -458,6 +459,36 @@ fn csca_verification_passes_a_genuine_document_and_refuses_each_attack_with_its_
     assert!(
         ["DS_CERTIFICATE_SIGNATURE_INVALID", "CSCA_UNKNOWN"].contains(&reason.as_str()),
         "{reason}"
+    );
+
+    // Active Authentication: a genuine chip proves it holds the DG15 key; a clone (same
+    // signed data, another key inside) is refused.
+    let mut with_aa = genuine.clone();
+    with_aa.dg14 = true;
+    with_aa.dg15 = true;
+    let output = verify(bench.insert_signed(&with_aa, &pki));
+    assert_eq!(
+        verdict(&output),
+        (Some(0), "authentic".into(), String::new())
+    );
+    assert!(
+        json(&output)["authenticity"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("active authentication passed"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let mut clone = with_aa.clone();
+    clone.cloned_chip = true;
+    let output = verify(bench.insert_signed(&clone, &pki));
+    assert_eq!(
+        verdict(&output),
+        (
+            Some(4),
+            "not_authentic".into(),
+            "AA_SIGNATURE_INVALID".into()
+        )
     );
 
     // The chip's DG1 names someone else than the printed page (same access key fields).

@@ -211,6 +211,14 @@ impl VirtualChip {
                     None => sw(StatusWord::FILE_NOT_FOUND),
                 }
             }
+            // INTERNAL AUTHENTICATE (Active Authentication): sign the terminal's challenge.
+            (0x88, 0x00, 0x00) if self.sm.is_some() => {
+                match &self.document.active_authentication_key {
+                    Some(key) if cmd.data.len() == 8 => (key.sign(&cmd.data), StatusWord::SUCCESS),
+                    Some(_) => sw(StatusWord(0x6700)),
+                    None => sw(StatusWord::INS_NOT_SUPPORTED),
+                }
+            }
             (0xB0, p1, p2) if p1 & 0x80 != 0 => match self.find_file(|f| f.sfi() == p1 & 0x1F) {
                 Some(f) if self.readable(f) => {
                     self.current = Some(f);

@@ -162,6 +162,9 @@ pub struct Document {
     pub face_size: (u16, u16),
     /// The chip's static private key for PACE-CAM (big-endian scalar), if any.
     pub chip_private_key: Option<Vec<u8>>,
+    /// The key the chip answers INTERNAL AUTHENTICATE with (Active Authentication, ECDSA P-256
+    /// with SHA-256); the DG15 key unless the chip is a clone.
+    pub active_authentication_key: Option<pki::Credential>,
 }
 
 impl fmt::Debug for Document {
@@ -306,10 +309,29 @@ impl Document {
             };
             chip_private_key = Some(held.to_bytes_be());
         }
+        // Active Authentication key: published in DG15, held by the chip (a clone holds another).
+        let aa_key = if config.dg15 {
+            Some(Pki::generate(&pki::PkiOptions::default())?.csca)
+        } else {
+            None
+        };
+        let active_authentication_key = match &aa_key {
+            Some(_) if config.cloned_chip => Some(Pki::generate(&pki::PkiOptions::default())?.csca),
+            other => other.clone(),
+        };
         if config.dg14 {
             let mut infos = Vec::new();
             if let Some(info) = &pace_info {
                 infos.push(info.clone());
+            }
+            if aa_key.is_some() {
+                // ActiveAuthenticationInfo: id-AA (2.23.136.1.1.5), version 1,
+                // ecdsa-with-SHA256 (1.2.840.10045.4.3.2).
+                infos.push(der::sequence(&[
+                    &der::oid(&[0x67, 0x81, 0x08, 0x01, 0x01, 0x05]),
+                    &der::small_uint(1),
+                    &der::oid(&[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02]),
+                ]));
             }
             if config.chip_authentication_key {
                 let key = Pki::generate(&pki::PkiOptions::default())?;
@@ -328,14 +350,10 @@ impl Document {
                 data_groups.insert(14u8, der::tlv(0x6E, &der::set_of(&infos)));
             }
         }
-        if config.dg15 {
-            let key = Pki::generate(&pki::PkiOptions::default())?;
+        if let Some(key) = &aa_key {
             data_groups.insert(
                 15u8,
-                der::tlv(
-                    0x6F,
-                    &pki::subject_public_key_info(&key.csca.verifying_key()),
-                ),
+                der::tlv(0x6F, &pki::subject_public_key_info(&key.verifying_key())),
             );
         }
         let security_object = lds_security_object(&data_groups);
@@ -378,6 +396,7 @@ impl Document {
             face_format,
             face_size: (width, height),
             chip_private_key,
+            active_authentication_key,
         })
     }
 }
