@@ -491,6 +491,19 @@ fn csca_verification_passes_a_genuine_document_and_refuses_each_attack_with_its_
         )
     );
 
+    // EF.SOD names a hash algorithm the gate does not support.
+    let mut odd_hash = genuine.clone();
+    odd_hash.unsupported_hash_algorithm = true;
+    let output = verify(bench.insert_signed(&odd_hash, &pki));
+    assert_eq!(
+        verdict(&output),
+        (
+            Some(4),
+            "not_authentic".into(),
+            "UNSUPPORTED_ALGORITHM".into()
+        )
+    );
+
     // The chip's DG1 names someone else than the printed page (same access key fields).
     let other_name = [
         "P<UTOSMITH<<JOHN<<<<<<<<<<<<<<<<<<<<<<<<<<<<",
@@ -501,5 +514,75 @@ fn csca_verification_passes_a_genuine_document_and_refuses_each_attack_with_its_
     assert_eq!(
         verdict(&output),
         (Some(4), "not_authentic".into(), "DG1_MRZ_MISMATCH".into())
+    );
+}
+
+#[test]
+fn revoked_signers_and_master_lists_from_the_test_pki_are_applied_through_pcscd() {
+    let bench = Bench::start();
+    let (jpeg, _) = face_jpeg();
+    let pki = Pki::generate(&PkiOptions::default()).unwrap();
+    let other = Pki::generate(&PkiOptions::default()).unwrap();
+    let dir = bench.dir.path();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let csca = write("csca.der", &pki.csca.certificate);
+    let revoking = write(
+        "revoking.crl",
+        &pki.crl(&[&pki.document_signer.serial], now - 3_600, now + 86_400),
+    );
+    let clean = write("clean.crl", &pki.crl(&[], now - 3_600, now + 86_400));
+    // Master lists signed by the PKI's signer: one holding our CSCA (and another), one not.
+    let with_ours = write(
+        "with-ours.ml",
+        &pki.master_list(&[&pki.csca.certificate, &other.csca.certificate]),
+    );
+    let without_ours = write(
+        "without-ours.ml",
+        &pki.master_list(&[&other.csca.certificate]),
+    );
+    let genuine = DocumentConfig::new(&SPECIMEN_TD3, jpeg);
+    let verdict = |extra: &[&str]| {
+        let card = bench.insert_signed(&genuine, &pki);
+        let output = bench.read(&[&MRZ_ARGS[..], &["--json"], extra].concat());
+        bench.remove(card);
+        let v = json(&output);
+        (
+            output.status.code(),
+            v["authenticity"]["reason_code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+
+    assert_eq!(
+        verdict(&["--csca", &csca, "--crl", &revoking]),
+        (Some(4), "DS_CERTIFICATE_REVOKED".into())
+    );
+    assert_eq!(
+        verdict(&["--csca", &csca, "--crl", &clean, "--require-crl"]),
+        (Some(0), String::new())
+    );
+    assert_eq!(
+        verdict(&["--csca", &csca, "--require-crl"]),
+        (Some(4), "CRL_UNAVAILABLE".into())
+    );
+    assert_eq!(
+        verdict(&["--csca", &with_ours, "--ml-signer", &csca]),
+        (Some(0), String::new())
+    );
+    let (code, reason) = verdict(&["--csca", &without_ours, "--ml-signer", &csca]);
+    assert_eq!(code, Some(4));
+    assert!(
+        ["CSCA_UNKNOWN", "DS_CERTIFICATE_SIGNATURE_INVALID"].contains(&reason.as_str()),
+        "{reason}"
     );
 }

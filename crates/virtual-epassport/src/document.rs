@@ -108,9 +108,13 @@ pub struct DocumentConfig {
     /// ATTACK VARIANT: change one byte of this data group after EF.SOD was signed, so its
     /// hash no longer matches.
     pub tamper_data_group: Option<u8>,
-    /// ATTACK VARIANT (with `pace_cam`): a cloned chip, which copies every file but not the
-    /// chip's private key, so Chip Authentication Mapping fails.
+    /// ATTACK VARIANT: a cloned chip, which copies every file but not the chip's private keys:
+    /// Chip Authentication Mapping (with `pace_cam`) and Active Authentication (with `dg15`)
+    /// fail.
     pub cloned_chip: bool,
+    /// ATTACK VARIANT: EF.SOD names SHA3-256 as its data-group hash algorithm (the hashes stay
+    /// SHA-256), an algorithm verifiers are not required to support.
+    pub unsupported_hash_algorithm: bool,
 }
 
 impl fmt::Debug for DocumentConfig {
@@ -141,6 +145,7 @@ impl DocumentConfig {
             pace_cam: false,
             tamper_data_group: None,
             cloned_chip: false,
+            unsupported_hash_algorithm: false,
         }
     }
 }
@@ -240,7 +245,7 @@ pub fn image_size(image: &[u8]) -> Result<(ImageFormat, u16, u16), DocumentError
 }
 
 /// LDSSecurityObject (version 0, SHA-256) over the given data groups.
-pub fn lds_security_object(data_groups: &BTreeMap<u8, Vec<u8>>) -> Vec<u8> {
+pub fn lds_security_object(data_groups: &BTreeMap<u8, Vec<u8>>, hash_label: &[u8]) -> Vec<u8> {
     let hashes: Vec<Vec<u8>> = data_groups
         .iter()
         .map(|(n, content)| {
@@ -252,7 +257,7 @@ pub fn lds_security_object(data_groups: &BTreeMap<u8, Vec<u8>>) -> Vec<u8> {
         .collect();
     der::sequence(&[
         &der::small_uint(0),
-        &der::algorithm(oid::SHA256),
+        &der::algorithm(hash_label),
         &der::sequence(&[&hashes.concat()]),
     ])
 }
@@ -356,7 +361,14 @@ impl Document {
                 der::tlv(0x6F, &pki::subject_public_key_info(&key.verifying_key())),
             );
         }
-        let security_object = lds_security_object(&data_groups);
+        // SHA3-256 (2.16.840.1.101.3.4.2.8), which no ICAO verifier is required to support.
+        const SHA3_256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x08];
+        let hash_label = if config.unsupported_hash_algorithm {
+            SHA3_256
+        } else {
+            oid::SHA256
+        };
+        let security_object = lds_security_object(&data_groups, hash_label);
         let sod = der::tlv(
             0x77,
             &pki::signed_data(

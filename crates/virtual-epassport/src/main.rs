@@ -67,9 +67,12 @@ struct Args {
     /// Offer PACE with Chip Authentication Mapping (EF.CardSecurity with the chip key).
     #[arg(long)]
     pace_cam: bool,
-    /// ATTACK VARIANT (with --pace-cam): a cloned chip without the genuine chip key.
-    #[arg(long, requires = "pace_cam")]
+    /// ATTACK VARIANT (with --pace-cam or --dg15): a cloned chip without the genuine chip keys.
+    #[arg(long)]
     cloned_chip: bool,
+    /// ATTACK VARIANT: EF.SOD names SHA3-256 as its hash algorithm (unsupported by verifiers).
+    #[arg(long)]
+    unsupported_hash_algorithm: bool,
     /// ATTACK VARIANT: flip a byte of this data group after signing EF.SOD.
     #[arg(long, value_name = "N")]
     tamper_dg: Option<u8>,
@@ -134,6 +137,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     config.tamper_data_group = args.tamper_dg;
     config.pace_cam = args.pace_cam;
     config.cloned_chip = args.cloned_chip;
+    config.unsupported_hash_algorithm = args.unsupported_hash_algorithm;
 
     let pki = Pki::generate(&PkiOptions {
         seed: args.pki_seed.clone(),

@@ -273,6 +273,51 @@ impl Pki {
         })
     }
 
+    /// A version-2 CRL of this PKI's CSCA (ECDSA with SHA-256) revoking the certificates with
+    /// the given serials (DER INTEGERs, e.g. `&pki.document_signer.serial`), valid from
+    /// `this_update` to `next_update` (Unix seconds).
+    pub fn crl(&self, revoked: &[&[u8]], this_update: i64, next_update: i64) -> Vec<u8> {
+        let algorithm = der::algorithm(oid::ECDSA_WITH_SHA256);
+        let entries: Vec<Vec<u8>> = revoked
+            .iter()
+            .map(|serial| der::sequence(&[serial, &der::time(this_update)]))
+            .collect();
+        let version = der::small_uint(1);
+        let this = der::time(this_update);
+        let next = der::time(next_update);
+        let list = der::sequence(&entries.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let mut fields: Vec<&[u8]> = vec![
+            &version,
+            &algorithm,
+            &self.document_signer.issuer,
+            &this,
+            &next,
+        ];
+        if !entries.is_empty() {
+            fields.push(&list);
+        }
+        let tbs = der::sequence(&fields);
+        let signature: Signature = self.csca.key.sign(&tbs);
+        der::sequence(&[
+            &tbs,
+            &algorithm,
+            &der::bit_string(signature.to_der().as_bytes()),
+        ])
+    }
+
+    /// An ICAO CSCA master list (CMS SignedData, eContentType id-icao-cscaMasterList,
+    /// 2.23.136.1.1.2) holding the `cscas` certificates, signed by this PKI's document signer
+    /// acting as master-list signer (certified by this CSCA).
+    pub fn master_list(&self, cscas: &[&[u8]]) -> Vec<u8> {
+        let certificates: Vec<Vec<u8>> = cscas.iter().map(|c| c.to_vec()).collect();
+        let content = der::sequence(&[&der::small_uint(0), &der::set_of(&certificates)]);
+        signed_data(
+            &[0x67, 0x81, 0x08, 0x01, 0x01, 0x02],
+            &content,
+            &self.document_signer,
+        )
+    }
+
     /// Writes `csca.der`, `csca.pem`, `ds.der` and `ds.pem` to `dir` (created if needed);
     /// returns the paths written.
     pub fn write_certificates(&self, dir: &Path) -> Result<Vec<PathBuf>, PkiError> {
