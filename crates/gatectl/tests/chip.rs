@@ -74,22 +74,23 @@ impl Bench {
     /// Puts a virtual ePassport on the reader.
     fn insert(&self, config: &DocumentConfig, misbehaviour: Misbehaviour) -> VirtualCard {
         let pki = Pki::generate(&PkiOptions::default()).unwrap();
-        let document = Arc::new(Document::build(config, &pki).unwrap());
-        VirtualCard::spawn(
-            VirtualChip::new(document, misbehaviour),
-            VpcdOptions {
-                address: self.pcscd.vpcd_address(),
-                reinsert_after: None,
-                ..VpcdOptions::default()
-            },
-        )
+        self.insert_with(config, misbehaviour, &pki)
     }
 
     /// Puts a virtual ePassport signed under `pki` on the reader.
     fn insert_signed(&self, config: &DocumentConfig, pki: &Pki) -> VirtualCard {
+        self.insert_with(config, Misbehaviour::default(), pki)
+    }
+
+    fn insert_with(
+        &self,
+        config: &DocumentConfig,
+        misbehaviour: Misbehaviour,
+        pki: &Pki,
+    ) -> VirtualCard {
         let document = Arc::new(Document::build(config, pki).unwrap());
         VirtualCard::spawn(
-            VirtualChip::new(document, Misbehaviour::default()),
+            VirtualChip::new(document, misbehaviour),
             VpcdOptions {
                 address: self.pcscd.vpcd_address(),
                 reinsert_after: None,

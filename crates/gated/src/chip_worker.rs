@@ -7,7 +7,7 @@
 //! loop. Personal data (document number, dates, photo) stays in memory, zeroised when dropped,
 //! and is never logged.
 
-use crate::health::{DeviceRole, HealthReport, HealthSender};
+use crate::health::{DeviceRole, HealthReporter, HealthSender};
 use devices::mrz_scanner::SerialMrzScanner;
 use gate_core::{Authenticity, Date, ReasonCode, TransactionId};
 use gate_protocol::Health;
@@ -139,13 +139,12 @@ impl ChipWorker {
                     trust,
                     config,
                     reports,
-                    health,
+                    health: HealthReporter::new(DeviceRole::ChipReader, health),
                     scanner: None,
                     reader: None,
                     next_open: Instant::now(),
                     state: State::Idle,
                     pending: None,
-                    reported: None,
                 };
                 worker.run(&receiver);
             })?;
@@ -202,13 +201,12 @@ struct Worker {
     config: ChipWorkerConfig,
     trust: Option<TrustStore>,
     reports: mpsc::Sender<ChipReport>,
-    health: HealthSender,
+    health: HealthReporter,
     scanner: Option<SerialMrzScanner>,
     reader: Option<PcscReader>,
     next_open: Instant,
     state: State,
     pending: Option<(Box<Mrz>, Instant)>,
-    reported: Option<(Health, String)>,
 }
 
 impl Worker {
@@ -330,7 +328,7 @@ impl Worker {
         }
         if problems.is_empty() {
             let name = self.reader.as_ref().map(|r| r.name().to_owned());
-            self.report(
+            self.health.report(
                 Health::Up,
                 format!(
                     "MRZ scanner {} + PC/SC reader {:?}",
@@ -339,7 +337,7 @@ impl Worker {
                 ),
             );
         } else {
-            self.report(Health::Down, problems.join("; "));
+            self.health.report(Health::Down, problems.join("; "));
         }
     }
 
@@ -359,7 +357,7 @@ impl Worker {
             Err(err) => {
                 warn!(error = %err, "MRZ scanner lost");
                 self.scanner = None;
-                self.report(Health::Down, err.to_string());
+                self.health.report(Health::Down, err.to_string());
             }
         }
     }
@@ -396,7 +394,7 @@ impl Worker {
         if let Err(err) = drained {
             warn!(error = %err, "MRZ scanner lost");
             self.scanner = None;
-            self.report(Health::Down, err.to_string());
+            self.health.report(Health::Down, err.to_string());
         }
     }
 
@@ -514,7 +512,8 @@ impl Worker {
                     PcscError::Service(_) | PcscError::ReaderUnavailable { .. }
                 ) {
                     self.reader = None;
-                    self.report(Health::Down, format!("chip reader: {err}"));
+                    self.health
+                        .report(Health::Down, format!("chip reader: {err}"));
                     return Err(ReasonCode::ChipReaderUnavailable);
                 }
                 Err(match err {
@@ -522,21 +521,6 @@ impl Worker {
                     _ => ReasonCode::ChipReadFailed,
                 })
             }
-        }
-    }
-
-    fn report(&mut self, health: Health, detail: String) {
-        let changed = self
-            .reported
-            .as_ref()
-            .is_none_or(|(h, d)| *h != health || *d != detail);
-        if changed {
-            self.reported = Some((health, detail.clone()));
-            self.health.send(HealthReport {
-                role: DeviceRole::ChipReader,
-                health,
-                detail,
-            });
         }
     }
 }
@@ -610,10 +594,7 @@ fn load_trust(config: &TrustStoreConfig) -> Option<TrustStore> {
 }
 
 fn unix_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    crate::unix_ms() / 1_000
 }
 
 fn full_date(date: &MrzDate, year: Option<u16>) -> Option<Date> {
@@ -621,9 +602,6 @@ fn full_date(date: &MrzDate, year: Option<u16>) -> Option<Date> {
 }
 
 fn current_year() -> u16 {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs() / 86_400).unwrap_or(0))
-        .unwrap_or(0);
+    let days = unix_seconds().div_euclid(86_400);
     u16::try_from(Date::from_days_since_epoch(days).year).unwrap_or(2000)
 }

@@ -10,6 +10,7 @@ use crate::health::{DeviceRole, HealthReport, HealthSender};
 use crate::samples::Sample;
 use crate::sim::{SimTiming, SimulatedDevices};
 use crate::systemd;
+use crate::unix_ms;
 use devices::turnstile::Output;
 use gate_config::GateConfig;
 use gate_config::schema::{
@@ -31,7 +32,7 @@ use outbox::{ListFreshness, NewEvent, Outbox, OutboxConfig, OutboxError, OutboxL
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
@@ -218,11 +219,14 @@ fn command_transaction(command: &Command) -> Option<TransactionId> {
     }
 }
 
-fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+/// Whether `hash` is on the down-synced denylist; a failed lookup counts as a hit (fail safe).
+fn on_denylist(outbox: &Outbox, hash: &gate_core::DocumentHash) -> bool {
+    outbox
+        .list_contains("denylist", &serde_json::Value::String(hash.to_hex()))
+        .unwrap_or_else(|err| {
+            error!(error = %err, "denylist lookup failed: treating as a hit");
+            true
+        })
 }
 
 fn backend_name<T: serde::Serialize>(device: &T) -> String {
@@ -684,15 +688,9 @@ impl Daemon {
                     return;
                 }
                 let outbox = &self.outbox;
-                let denylisted = |hash: &gate_core::DocumentHash| {
-                    outbox
-                        .list_contains("denylist", &serde_json::Value::String(hash.to_hex()))
-                        .unwrap_or_else(|err| {
-                            error!(error = %err, "denylist lookup failed: treating as a hit");
-                            true
-                        })
-                };
-                self.sim.read_chip(transaction_id, &self.hasher, denylisted);
+                self.sim.read_chip(transaction_id, &self.hasher, |hash| {
+                    on_denylist(outbox, hash)
+                });
                 self.hand_simulated_photo(transaction_id);
             }
             Command::CaptureFace {
@@ -937,13 +935,7 @@ impl Daemon {
         let hash = self
             .hasher
             .hash(&document.issuing_state, &document.document_number);
-        let denylisted = self
-            .outbox
-            .list_contains("denylist", &serde_json::Value::String(hash.to_hex()))
-            .unwrap_or_else(|err| {
-                error!(error = %err, "denylist lookup failed: treating as a hit");
-                true
-            });
+        let denylisted = on_denylist(&self.outbox, &hash);
         if self.config.gate.profile == GateProfile::BioCart {
             self.document_data = Some((
                 transaction_id,

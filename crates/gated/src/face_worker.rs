@@ -5,8 +5,9 @@
 //! is read, while the traveller steps up to the camera); it is dropped when the core discards
 //! the transaction's data. Frames never leave the thread and are never written anywhere.
 
-use crate::health::{DeviceRole, HealthReport, HealthSender};
-use crate::samples::{Sample, unix_ms};
+use crate::health::{DeviceRole, HealthReporter, HealthSender};
+use crate::samples::Sample;
+use crate::unix_ms;
 use devices::camera::{Backoff, Camera, CameraError, ReconnectingCamera};
 use face::gate::GateOutcome;
 use face::{FaceConfig, FaceEngine, Reference, RgbImage};
@@ -132,10 +133,9 @@ struct Worker {
     camera: ReconnectingCamera<Opener>,
     events: mpsc::Sender<Event>,
     samples: mpsc::Sender<Sample>,
-    health: HealthSender,
+    health: HealthReporter,
     burst_frames: usize,
     reference: Option<(TransactionId, HeldReference)>,
-    reported: Option<(Health, String)>,
 }
 
 impl Worker {
@@ -172,10 +172,9 @@ impl Worker {
             camera,
             events,
             samples,
-            health,
+            health: HealthReporter::new(DeviceRole::Camera, health),
             burst_frames: config.burst_frames.max(1),
             reference: None,
-            reported: None,
         };
         worker.probe();
         worker
@@ -256,7 +255,7 @@ impl Worker {
         let frames = match self.grab_burst() {
             Ok(frames) => frames,
             Err(problem) => {
-                self.report(Health::Down, problem);
+                self.health.report(Health::Down, problem);
                 return FaceAttempt::NoFace;
             }
         };
@@ -318,7 +317,7 @@ impl Worker {
         let frames = match self.grab_burst() {
             Ok(frames) => frames,
             Err(problem) => {
-                self.report(Health::Down, problem);
+                self.health.report(Health::Down, problem);
                 return None;
             }
         };
@@ -396,12 +395,12 @@ impl Worker {
     fn probe(&mut self) {
         if let Some(problem) = &self.engine_problem {
             let problem = problem.clone();
-            self.report(Health::Down, problem);
+            self.health.report(Health::Down, problem);
             return;
         }
         match self.camera.next_frame(FRAME_TIMEOUT) {
             Ok(_) => self.report_camera_up(),
-            Err(err) => self.report(Health::Down, err.to_string()),
+            Err(err) => self.health.report(Health::Down, err.to_string()),
         }
     }
 
@@ -411,27 +410,7 @@ impl Worker {
             "{} {} {}x{} @ {:.0} fps",
             info.backend, info.driver, info.width, info.height, info.fps
         );
-        self.report(Health::Up, detail);
-    }
-
-    fn report(&mut self, health: Health, detail: String) {
-        let changed = self
-            .reported
-            .as_ref()
-            .is_none_or(|(h, d)| *h != health || (health != Health::Up && *d != detail));
-        if changed {
-            if health == Health::Up {
-                info!(%detail, "camera up");
-            } else {
-                warn!(%detail, "camera down");
-            }
-            self.reported = Some((health, detail.clone()));
-            self.health.send(HealthReport {
-                role: DeviceRole::Camera,
-                health,
-                detail,
-            });
-        }
+        self.health.report(Health::Up, detail);
     }
 }
 

@@ -6,8 +6,9 @@
 //! go to the main loop as ISO/IEC 19794-4 records ([`Sample`]), which wipes them with the
 //! transaction's data. None is logged.
 
-use crate::health::{DeviceRole, HealthReport, HealthSender};
-use crate::samples::{Sample, unix_ms};
+use crate::health::{DeviceRole, HealthReporter, HealthSender};
+use crate::samples::Sample;
+use crate::unix_ms;
 use devices::fingerprint::iso19794_4::{FingerImageRecord, FingerPosition, ImageEncoding};
 use devices::fingerprint::r30x::{R30xConfig, ReconnectPolicy, SerialR30x, SerialSettings};
 use devices::fingerprint::{Capture, FingerprintSensor, Template, TemplateSlot};
@@ -87,8 +88,7 @@ impl FingerWorker {
                     config,
                     events,
                     samples,
-                    health,
-                    reported: None,
+                    health: HealthReporter::new(DeviceRole::Fingerprint, health),
                 };
                 worker.probe();
                 worker.run(&receiver);
@@ -135,8 +135,7 @@ struct Worker {
     sensor: SerialR30x,
     events: mpsc::Sender<Event>,
     samples: mpsc::Sender<Sample>,
-    health: HealthSender,
-    reported: Option<(Health, String)>,
+    health: HealthReporter,
 }
 
 impl Worker {
@@ -187,7 +186,7 @@ impl Worker {
             .wait_for_finger(self.config.placement_timeout, FINGER_POLL)
         {
             Ok(Capture::FingerImaged) => {
-                self.report(Health::Up, self.up_detail());
+                self.health.report(Health::Up, self.up_detail());
                 Ok(true)
             }
             Ok(Capture::NoFinger) => Ok(false),
@@ -275,7 +274,7 @@ impl Worker {
 
     fn probe(&mut self) {
         match self.sensor.info() {
-            Ok(_) => self.report(Health::Up, self.up_detail()),
+            Ok(_) => self.health.report(Health::Up, self.up_detail()),
             Err(err) => self.fault(&err),
         }
     }
@@ -291,22 +290,7 @@ impl Worker {
     fn fault(&mut self, err: &devices::fingerprint::FingerprintError) {
         warn!(error = %err, "fingerprint module fault");
         if err.is_device_gone() {
-            self.report(Health::Down, err.to_string());
-        }
-    }
-
-    fn report(&mut self, health: Health, detail: String) {
-        let changed = self
-            .reported
-            .as_ref()
-            .is_none_or(|(h, d)| *h != health || *d != detail);
-        if changed {
-            self.reported = Some((health, detail.clone()));
-            self.health.send(HealthReport {
-                role: DeviceRole::Fingerprint,
-                health,
-                detail,
-            });
+            self.health.report(Health::Down, err.to_string());
         }
     }
 }

@@ -66,3 +66,46 @@ impl HealthSender {
         let _ = self.0.blocking_send(report);
     }
 }
+
+/// One device thread's reporting: sends a report when the health changes, or when the detail
+/// of a device that is not up changes (a new reason), and logs the change. A device thread
+/// may call [`HealthReporter::report`] after every operation; repeats are not sent.
+#[derive(Debug)]
+pub struct HealthReporter {
+    role: DeviceRole,
+    sender: HealthSender,
+    last: Option<(Health, String)>,
+}
+
+impl HealthReporter {
+    /// A reporter for `role` that has reported nothing yet.
+    pub fn new(role: DeviceRole, sender: HealthSender) -> Self {
+        Self {
+            role,
+            sender,
+            last: None,
+        }
+    }
+
+    /// Reports `health` with `detail` if it is news.
+    pub fn report(&mut self, health: Health, detail: String) {
+        let news = self
+            .last
+            .as_ref()
+            .is_none_or(|(h, d)| *h != health || (health != Health::Up && *d != detail));
+        if !news {
+            return;
+        }
+        if health == Health::Up {
+            tracing::info!(device = self.role.name(), %detail, "device up");
+        } else {
+            tracing::warn!(device = self.role.name(), %detail, "device down");
+        }
+        self.last = Some((health, detail.clone()));
+        self.sender.send(HealthReport {
+            role: self.role,
+            health,
+            detail,
+        });
+    }
+}

@@ -52,11 +52,3 @@ impl std::fmt::Debug for Sample {
         }
     }
 }
-
-/// Milliseconds since the Unix epoch.
-pub fn unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}

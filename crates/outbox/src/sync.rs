@@ -312,6 +312,28 @@ impl SyncClient {
         })
     }
 
+    /// POSTs `body` as JSON to `url` and decodes the JSON answer (`what` names the call in
+    /// errors).
+    fn post_json<B: serde::Serialize, A: serde::de::DeserializeOwned>(
+        &self,
+        url: &url::Url,
+        body: &B,
+        what: &'static str,
+    ) -> Result<A, SyncError> {
+        self.agent
+            .request_url("POST", url)
+            .send_json(body)
+            .map_err(map_ureq)
+            .and_then(|response| {
+                response
+                    .into_json::<A>()
+                    .map_err(|error| SyncError::Decode {
+                        what,
+                        detail: error.to_string(),
+                    })
+            })
+    }
+
     /// Sends up to `batch_size` pending events in one request and marks the acknowledged
     /// ones delivered. On failure the events stay pending (and the failure is recorded).
     pub fn push_batch(
@@ -328,19 +350,8 @@ impl SyncClient {
             gate_id: outbox.gate_id().to_owned(),
             events: pending.into_iter().map(|event| event.envelope).collect(),
         };
-        let answer = self
-            .agent
-            .request_url("POST", &self.url("v1/events")?)
-            .send_json(&batch)
-            .map_err(map_ureq)
-            .and_then(|response| {
-                response
-                    .into_json::<BatchAck>()
-                    .map_err(|error| SyncError::Decode {
-                        what: "POST /v1/events",
-                        detail: error.to_string(),
-                    })
-            });
+        let answer: Result<BatchAck, _> =
+            self.post_json(&self.url("v1/events")?, &batch, "POST /v1/events");
         let ack = match answer {
             Ok(ack) => ack,
             Err(error) => {
@@ -348,12 +359,7 @@ impl SyncClient {
                 return Err(error);
             }
         };
-        let sent: std::collections::HashSet<_> = ids.iter().collect();
-        let acked: Vec<_> = ack
-            .acked
-            .into_iter()
-            .filter(|id| sent.contains(id))
-            .collect();
+        let acked = sent_and_acked(&ids, ack.acked);
         outbox.mark_delivered(&acked)?;
         Ok(PushOutcome {
             sent: ids.len(),
@@ -386,19 +392,8 @@ impl SyncClient {
             .pop_if_empty()
             .push(outbox.gate_id())
             .push("handovers");
-        let answer = self
-            .agent
-            .request_url("POST", &url)
-            .send_json(&batch)
-            .map_err(map_ureq)
-            .and_then(|response| {
-                response
-                    .into_json::<HandOverAck>()
-                    .map_err(|error| SyncError::Decode {
-                        what: "POST /v1/gates/{gate}/handovers",
-                        detail: error.to_string(),
-                    })
-            });
+        let answer: Result<HandOverAck, _> =
+            self.post_json(&url, &batch, "POST /v1/gates/{gate}/handovers");
         let ack = match answer {
             Ok(ack) => ack,
             Err(error) => {
@@ -406,12 +401,7 @@ impl SyncClient {
                 return Err(error);
             }
         };
-        let sent: std::collections::HashSet<_> = ids.iter().collect();
-        let acked: Vec<_> = ack
-            .acked
-            .into_iter()
-            .filter(|id| sent.contains(id))
-            .collect();
+        let acked = sent_and_acked(&ids, ack.acked);
         outbox.delete_handovers(&acked)?;
         Ok(PushOutcome {
             sent: ids.len(),
@@ -730,6 +720,13 @@ pub fn run_sync_loop(
             }
         }
     }
+}
+
+/// The ids central acknowledged among those sent (an acknowledgement of anything else is
+/// ignored).
+fn sent_and_acked(sent: &[uuid::Uuid], acked: Vec<uuid::Uuid>) -> Vec<uuid::Uuid> {
+    let sent: std::collections::HashSet<_> = sent.iter().collect();
+    acked.into_iter().filter(|id| sent.contains(id)).collect()
 }
 
 #[cfg(test)]
