@@ -323,9 +323,10 @@ impl Worker {
         };
         self.report_camera_up();
         let engine = self.engine.as_ref()?;
-        let analyses: Vec<Option<face::FrameAnalysis>> = frames
+        // Detection, alignment and quality only: a photo needs no embedding.
+        let analyses: Vec<Option<face::engine::FrameAssessment>> = frames
             .iter()
-            .map(|frame| engine.analyse(frame).ok())
+            .map(|frame| engine.assess_frame(frame).ok())
             .collect();
         let best = face::pick_best_frame(analyses.iter().map(|analysis| {
             analysis
