@@ -12,13 +12,17 @@
 //! assert_eq!(loaded.config.gate.id, "SIM-FACE-01");
 //! ```
 
+pub mod operating_point;
 pub mod schema;
 
+use gate_core::policy::FacePolicy;
 use gate_core::{GateProfile, Policy};
+use operating_point::{FaceOperatingPoints, FaceSource};
 use schema::{
     BioCartSection, CameraConfig, CentralSection, ChipReaderConfig, ControlSection, Devices,
-    DoorConfig, DoorInputs, DoorOutputs, FaceSection, FingerprintConfig, GateSection, LineConfig,
-    PrivacySection, ReportingSection, SimulationSection, StorageSection, TrustSection,
+    DoorConfig, DoorInputs, DoorOutputs, FacePolicySection, FaceSection, FingerprintConfig,
+    GateSection, LineConfig, PolicySection, PrivacySection, ReportingSection, SimulationSection,
+    StorageSection, TrustSection,
 };
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -47,8 +51,13 @@ pub struct GateConfig {
     pub biocart: Option<BioCartSection>,
     /// `[reporting]`: throughput figures.
     pub reporting: ReportingSection,
-    /// `[policy]`.
+    /// `[policy]`, with the face thresholds resolved from `[policy.face]`'s operating point
+    /// (see [`GateConfig::face_operating_points`]).
     pub policy: Policy,
+    /// `[policy.face]` as written (targets or pinned thresholds).
+    pub face_policy: FacePolicySection,
+    /// How the face thresholds in `policy` were chosen, for the log and the technician.
+    pub face_operating_points: FaceOperatingPoints,
     /// `[simulation]`.
     pub simulation: SimulationSection,
     /// The socket's file mode, parsed from `control.mode`.
@@ -56,6 +65,62 @@ pub struct GateConfig {
 }
 
 impl GateConfig {
+    /// What a technician should read about the face thresholds: one line per resolved
+    /// threshold (`policy.face.target_fmr: target FMR 5e-4 -> threshold …`).
+    pub fn operating_point_notes(&self) -> Vec<Problem> {
+        match &self.face_operating_points {
+            FaceOperatingPoints::Resolved { matching, attack } => {
+                let mut notes = vec![Problem {
+                    key: "policy.face.match".into(),
+                    message: matching.to_string(),
+                }];
+                if let Some(attack) = attack {
+                    notes.push(Problem {
+                        key: "policy.face.attack".into(),
+                        message: attack.to_string(),
+                    });
+                }
+                notes
+            }
+            FaceOperatingPoints::NotUsed | FaceOperatingPoints::Unavailable { .. } => Vec::new(),
+        }
+    }
+
+    /// Resolves `[policy.face]`'s operating point through the models of `[face]` and sets the
+    /// core's face thresholds (done by [`load`]; call it again after changing `face` or
+    /// `face_policy` in a typed config). Returns the problems and warnings, by key path.
+    pub fn resolve_face_operating_points(&mut self) -> (Vec<Problem>, Vec<Problem>) {
+        let (mut problems, mut warnings) = (Vec::new(), Vec::new());
+        self.resolve_face_thresholds(&mut problems, &mut warnings);
+        for problem in self.policy.validate() {
+            problems.push(Problem {
+                key: format!("policy.{}", problem.key),
+                message: problem.message,
+            });
+        }
+        (problems, warnings)
+    }
+
+    fn resolve_face_thresholds(
+        &mut self,
+        problems: &mut Vec<Problem>,
+        warnings: &mut Vec<Problem>,
+    ) {
+        let source = match (self.gate.profile, &self.devices.camera, &self.face) {
+            (GateProfile::FaceGate, Some(CameraConfig::Simulated { .. }), _) => {
+                FaceSource::Simulator
+            }
+            (GateProfile::FaceGate, Some(_), Some(face)) => FaceSource::Models(face),
+            (GateProfile::FaceGate, _, _) => FaceSource::Missing,
+            _ => FaceSource::NotUsed,
+        };
+        self.face_operating_points =
+            operating_point::resolve(&self.face_policy, source, problems, warnings);
+        let (match_threshold, attack_threshold) = self.face_operating_points.thresholds();
+        self.policy.face.match_threshold = match_threshold;
+        self.policy.face.attack_threshold = attack_threshold;
+    }
+
     /// True when every configured device is a simulator.
     pub fn fully_simulated(&self) -> bool {
         let d = &self.devices;
@@ -171,7 +236,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
         take(&mut table, "biocart", "biocart", false, &mut problems);
     let reporting: Option<ReportingSection> =
         take(&mut table, "reporting", "reporting", false, &mut problems);
-    let policy: Option<Policy> = take(&mut table, "policy", "policy", true, &mut problems);
+    let policy: Option<PolicySection> = take(&mut table, "policy", "policy", true, &mut problems);
     let simulation: Option<SimulationSection> =
         take(&mut table, "simulation", "simulation", false, &mut problems);
     let mut devices = Devices::default();
@@ -229,7 +294,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
     }
     let (Some(gate), Some(policy)) = (gate, policy.clone()) else {
         // Without [gate] the profile rules cannot run, but the policy's values still can.
-        for problem in policy.iter().flat_map(Policy::validate) {
+        for problem in policy.iter().flat_map(|p| core_policy(p).validate()) {
             problems.push(Problem {
                 key: format!("policy.{}", problem.key),
                 message: problem.message,
@@ -248,7 +313,9 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
         trust,
         biocart,
         reporting: reporting.unwrap_or_default(),
-        policy,
+        policy: core_policy(&policy),
+        face_policy: policy.face,
+        face_operating_points: FaceOperatingPoints::NotUsed,
         simulation: simulation.unwrap_or_default(),
         control_mode: 0,
     };
@@ -258,6 +325,24 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
         Ok(Loaded { config, warnings })
     } else {
         Err(fail(problems))
+    }
+}
+
+/// The core's policy from `[policy]`, with the strictest face thresholds until the operating
+/// point is resolved.
+fn core_policy(section: &PolicySection) -> Policy {
+    let (match_threshold, attack_threshold) = FaceOperatingPoints::NotUsed.thresholds();
+    Policy {
+        eligibility: section.eligibility.clone(),
+        face: FacePolicy {
+            match_threshold,
+            attack_threshold,
+            max_attempts: section.face.max_attempts,
+            capture_timeout_ms: section.face.capture_timeout_ms,
+        },
+        fingerprint: section.fingerprint.clone(),
+        face_photo: section.face_photo.clone(),
+        timeouts: section.timeouts.clone(),
     }
 }
 
@@ -364,6 +449,13 @@ fn validate(
             format!("{} is outside 1..=3650", config.storage.retention_days),
         );
     }
+    config.resolve_face_thresholds(problems, warnings);
+    let mut bad = |key: &str, message: String| {
+        problems.push(Problem {
+            key: key.into(),
+            message,
+        })
+    };
     for problem in config.policy.validate() {
         bad(&format!("policy.{}", problem.key), problem.message);
     }

@@ -348,6 +348,13 @@ pub struct FaceSection {
     /// Frames per capture burst (the best is compared).
     #[serde(default = "default_burst")]
     pub burst_frames: u8,
+    /// A match calibration of the agency's own (`gatectl face calibrate`) instead of the one the
+    /// embedder's manifest names.
+    #[serde(default)]
+    pub match_calibration: Option<PathBuf>,
+    /// An attack calibration of the agency's own instead of the one the attack manifest names.
+    #[serde(default)]
+    pub attack_calibration: Option<PathBuf>,
 }
 
 fn default_threads() -> u8 {
@@ -355,6 +362,67 @@ fn default_threads() -> u8 {
 }
 fn default_burst() -> u8 {
     5
+}
+
+/// A threshold as written in `[policy.face]`: pinned to the model file it was measured with, or
+/// (refused, with a message saying what to write instead) a bare number.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ThresholdSetting {
+    /// `{ value = 0.53, model_sha256 = "…" }`.
+    Pinned(PinnedThreshold),
+    /// A bare number: meaningless without its model, refused.
+    Bare(f32),
+}
+
+/// A raw threshold tied to the model file (sha256 of its main ONNX file) it was measured with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedThreshold {
+    /// The threshold.
+    pub value: f32,
+    /// sha256 of the model's main ONNX file (as its manifest states it).
+    pub model_sha256: String,
+}
+
+/// `[policy.face]`: the face gate's operating point and capture rules. Thresholds are set as
+/// error rates and resolved through the calibration of the model gated actually loads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacePolicySection {
+    /// Target false-match rate (e.g. 0.0005, the EU Entry/Exit System's point).
+    #[serde(default)]
+    pub target_fmr: Option<f64>,
+    /// A raw match threshold pinned to its model (instead of `target_fmr`).
+    #[serde(default)]
+    pub match_threshold: Option<ThresholdSetting>,
+    /// Target bona fide presentation classification error rate of the attack check (ISO/IEC
+    /// 30107-3 BPCER: the share of real faces the attack model wrongly refuses), e.g. 0.01.
+    #[serde(default)]
+    pub attack_target_bpcer: Option<f64>,
+    /// A raw attack threshold pinned to its model (instead of `attack_target_bpcer`).
+    #[serde(default)]
+    pub attack_threshold: Option<ThresholdSetting>,
+    /// Capture attempts (bursts) before the traveller is referred to an officer.
+    pub max_attempts: u8,
+    /// Time allowed for the whole face step, in milliseconds.
+    pub capture_timeout_ms: u64,
+}
+
+/// `[policy]` as written: the core's policy, with the face thresholds still as operating points.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySection {
+    /// Who may use the gate.
+    pub eligibility: gate_core::policy::Eligibility,
+    /// Face matching.
+    pub face: FacePolicySection,
+    /// Fingerprints.
+    pub fingerprint: gate_core::policy::FingerprintPolicy,
+    /// BioCart face photo.
+    pub face_photo: gate_core::policy::FacePhotoPolicy,
+    /// Time limits.
+    pub timeouts: gate_core::policy::Timeouts,
 }
 
 /// `[biocart]`: where the BioCart's record for the inspection booth goes.

@@ -59,10 +59,10 @@ fn unknown_keys_are_named() {
 
 #[test]
 fn wrong_type_is_named() {
-    let text = SIM.replace("match_threshold = 0.36", "match_threshold = \"high\"");
+    let text = SIM.replace("target_fmr = 0.0005", "target_fmr = \"low\"");
     let problems = problems_of(&text);
     assert_eq!(problems.len(), 1);
-    assert_eq!(problems[0].key, "policy.face.match_threshold");
+    assert_eq!(problems[0].key, "policy.face.target_fmr");
     assert!(
         problems[0].message.contains("invalid type"),
         "{}",
@@ -73,7 +73,7 @@ fn wrong_type_is_named() {
 #[test]
 fn out_of_range_values_are_all_named() {
     let text = SIM
-        .replace("match_threshold = 0.36", "match_threshold = 1.5")
+        .replace("target_fmr = 0.0005", "target_fmr = 1.5")
         .replace("outbox_max_mb = 64", "outbox_max_mb = 0")
         .replace("mode = \"0660\"", "mode = \"0666\"");
     assert_eq!(
@@ -81,8 +81,277 @@ fn out_of_range_values_are_all_named() {
         [
             "control.mode",
             "storage.outbox_max_mb",
-            "policy.face.match_threshold"
+            "policy.face.target_fmr"
         ]
+    );
+}
+
+#[test]
+fn a_bare_threshold_is_refused_with_what_to_write_instead() {
+    let text = SIM.replace("target_fmr = 0.0005", "match_threshold = 0.36");
+    let problems = problems_of(&text);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].key, "policy.face.match_threshold");
+    for hint in ["target_fmr = 0.0005", "model_sha256"] {
+        assert!(
+            problems[0].message.contains(hint),
+            "{}",
+            problems[0].message
+        );
+    }
+}
+
+#[test]
+fn the_simulated_camera_resolves_every_target_to_its_fixed_threshold() {
+    let loaded = parse(SIM, Path::new("sim.toml")).unwrap();
+    assert_eq!(
+        loaded.config.policy.face.match_threshold,
+        operating_point::SIMULATOR_THRESHOLD
+    );
+    let notes = loaded.config.operating_point_notes();
+    assert!(notes[0].message.contains("simulated camera"), "{notes:?}");
+    // Nothing to pin to.
+    let text = SIM.replace(
+        "target_fmr = 0.0005",
+        &format!(
+            "match_threshold = {{ value = 0.5, model_sha256 = \"{}\" }}",
+            "a".repeat(64)
+        ),
+    );
+    assert_eq!(keys_of(&text), ["policy.face.match_threshold"]);
+}
+
+/// A face gate on a frame-folder camera whose models live in a temporary directory: an embedder
+/// and an attack model (stand-in ONNX files: resolution only hashes them) with calibrations.
+struct ModelDir {
+    dir: tempfile::TempDir,
+    embedder_sha256: String,
+    attack_sha256: String,
+}
+
+impl ModelDir {
+    fn new() -> Self {
+        use face::calibration::{AttackCalibration, MatchCalibration, Provenance};
+        let dir = tempfile::tempdir().unwrap();
+        let mut shas = Vec::new();
+        for (name, task, section) in [
+            (
+                "emb",
+                "embedder",
+                "[embedder]\noutput = \"e\"\nembedding_size = 4\nalignment = { template = \"arcface\", size = 112 }\ndistance = \"cosine\"\ncalibration = \"emb.calibration.toml\"\n",
+            ),
+            (
+                "pad",
+                "attack",
+                "[attack]\nrule = \"deep_tree_leaf_sum\"\nclass_output = \"a\"\nleaf_mask_output = \"b\"\ncalibration = \"pad.calibration.toml\"\n",
+            ),
+        ] {
+            let model = dir.path().join(format!("{name}.onnx"));
+            std::fs::write(&model, format!("stand-in model {name}")).unwrap();
+            let sha = face::runtime::sha256_file(&model).unwrap();
+            let manifest = format!(
+                "name = \"{name}\"\ntask = \"{task}\"\nlicence = \"test\"\nsource = \"test\"\n[[files]]\nrole = \"main\"\npath = \"{name}.onnx\"\nsha256 = \"{sha}\"\ninput = {{ layout = \"NCHW\", colour = \"rgb\", mean = [0.0, 0.0, 0.0], std = [1.0, 1.0, 1.0], size = [8, 8] }}\n{section}"
+            );
+            std::fs::write(dir.path().join(format!("{name}.toml")), manifest).unwrap();
+            shas.push(sha);
+        }
+        let provenance = |sha: &str| Provenance {
+            model: "m".into(),
+            model_sha256: sha.into(),
+            detector: "d".into(),
+            detector_sha256: "0".repeat(64),
+            dataset: "synthetic scores".into(),
+            created: "2026-12-07".into(),
+            command: "test".into(),
+            images_without_face: 0,
+        };
+        // 100,000 impostor scores evenly over 0..1: FMR 5e-4 -> about 0.9995.
+        let impostors: Vec<f32> = (0..100_000).map(|i| i as f32 / 100_000.0).collect();
+        MatchCalibration::from_scores(
+            provenance(&shas[0]),
+            "cosine".into(),
+            impostors,
+            100_000,
+            &[0.99; 10],
+        )
+        .save(&dir.path().join("emb.calibration.toml"))
+        .unwrap();
+        let bona_fide: Vec<f32> = (0..1_000).map(|i| i as f32 / 1_000.0).collect();
+        AttackCalibration::from_scores(provenance(&shas[1]), "not measured".into(), &bona_fide)
+            .save(&dir.path().join("pad.calibration.toml"))
+            .unwrap();
+        Self {
+            embedder_sha256: shas[0].clone(),
+            attack_sha256: shas[1].clone(),
+            dir,
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// The simulated gate with a frame-folder camera, these models and `face_policy` as the
+    /// operating-point lines of `[policy.face]`.
+    fn gate(&self, face_policy: &str) -> String {
+        let text = SIM.replace(
+            "[devices.camera]\nbackend = \"simulated\"\ncapture_ms = 700",
+            &format!(
+                "[devices.camera]\nbackend = \"frames\"\ndir = \"{}\"\nfps = 10",
+                self.dir.path().display()
+            ),
+        );
+        let text = text.replace("autopilot_interval_ms = 0", "");
+        let start = text.find("[policy.face]").unwrap();
+        let end = start + text[start..].find("max_attempts").unwrap();
+        format!(
+            "{}[policy.face]\n{face_policy}\n{}\n[face]\nonnxruntime = \"/x.so\"\ndetector = \"{}\"\nembedder = \"{}\"\nattack = \"{}\"\n",
+            &text[..start],
+            &text[end..],
+            self.path("det.toml"),
+            self.path("emb.toml"),
+            self.path("pad.toml")
+        )
+    }
+}
+
+#[test]
+fn targets_resolve_through_the_calibrations_of_the_configured_models() {
+    let models = ModelDir::new();
+    let loaded = parse(
+        &models.gate("target_fmr = 0.0005\nattack_target_bpcer = 0.01"),
+        Path::new("t.toml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let face = &loaded.config.policy.face;
+    // The 50 highest of 100,000 impostors are accepted at FMR 5e-4.
+    assert!((face.match_threshold - 0.99950).abs() < 2e-5, "{face:?}");
+    assert!((face.attack_threshold - 0.989).abs() < 1e-6, "{face:?}");
+    let notes = loaded.config.operating_point_notes();
+    assert!(notes[0].message.contains("target FMR 5e-4"), "{notes:?}");
+    assert!(notes[1].message.contains("target BPCER 1e-2"), "{notes:?}");
+    // Between rows: the stricter row.
+    let loaded = parse(
+        &models.gate("target_fmr = 0.0007\nattack_target_bpcer = 0.01"),
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    assert!((loaded.config.policy.face.match_threshold - 0.99950).abs() < 2e-5);
+}
+
+#[test]
+fn a_threshold_pinned_to_another_model_file_is_refused_and_its_own_accepted() {
+    let models = ModelDir::new();
+    let other = "b".repeat(64);
+    let problems = problems_of(&models.gate(&format!(
+        "match_threshold = {{ value = 0.6, model_sha256 = \"{other}\" }}\nattack_target_bpcer = 0.01"
+    )));
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].key, "policy.face.match_threshold");
+    assert!(
+        problems[0].message.contains(&other),
+        "{}",
+        problems[0].message
+    );
+    assert!(problems[0].message.contains(&models.embedder_sha256));
+    let loaded = parse(
+        &models.gate(&format!(
+            "match_threshold = {{ value = 0.6, model_sha256 = \"{}\" }}\nattack_threshold = {{ value = 0.3, model_sha256 = \"{}\" }}",
+            models.embedder_sha256, models.attack_sha256
+        )),
+        Path::new("t.toml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.config.policy.face.match_threshold, 0.6);
+    assert_eq!(loaded.config.policy.face.attack_threshold, 0.3);
+}
+
+#[test]
+fn targets_the_calibration_cannot_support_are_refused() {
+    let models = ModelDir::new();
+    // 100,000 impostor comparisons support FMR 3e-5 at best.
+    let problems = problems_of(&models.gate("target_fmr = 0.00001\nattack_target_bpcer = 0.01"));
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].key, "policy.face.target_fmr");
+    assert!(
+        problems[0].message.contains("below the smallest"),
+        "{}",
+        problems[0].message
+    );
+    // 1,000 bona fide faces support BPCER 0.003 at best.
+    let problems = problems_of(&models.gate("target_fmr = 0.0005\nattack_target_bpcer = 0.001"));
+    assert_eq!(problems[0].key, "policy.face.attack_target_bpcer");
+}
+
+#[test]
+fn a_model_without_calibration_and_a_calibration_of_another_model_are_refused() {
+    let models = ModelDir::new();
+    let manifest = models.dir.path().join("emb.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("calibration = \"emb.calibration.toml\"\n", ""),
+    )
+    .unwrap();
+    let problems = problems_of(&models.gate("target_fmr = 0.0005\nattack_target_bpcer = 0.01"));
+    assert_eq!(problems[0].key, "policy.face.target_fmr");
+    assert!(
+        problems[0].message.contains("no calibration"),
+        "{}",
+        problems[0].message
+    );
+    // A table measured with another model file.
+    std::fs::write(&manifest, &text).unwrap();
+    let table = models.dir.path().join("emb.calibration.toml");
+    let measured = std::fs::read_to_string(&table).unwrap();
+    std::fs::write(
+        &table,
+        measured.replace(&models.embedder_sha256, &"c".repeat(64)),
+    )
+    .unwrap();
+    let problems = problems_of(&models.gate("target_fmr = 0.0005\nattack_target_bpcer = 0.01"));
+    assert_eq!(problems[0].key, "face.embedder", "{problems:?}");
+    assert!(
+        problems[0].message.contains("recalibrate"),
+        "{}",
+        problems[0].message
+    );
+}
+
+#[test]
+fn both_a_target_and_a_pinned_threshold_is_refused_and_neither_is_required() {
+    let models = ModelDir::new();
+    let problems = problems_of(&models.gate(&format!(
+        "target_fmr = 0.0005\nmatch_threshold = {{ value = 0.6, model_sha256 = \"{}\" }}\nattack_target_bpcer = 0.01",
+        models.embedder_sha256
+    )));
+    assert_eq!(problems[0].key, "policy.face.match_threshold");
+    assert!(problems[0].message.contains("not both"));
+    let problems = problems_of(&models.gate("attack_target_bpcer = 0.01"));
+    assert_eq!(problems[0].key, "policy.face.target_fmr");
+    assert!(problems[0].message.contains("required"));
+}
+
+#[test]
+fn models_missing_on_this_machine_are_a_warning_and_leave_the_strictest_thresholds() {
+    if Path::new("/usr/share/gated/models/dlib_resnet128.toml").exists() {
+        return; // an installed gate resolves for real
+    }
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../firmware-config/face-gate-example.toml");
+    let loaded = load(&example).unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        loaded.config.face_operating_points,
+        operating_point::FaceOperatingPoints::Unavailable { .. }
+    ));
+    assert_eq!(
+        loaded.config.policy.face.match_threshold,
+        operating_point::STRICTEST_MATCH
+    );
+    assert!(
+        loaded.warnings.iter().any(|w| w.key == "policy.face"),
+        "{:?}",
+        loaded.warnings
     );
 }
 

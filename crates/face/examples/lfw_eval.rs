@@ -1,13 +1,26 @@
-//! LFW-style evaluation of any detector/embedder pair of manifests (used to fill the model table).
+//! 1:1 verification evaluation of any detector/embedder pair of manifests on an LFW-style pairs
+//! file (used to fill the model tables in `crates/face/README.md`).
 //!
-//! `cargo run --release -p face --example lfw_eval -- --detector M.toml --embedder M.toml
-//!  --pairs pairs.tsv --images DIR [--folds 1,6] [--threads 2]`; prints the JSON report.
+//! `lfw_eval --detector M.toml --embedder M.toml [--embedder M.toml …] --pairs pairs.tsv
+//!  --images DIR [--sides symmetric|columns] [--folds 1,6] [--threads 1]`
+//!
+//! Prints, per embedder, as TOML:
+//! - `[official]`: the listed pairs' protocol: accuracy on folds 6-10 at the best-accuracy
+//!   threshold of folds 1-5, TAR at FMR 1e-3 / 1e-4 from the listed impostor pairs, and the
+//!   10-fold accuracy;
+//! - `[cross_identity]`: every image against every image of other people (`symmetric`: each
+//!   unordered pair once, for a set of one kind of image such as LFW; `columns`: first column
+//!   against second, for the chip-live set): thresholds at FMR 1e-3, 5e-4 and 1e-4 from folds
+//!   1-5, FNMR and the measured FMR on folds 6-10.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
+use face::FaceEngine;
 use face::engine::FaceConfig;
-use face::{FaceEngine, eval};
+use face::eval::{self, ImpostorSides};
 
 fn main() -> ExitCode {
     match run() {
@@ -19,12 +32,24 @@ fn main() -> ExitCode {
     }
 }
 
+#[derive(serde::Serialize)]
+struct Report {
+    embedder: String,
+    detector: String,
+    images: usize,
+    images_without_face: usize,
+    images_per_second: f64,
+    official: eval::EvalReport,
+    cross_identity: eval::CrossIdentityReport,
+}
+
 fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let (mut detector, mut pairs, mut images) = (None, None, None);
     let mut embedders: Vec<PathBuf> = Vec::new();
     let mut folds: Option<Vec<u32>> = None;
-    let mut threads = 2usize;
+    let mut threads = 1usize;
+    let mut sides = ImpostorSides::Symmetric;
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -33,6 +58,13 @@ fn run() -> Result<(), String> {
             "--pairs" => pairs = Some(PathBuf::from(value()?)),
             "--images" => images = Some(PathBuf::from(value()?)),
             "--threads" => threads = value()?.parse().map_err(|e| format!("--threads: {e}"))?,
+            "--sides" => {
+                sides = match value()?.as_str() {
+                    "symmetric" => ImpostorSides::Symmetric,
+                    "columns" => ImpostorSides::Columns,
+                    other => return Err(format!("--sides: {other:?} is not symmetric or columns")),
+                }
+            }
             "--folds" => {
                 let list = value()?;
                 folds = Some(
@@ -45,7 +77,7 @@ fn run() -> Result<(), String> {
         }
     }
     let (Some(detector), Some(pairs), Some(images)) = (detector, pairs, images) else {
-        return Err("usage: --detector M --embedder M [--embedder M ...] --pairs TSV --images DIR [--folds LIST] [--threads N]".into());
+        return Err("usage: --detector M --embedder M [--embedder M ...] --pairs TSV --images DIR [--sides symmetric|columns] [--folds LIST] [--threads N]".into());
     };
     let mut engines = Vec::new();
     for embedder in &embedders {
@@ -54,37 +86,59 @@ fn run() -> Result<(), String> {
         config.embedder = embedder.clone();
         config.attack = None;
         config.intra_op_threads = threads;
-        engines.push((
-            embedder.display().to_string(),
-            FaceEngine::load(&config).map_err(|e| e.to_string())?,
-        ));
+        engines.push(FaceEngine::load(&config).map_err(|e| e.to_string())?);
     }
-    let pairs = eval::read_pairs(&pairs).map_err(|e| e.to_string())?;
-    let named: Vec<(&str, &FaceEngine)> = engines
-        .iter()
-        .map(|(name, engine)| (name.as_str(), engine))
+    let pairs: Vec<eval::Pair> = eval::read_pairs(&pairs)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|p| folds.as_ref().is_none_or(|f| f.contains(&p.fold)))
         .collect();
-    let detector_name = detector.display().to_string();
-    let reports = eval::evaluate_many(
-        &named,
-        &pairs,
-        &images,
-        folds.as_deref(),
-        &detector_name,
-        |done, total| {
-            if done % 500 == 0 || done == total {
-                eprintln!("{done}/{total} images");
-            }
-        },
-    )
+    let names: BTreeSet<&str> = pairs
+        .iter()
+        .flat_map(|p| [p.image_a.as_str(), p.image_b.as_str()])
+        .collect();
+    let started = Instant::now();
+    let engine_refs: Vec<&FaceEngine> = engines.iter().collect();
+    let caches = eval::embed_images(&engine_refs, &names, &images, |done, total| {
+        if done % 500 == 0 || done == total {
+            eprintln!("{done}/{total} images");
+        }
+    })
     .map_err(|e| e.to_string())?;
-    for report in &reports {
-        println!("{}", serde_json_like(report));
+    let images_per_second = names.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    for ((engine, cache), embedder) in engines.iter().zip(&caches).zip(&embedders) {
+        let rule = engine.score_rule();
+        let scored: Vec<eval::ScoredPair> = pairs
+            .iter()
+            .map(|p| eval::ScoredPair {
+                fold: p.fold,
+                score: eval::pair_score(p, cache, rule),
+                same: p.same,
+            })
+            .collect();
+        let report = Report {
+            embedder: embedder.display().to_string(),
+            detector: detector.display().to_string(),
+            images: names.len(),
+            images_without_face: cache.values().filter(|e| e.is_none()).count(),
+            images_per_second,
+            official: eval::metrics(
+                &scored,
+                &detector.display().to_string(),
+                &embedder.display().to_string(),
+            ),
+            cross_identity: eval::cross_identity_report(
+                &pairs,
+                cache,
+                rule,
+                sides,
+                &[1e-3, 5e-4, 1e-4],
+            ),
+        };
+        println!(
+            "{}",
+            toml::to_string(&report).map_err(|e| format!("cannot print the report: {e}"))?
+        );
     }
     Ok(())
-}
-
-/// The report as TOML (serde_json is not a dependency of the library crate).
-fn serde_json_like(report: &eval::EvalReport) -> String {
-    toml::to_string(report).unwrap_or_else(|e| format!("cannot serialise report: {e}"))
 }

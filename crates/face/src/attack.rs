@@ -58,11 +58,6 @@ impl AttackModel {
         self.model.inference_nanos()
     }
 
-    /// The manifest's default threshold (a score above it means attack).
-    pub fn default_threshold(&self) -> f32 {
-        self.spec.threshold
-    }
-
     /// Attack score of one detected face (higher = more likely an attack).
     pub fn score(&self, image: &RgbImage, face: &Detection) -> Result<f32> {
         let square = face.bbox.to_square();

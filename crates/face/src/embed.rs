@@ -177,11 +177,6 @@ impl Embedder {
         self.rule
     }
 
-    /// The manifest's calibrated threshold.
-    pub fn default_threshold(&self) -> f32 {
-        self.spec.threshold
-    }
-
     /// Time spent inside ONNX Runtime so far, nanoseconds.
     pub fn inference_nanos(&self) -> u64 {
         self.model.inference_nanos()

@@ -6,6 +6,9 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use crate::attack::AttackModel;
+use crate::calibration::{
+    AttackCalibration, DEFAULT_TARGET_BPCER, DEFAULT_TARGET_FMR, MatchCalibration, Provenance,
+};
 use crate::detect::{Detection, Detector};
 use crate::embed::{Embedder, Embedding, ScoreRule};
 use crate::error::{FaceError, Result};
@@ -34,10 +37,14 @@ pub struct FaceConfig {
     /// Intra-op threads per ONNX session.
     #[serde(default = "default_threads")]
     pub intra_op_threads: usize,
-    /// Match threshold on the normalised score; the embedder manifest's calibrated value when absent.
+    /// Match threshold on the normalised score (a gate resolves it from its target FMR through
+    /// the model's calibration); when absent, the embedder's calibration at
+    /// [`DEFAULT_TARGET_FMR`](crate::calibration::DEFAULT_TARGET_FMR), and no decisions at all
+    /// for a model without calibration.
     #[serde(default)]
     pub match_threshold: Option<f32>,
-    /// Attack threshold (score above = attack); the attack manifest's value when absent.
+    /// Attack threshold (score above = attack); when absent, the attack model's calibration at
+    /// [`DEFAULT_TARGET_BPCER`](crate::calibration::DEFAULT_TARGET_BPCER).
     #[serde(default)]
     pub attack_threshold: Option<f32>,
     /// A second face whose box area is at least this fraction of the chosen face's is reported.
@@ -181,8 +188,8 @@ pub struct Reference {
 pub struct MatchResult {
     /// Normalised similarity (higher = more similar).
     pub score: f32,
-    /// Threshold in force.
-    pub threshold: f32,
+    /// Threshold in force (`None` for a model without calibration).
+    pub threshold: Option<f32>,
     /// `score >= threshold`.
     pub is_match: bool,
 }
@@ -193,9 +200,22 @@ pub struct FaceEngine {
     detector: Detector,
     embedder: Embedder,
     attack: Option<AttackModel>,
-    match_threshold: f32,
+    match_threshold: Option<f32>,
     attack_threshold: Option<f32>,
+    models: LoadedModels,
     config: FaceConfig,
+}
+
+/// Which model files an engine loaded (sha256 of each main ONNX file, checked at load), so a
+/// caller can tie thresholds and calibrations to the files actually in use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadedModels {
+    /// Detector manifest name and sha256 of its first file.
+    pub detector: (String, String),
+    /// Embedder manifest name and sha256 of its main file.
+    pub embedder: (String, String),
+    /// Attack manifest name and sha256 of its main file.
+    pub attack: Option<(String, String)>,
 }
 
 impl FaceEngine {
@@ -207,40 +227,47 @@ impl FaceEngine {
             expected_sha256: config.onnxruntime_sha256.clone(),
         })?;
         let threads = config.intra_op_threads;
-        let detector = Detector::load(
-            &ModelManifest::load(&config.detector)?,
-            environment,
-            threads,
-        )?;
-        let embedder = Embedder::load(
-            &ModelManifest::load(&config.embedder)?,
-            environment,
-            threads,
-        )?;
-        let attack = match &config.attack {
-            Some(path) => Some(AttackModel::load(
-                &ModelManifest::load(path)?,
-                environment,
-                threads,
-            )?),
+        let detector_manifest = ModelManifest::load(&config.detector)?;
+        let embedder_manifest = ModelManifest::load(&config.embedder)?;
+        let attack_manifest = config
+            .attack
+            .as_deref()
+            .map(ModelManifest::load)
+            .transpose()?;
+        let detector = Detector::load(&detector_manifest, environment, threads)?;
+        let embedder = Embedder::load(&embedder_manifest, environment, threads)?;
+        let attack = match &attack_manifest {
+            Some(manifest) => Some(AttackModel::load(manifest, environment, threads)?),
             None => None,
         };
-        let match_threshold = config
-            .match_threshold
-            .unwrap_or_else(|| embedder.default_threshold());
-        let attack_threshold = attack.as_ref().map(|a| {
-            config
-                .attack_threshold
-                .unwrap_or_else(|| a.default_threshold())
-        });
+        let match_threshold = match config.match_threshold {
+            Some(threshold) => Some(threshold),
+            None => calibrated_match_threshold(&embedder_manifest)?,
+        };
+        let attack_threshold = match (&attack_manifest, config.attack_threshold) {
+            (None, _) => None,
+            (Some(_), Some(threshold)) => Some(threshold),
+            (Some(manifest), None) => calibrated_attack_threshold(manifest)?,
+        };
+        let named = |m: &ModelManifest| (m.name.clone(), m.main_sha256().to_owned());
         Ok(Self {
             detector,
             embedder,
             attack,
             match_threshold,
             attack_threshold,
+            models: LoadedModels {
+                detector: named(&detector_manifest),
+                embedder: named(&embedder_manifest),
+                attack: attack_manifest.as_ref().map(named),
+            },
             config: config.clone(),
         })
+    }
+
+    /// The model files in use.
+    pub fn models(&self) -> &LoadedModels {
+        &self.models
     }
 
     /// Time all models of this engine have spent inside ONNX Runtime so far, nanoseconds
@@ -251,8 +278,9 @@ impl FaceEngine {
             + self.attack.as_ref().map_or(0, AttackModel::inference_nanos)
     }
 
-    /// The match threshold in force.
-    pub fn match_threshold(&self) -> f32 {
+    /// The match threshold in force (`None`: the embedder has no calibration and none was
+    /// given, so the engine scores but does not decide).
+    pub fn match_threshold(&self) -> Option<f32> {
         self.match_threshold
     }
 
@@ -342,13 +370,13 @@ impl FaceEngine {
     /// Embedding and attack score of an assessed face (`image` is the frame it came from).
     pub fn complete(&self, image: &RgbImage, face: &AssessedFace) -> Result<AnalysedFace> {
         let embedding = self.embedder.embed(&face.chip)?;
-        let (attack_score, is_attack) = match (&self.attack, self.attack_threshold) {
-            (Some(model), Some(threshold)) => {
-                let score = model.score(image, &face.detection)?;
-                (Some(score), Some(score > threshold))
-            }
-            _ => (None, None),
+        let attack_score = match &self.attack {
+            Some(model) => Some(model.score(image, &face.detection)?),
+            None => None,
         };
+        let is_attack = attack_score
+            .zip(self.attack_threshold)
+            .map(|(score, threshold)| score > threshold);
         Ok(AnalysedFace {
             detection: face.detection,
             quality: face.quality.clone(),
@@ -390,14 +418,71 @@ impl FaceEngine {
         Ok(self.compare_embeddings(&reference.embedding, &face.embedding))
     }
 
-    /// Compares two embeddings at the threshold in force.
+    /// Compares two embeddings at the threshold in force (never a match without one).
     pub fn compare_embeddings(&self, a: &Embedding, b: &Embedding) -> MatchResult {
         let score = self.embedder.score_rule().score(a, b);
         MatchResult {
             score,
             threshold: self.match_threshold,
-            is_match: score >= self.match_threshold,
+            is_match: self.match_threshold.is_some_and(|t| score >= t),
         }
+    }
+}
+
+/// The embedder's calibrated threshold at the default target FMR (`None` without calibration).
+fn calibrated_match_threshold(manifest: &ModelManifest) -> Result<Option<f32>> {
+    let Some(path) = manifest.calibration_path() else {
+        return Ok(None);
+    };
+    let table = MatchCalibration::load(&path)?;
+    check_calibration_model(&path, &table.provenance, manifest)?;
+    let resolved = table
+        .resolve(DEFAULT_TARGET_FMR)
+        .map_err(|err| FaceError::Calibration {
+            path: path.clone(),
+            message: err.to_string(),
+        })?;
+    Ok(Some(resolved.threshold))
+}
+
+/// The attack model's calibrated threshold at the default target BPCER.
+fn calibrated_attack_threshold(manifest: &ModelManifest) -> Result<Option<f32>> {
+    let Some(path) = manifest.calibration_path() else {
+        return Ok(None);
+    };
+    let table = AttackCalibration::load(&path)?;
+    check_calibration_model(&path, &table.provenance, manifest)?;
+    let resolved = table
+        .resolve(DEFAULT_TARGET_BPCER)
+        .map_err(|err| FaceError::Calibration {
+            path: path.clone(),
+            message: err.to_string(),
+        })?;
+    Ok(Some(resolved.threshold))
+}
+
+/// A calibration holds only for the model file it was measured with.
+pub fn check_calibration_model(
+    path: &Path,
+    provenance: &Provenance,
+    manifest: &ModelManifest,
+) -> Result<()> {
+    if provenance
+        .model_sha256
+        .eq_ignore_ascii_case(manifest.main_sha256())
+    {
+        Ok(())
+    } else {
+        Err(FaceError::Calibration {
+            path: path.to_path_buf(),
+            message: format!(
+                "measured with model file sha256 {}, but {} names {} (sha256 {}): recalibrate with `gatectl face calibrate`",
+                provenance.model_sha256,
+                manifest.manifest_path.display(),
+                manifest.name,
+                manifest.main_sha256()
+            ),
+        })
     }
 }
 

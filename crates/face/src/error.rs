@@ -111,6 +111,14 @@ pub enum FaceError {
     /// The configuration is invalid.
     #[error("invalid face configuration: {0}")]
     Config(String),
+    /// A calibration table is malformed or does not fit the model.
+    #[error("calibration {path}: {message}")]
+    Calibration {
+        /// The calibration file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// An evaluation input (pairs file) is malformed.
     #[error("evaluation input {path} line {line}: {message}")]
     EvalInput {

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::calibration::next_up;
 use crate::embed::Embedding;
 use crate::engine::FaceEngine;
 use crate::error::{FaceError, Result};
@@ -127,14 +128,6 @@ pub fn best_accuracy_threshold(scores: &[ScoredPair]) -> (f32, f64) {
         }
     }
     best
-}
-
-fn next_up(x: f32) -> f32 {
-    if x.is_finite() {
-        x + (x.abs() * 1e-6).max(1e-6)
-    } else {
-        x
-    }
 }
 
 /// Lowest threshold at which at most `fmr` of the impostor scores are accepted.
@@ -315,9 +308,6 @@ pub fn evaluate_many(
     detector_name: &str,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<EvalReport>> {
-    let Some((_, detecting)) = engines.first() else {
-        return Ok(Vec::new());
-    };
     let selected: Vec<&Pair> = pairs
         .iter()
         .filter(|p| folds.is_none_or(|f| f.contains(&p.fold)))
@@ -326,38 +316,18 @@ pub fn evaluate_many(
         .iter()
         .flat_map(|p| [p.image_a.as_str(), p.image_b.as_str()])
         .collect();
-    let mut caches: Vec<HashMap<&str, Option<Embedding>>> =
-        vec![HashMap::with_capacity(images.len()); engines.len()];
     let started = Instant::now();
-    for (done, image) in images.iter().enumerate() {
-        let path: PathBuf = images_dir.join(image);
-        let bytes = std::fs::read(&path).map_err(|source| FaceError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let decoded = decode_image(&bytes)?;
-        let faces = detecting.detect(&decoded)?;
-        for ((_, engine), cache) in engines.iter().zip(caches.iter_mut()) {
-            let analysis = engine.analyse_detections(&decoded, faces.clone())?;
-            cache.insert(image, analysis.best.map(|face| face.embedding));
-        }
-        progress(done + 1, images.len());
-    }
+    let only_engines: Vec<&FaceEngine> = engines.iter().map(|(_, e)| *e).collect();
+    let caches = embed_images(&only_engines, &images, images_dir, &mut progress)?;
     let elapsed = started.elapsed().as_secs_f64();
     let mut reports = Vec::with_capacity(engines.len());
     for ((name, engine), cache) in engines.iter().zip(&caches) {
         let scores: Vec<ScoredPair> = selected
             .iter()
-            .map(|p| {
-                let score = match (cache.get(p.image_a.as_str()), cache.get(p.image_b.as_str())) {
-                    (Some(Some(a)), Some(Some(b))) => engine.compare_embeddings(a, b).score,
-                    _ => f32::NEG_INFINITY,
-                };
-                ScoredPair {
-                    fold: p.fold,
-                    score,
-                    same: p.same,
-                }
+            .map(|p| ScoredPair {
+                fold: p.fold,
+                score: pair_score(p, cache, engine.score_rule()),
+                same: p.same,
             })
             .collect();
         let mut report = metrics(&scores, detector_name, name);
@@ -372,6 +342,274 @@ pub fn evaluate_many(
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// The person an image shows: its directory name (LFW layout `Name/Name_0001.jpg`; the chip-live
+/// set's `chip/Name/Name_0001.jp2` and `live/Name/Name_0001.jpg` too).
+pub fn identity_of(path: &str) -> &str {
+    let mut parts = path.rsplit('/');
+    let _file = parts.next();
+    parts.next().unwrap_or(path)
+}
+
+/// The embedding of every image of `images` by each engine (the first engine's detector finds
+/// the faces once per image); `None` where no face was found.
+pub fn embed_images<'a>(
+    engines: &[&FaceEngine],
+    images: &BTreeSet<&'a str>,
+    images_dir: &Path,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Vec<HashMap<&'a str, Option<Embedding>>>> {
+    let Some(detecting) = engines.first() else {
+        return Ok(Vec::new());
+    };
+    let mut caches: Vec<HashMap<&str, Option<Embedding>>> =
+        vec![HashMap::with_capacity(images.len()); engines.len()];
+    for (done, image) in images.iter().enumerate() {
+        let path: PathBuf = images_dir.join(image);
+        let bytes = std::fs::read(&path).map_err(|source| FaceError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let decoded = decode_image(&bytes)?;
+        let faces = detecting.detect(&decoded)?;
+        for (engine, cache) in engines.iter().zip(caches.iter_mut()) {
+            let analysis = engine.analyse_detections(&decoded, faces.clone())?;
+            cache.insert(image, analysis.best.map(|face| face.embedding));
+        }
+        progress(done + 1, images.len());
+    }
+    Ok(caches)
+}
+
+/// Which images are compared as impostors: every reference-side image against every probe-side
+/// image of another person. With `symmetric`, both sides hold every image of the pairs and each
+/// unordered pair of images is compared once (a gallery of one kind of image, e.g. LFW against
+/// LFW); otherwise the references are the first column and the probes the second (chip against
+/// live).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImpostorSides {
+    /// First column against second column.
+    Columns,
+    /// Every image against every other person's images, each unordered pair once.
+    Symmetric,
+}
+
+/// Reference and probe images with their person, for cross-identity comparisons.
+#[derive(Debug, Clone)]
+pub struct CrossIdentitySet<'a> {
+    references: Vec<(&'a str, usize)>,
+    probes: Vec<(&'a str, usize)>,
+    symmetric: bool,
+}
+
+impl<'a> CrossIdentitySet<'a> {
+    /// The images of `pairs` arranged by `sides`.
+    pub fn new(pairs: &[&'a Pair], sides: ImpostorSides) -> Self {
+        let mut people: HashMap<&str, usize> = HashMap::new();
+        let mut person = |image: &'a str| {
+            let next = people.len();
+            *people.entry(identity_of(image)).or_insert(next)
+        };
+        let (first, second): (BTreeSet<&'a str>, BTreeSet<&'a str>) = match sides {
+            ImpostorSides::Columns => (
+                pairs.iter().map(|p| p.image_a.as_str()).collect(),
+                pairs.iter().map(|p| p.image_b.as_str()).collect(),
+            ),
+            ImpostorSides::Symmetric => {
+                let all: BTreeSet<&str> = pairs
+                    .iter()
+                    .flat_map(|p| [p.image_a.as_str(), p.image_b.as_str()])
+                    .collect();
+                (all.clone(), all)
+            }
+        };
+        Self {
+            references: first.into_iter().map(|i| (i, person(i))).collect(),
+            probes: second.into_iter().map(|i| (i, person(i))).collect(),
+            symmetric: sides == ImpostorSides::Symmetric,
+        }
+    }
+
+    /// Calls `visit` with the score of every impostor comparison whose two images have a face;
+    /// returns how many comparisons were skipped because one of them has none.
+    pub fn for_each_impostor(
+        &self,
+        embeddings: &HashMap<&str, Option<Embedding>>,
+        rule: crate::embed::ScoreRule,
+        mut visit: impl FnMut(f32),
+    ) -> u64 {
+        let lookup = |side: &[(&'a str, usize)]| -> Vec<(usize, Option<&Embedding>)> {
+            side.iter()
+                .map(|(image, person)| (*person, embeddings.get(image).and_then(Option::as_ref)))
+                .collect()
+        };
+        let references = lookup(&self.references);
+        let probes = lookup(&self.probes);
+        let mut skipped = 0u64;
+        for (r, (ref_person, ref_embedding)) in references.iter().enumerate() {
+            // Symmetric sets hold the same images on both sides, in the same order: compare
+            // each unordered pair once.
+            let start = if self.symmetric { r + 1 } else { 0 };
+            for (probe_person, probe_embedding) in &probes[start..] {
+                if probe_person == ref_person {
+                    continue;
+                }
+                match (ref_embedding, probe_embedding) {
+                    (Some(a), Some(b)) => visit(rule.score(a, b)),
+                    _ => skipped += 1,
+                }
+            }
+        }
+        skipped
+    }
+}
+
+/// Rates measured on held-out folds at a threshold chosen on the calibration folds.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldOutPoint {
+    /// Target false-match rate.
+    pub target_fmr: f64,
+    /// Threshold chosen on the calibration folds' cross-identity impostors.
+    pub threshold: f32,
+    /// False-non-match rate of the test folds' genuine pairs.
+    pub fnmr: f64,
+    /// False-match rate over the test folds' cross-identity impostor comparisons.
+    pub measured_fmr: f64,
+    /// Impostor comparisons of the test folds accepted at the threshold.
+    pub impostors_accepted: u64,
+}
+
+/// A cross-identity evaluation: thresholds from every impostor comparison of folds 1-5, rates on
+/// folds 6-10.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrossIdentityReport {
+    /// Impostor comparisons on the calibration folds.
+    pub calibration_impostors: u64,
+    /// Impostor comparisons on the test folds.
+    pub test_impostors: u64,
+    /// Genuine pairs on the test folds.
+    pub test_genuine: u64,
+    /// Operating points.
+    pub points: Vec<HeldOutPoint>,
+}
+
+/// Splits pairs into the calibration folds (1-5) and the test folds (6-10).
+fn halves(pairs: &[Pair]) -> (Vec<&Pair>, Vec<&Pair>) {
+    pairs.iter().partition(|p| p.fold <= 5)
+}
+
+/// Cross-identity held-out evaluation of one engine's embeddings at `targets`.
+pub fn cross_identity_report(
+    pairs: &[Pair],
+    embeddings: &HashMap<&str, Option<Embedding>>,
+    rule: crate::embed::ScoreRule,
+    sides: ImpostorSides,
+    targets: &[f64],
+) -> CrossIdentityReport {
+    let (calibration, test) = halves(pairs);
+    let calibration_set = CrossIdentitySet::new(&calibration, sides);
+    let largest = targets.iter().copied().fold(0.0, f64::max);
+    let mut total = 0u64;
+    calibration_set.for_each_impostor(embeddings, rule, |_| total += 1);
+    let mut top = crate::calibration::TopScores::new((largest * total as f64).ceil() as usize + 2);
+    calibration_set.for_each_impostor(embeddings, rule, |s| top.push(s));
+    let (mut kept, calibration_total) = top.finish();
+    kept.sort_by(|a, b| b.total_cmp(a));
+    let thresholds: Vec<f32> = targets
+        .iter()
+        .map(|fmr| {
+            let allowed = (fmr * calibration_total as f64).floor() as usize;
+            kept.get(allowed).map_or(f32::NEG_INFINITY, |s| next_up(*s))
+        })
+        .collect();
+    let test_set = CrossIdentitySet::new(&test, sides);
+    let mut accepted = vec![0u64; targets.len()];
+    let mut test_total = 0u64;
+    test_set.for_each_impostor(embeddings, rule, |s| {
+        test_total += 1;
+        for (count, threshold) in accepted.iter_mut().zip(&thresholds) {
+            if s >= *threshold {
+                *count += 1;
+            }
+        }
+    });
+    let genuine: Vec<f32> = test
+        .iter()
+        .filter(|p| p.same)
+        .map(|p| pair_score(p, embeddings, rule))
+        .collect();
+    let points = targets
+        .iter()
+        .zip(&thresholds)
+        .zip(&accepted)
+        .map(|((target, threshold), accepted)| HeldOutPoint {
+            target_fmr: *target,
+            threshold: *threshold,
+            fnmr: genuine.iter().filter(|s| **s < *threshold).count() as f64
+                / genuine.len().max(1) as f64,
+            measured_fmr: *accepted as f64 / test_total.max(1) as f64,
+            impostors_accepted: *accepted,
+        })
+        .collect();
+    CrossIdentityReport {
+        calibration_impostors: calibration_total,
+        test_impostors: test_total,
+        test_genuine: genuine.len() as u64,
+        points,
+    }
+}
+
+/// Score of a listed pair (minus infinity when either image has no face).
+pub fn pair_score(
+    pair: &Pair,
+    embeddings: &HashMap<&str, Option<Embedding>>,
+    rule: crate::embed::ScoreRule,
+) -> f32 {
+    match (
+        embeddings.get(pair.image_a.as_str()),
+        embeddings.get(pair.image_b.as_str()),
+    ) {
+        (Some(Some(a)), Some(Some(b))) => rule.score(a, b),
+        _ => f32::NEG_INFINITY,
+    }
+}
+
+/// A match calibration table from every cross-identity impostor comparison and every listed
+/// genuine pair of `pairs` (already restricted to the folds to calibrate on).
+pub fn match_calibration(
+    pairs: &[Pair],
+    embeddings: &HashMap<&str, Option<Embedding>>,
+    rule: crate::embed::ScoreRule,
+    sides: ImpostorSides,
+    provenance: crate::calibration::Provenance,
+) -> crate::calibration::MatchCalibration {
+    let all: Vec<&Pair> = pairs.iter().collect();
+    let set = CrossIdentitySet::new(&all, sides);
+    let mut total = 0u64;
+    set.for_each_impostor(embeddings, rule, |_| total += 1);
+    let largest = crate::calibration::STANDARD_FMRS[0];
+    let mut top = crate::calibration::TopScores::new((largest * total as f64).ceil() as usize + 2);
+    set.for_each_impostor(embeddings, rule, |s| top.push(s));
+    let (kept, impostor_total) = top.finish();
+    let genuine: Vec<f32> = pairs
+        .iter()
+        .filter(|p| p.same)
+        .map(|p| pair_score(p, embeddings, rule))
+        .collect();
+    let score = match rule {
+        crate::embed::ScoreRule::Cosine => "cosine similarity of L2-normalised embeddings".into(),
+        crate::embed::ScoreRule::Euclidean { scale } => {
+            format!("1 - euclidean distance / {scale}")
+        }
+    };
+    crate::calibration::MatchCalibration::from_scores(
+        provenance,
+        score,
+        kept,
+        impostor_total,
+        &genuine,
+    )
 }
 
 #[cfg(test)]
@@ -443,5 +681,51 @@ mod tests {
             "{report:?}"
         );
         assert!(report.ten_fold_accuracy < 1.0 && report.ten_fold_accuracy > 0.95);
+    }
+
+    #[test]
+    fn identity_is_the_directory() {
+        assert_eq!(identity_of("A_B/A_B_0001.jpg"), "A_B");
+        assert_eq!(identity_of("chip/A_B/A_B_0001.jp2"), "A_B");
+        assert_eq!(identity_of("x.jpg"), "x.jpg");
+    }
+
+    fn p(fold: u32, a: &str, b: &str, same: bool) -> Pair {
+        Pair {
+            fold,
+            image_a: a.into(),
+            image_b: b.into(),
+            same,
+        }
+    }
+
+    #[test]
+    fn cross_identity_comparisons_skip_the_same_person_and_count_pairs_once() {
+        let pairs = [
+            p(1, "A/A_1.jpg", "A/A_2.jpg", true),
+            p(1, "B/B_1.jpg", "C/C_1.jpg", false),
+        ];
+        let refs: Vec<&Pair> = pairs.iter().collect();
+        let embeddings: HashMap<&str, Option<Embedding>> = [
+            ("A/A_1.jpg", Some(vec![1.0, 0.0])),
+            ("A/A_2.jpg", Some(vec![0.9, 0.1])),
+            ("B/B_1.jpg", Some(vec![0.0, 1.0])),
+            ("C/C_1.jpg", None),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.map(Embedding::from_values)))
+        .collect();
+        let rule = crate::embed::ScoreRule::Cosine;
+        // Symmetric: 4 images, 1 same-person pair -> 5 unordered impostor pairs, 2 with C (no face).
+        let symmetric = CrossIdentitySet::new(&refs, ImpostorSides::Symmetric);
+        let mut scores = Vec::new();
+        let skipped = symmetric.for_each_impostor(&embeddings, rule, |s| scores.push(s));
+        assert_eq!((scores.len(), skipped), (2, 3));
+        // Columns: references {A_1, B_1}, probes {A_2, C_1}: A_1-C_1 and B_1-A_2 and B_1-C_1.
+        let columns = CrossIdentitySet::new(&refs, ImpostorSides::Columns);
+        let mut scores = Vec::new();
+        let skipped = columns.for_each_impostor(&embeddings, rule, |s| scores.push(s));
+        assert_eq!((scores.len(), skipped), (1, 2));
+        assert!((scores[0] - 0.1).abs() < 1e-6);
     }
 }

@@ -145,6 +145,17 @@ impl FaceEngine {
         if frames.is_empty() {
             return Err(FaceError::Config("the burst holds no frames".into()));
         }
+        let Some(match_threshold) = self.match_threshold() else {
+            return Err(FaceError::Config(
+                "the embedder has no calibration and no match threshold was given: no decisions"
+                    .into(),
+            ));
+        };
+        if self.models().attack.is_some() && self.attack_threshold().is_none() {
+            return Err(FaceError::Config(
+                "the attack model has no calibration and no attack threshold was given".into(),
+            ));
+        }
         let assessments = frames
             .iter()
             .map(|frame| self.assess_frame(frame))
@@ -221,12 +232,12 @@ impl FaceEngine {
             }
             (attack_score, _) if result.is_match => GateOutcome::Match {
                 score: result.score,
-                threshold: result.threshold,
+                threshold: match_threshold,
                 attack_score,
             },
             (attack_score, _) => GateOutcome::NoMatch {
                 score: result.score,
-                threshold: result.threshold,
+                threshold: match_threshold,
                 attack_score,
             },
         };

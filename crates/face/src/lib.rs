@@ -8,11 +8,13 @@
 
 pub mod align;
 pub mod attack;
+pub mod calibration;
 pub mod detect;
 pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod evalset;
 pub mod gate;
 pub mod imaging;
 pub mod manifest;

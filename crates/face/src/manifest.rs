@@ -163,10 +163,11 @@ pub struct EmbedderSpec {
     /// For Euclidean models: distance that maps to score 0 (score = 1 - d / scale).
     #[serde(default)]
     pub euclidean_scale: Option<f32>,
-    /// Decision threshold on the normalised score, calibrated on LFW folds 1-5.
-    pub threshold: f32,
-    /// The false-match rate the threshold was calibrated for, and on what.
-    pub threshold_calibration: String,
+    /// The match calibration (FMR -> threshold table, [`crate::calibration::MatchCalibration`]),
+    /// relative to the manifest's directory unless absolute. A model without one can be
+    /// evaluated and calibrated but makes no decisions.
+    #[serde(default)]
+    pub calibration: Option<PathBuf>,
     /// Test-time augmentation: average the embeddings of the chip and its mirror image.
     #[serde(default)]
     pub flip_augment: bool,
@@ -214,8 +215,11 @@ pub struct AttackSpec {
     pub class_output: String,
     /// Output holding the leaf mask.
     pub leaf_mask_output: String,
-    /// Default threshold: a score above it means attack.
-    pub threshold: f32,
+    /// The attack calibration (BPCER -> threshold table,
+    /// [`crate::calibration::AttackCalibration`]), relative to the manifest's directory unless
+    /// absolute.
+    #[serde(default)]
+    pub calibration: Option<PathBuf>,
     /// Enlargement of the square face box before cropping (1.0 = the box itself).
     #[serde(default = "one_f32")]
     pub crop_scale: f32,
@@ -315,6 +319,27 @@ impl ModelManifest {
             })
     }
 
+    /// sha256 of the main ONNX file (the first file when none has role `main`) as the manifest
+    /// states it (what calibrations and pinned thresholds are tied to); the file's own hash is checked against it when it is loaded.
+    pub fn main_sha256(&self) -> &str {
+        self.files
+            .iter()
+            .find(|f| f.role == "main")
+            .or(self.files.first())
+            .map_or("", |f| f.sha256.as_str())
+    }
+
+    /// The calibration file the manifest names (embedder or attack section), resolved against
+    /// the manifest's directory.
+    pub fn calibration_path(&self) -> Option<PathBuf> {
+        let named = match self.task {
+            ModelTask::Embedder => self.embedder.as_ref().and_then(|e| e.calibration.clone()),
+            ModelTask::Attack => self.attack.as_ref().and_then(|a| a.calibration.clone()),
+            ModelTask::Detector => None,
+        }?;
+        Some(crate::calibration::resolve_path(&self.base_dir, &named))
+    }
+
     /// Absolute path of a file, checked against the manifest's sha256.
     pub fn verified_path(&self, file: &ModelFile) -> Result<PathBuf> {
         self.verify(&file.path, &file.sha256)
@@ -359,8 +384,7 @@ embedding_size = 128
 alignment = { template = "dlib_chip", size = 150, padding = 0.25 }
 distance = "euclidean"
 euclidean_scale = 1.2
-threshold = 0.5
-threshold_calibration = "test"
+calibration = "example.calibration.toml"
 "#;
 
     #[test]

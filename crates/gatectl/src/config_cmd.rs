@@ -20,9 +20,14 @@ pub enum ConfigCommand {
 pub fn run(command: ConfigCommand) -> anyhow::Result<ExitCode> {
     let ConfigCommand::Validate { file, json } = command;
     let result = gate_config::load(&file);
-    let (valid, problems, warnings) = match &result {
-        Ok(loaded) => (true, Vec::new(), loaded.warnings.clone()),
-        Err(err) => (false, err.problems.clone(), Vec::new()),
+    let (valid, problems, warnings, notes) = match &result {
+        Ok(loaded) => (
+            true,
+            Vec::new(),
+            loaded.warnings.clone(),
+            loaded.config.operating_point_notes(),
+        ),
+        Err(err) => (false, err.problems.clone(), Vec::new(), Vec::new()),
     };
     if json {
         let list = |items: &[gate_config::Problem]| {
@@ -38,6 +43,7 @@ pub fn run(command: ConfigCommand) -> anyhow::Result<ExitCode> {
                 "valid": valid,
                 "problems": list(&problems),
                 "warnings": list(&warnings),
+                "operating_points": list(&notes),
             }))?
         );
     } else {
@@ -46,6 +52,9 @@ pub fn run(command: ConfigCommand) -> anyhow::Result<ExitCode> {
         }
         for problem in &problems {
             println!("{}: {problem}", file.display());
+        }
+        for note in &notes {
+            println!("{}: {note}", file.display());
         }
         if valid {
             println!("{}: ok", file.display());

@@ -47,6 +47,48 @@ pub enum FaceCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Calibrate the embedder (or, with --attack, the presentation-attack model) on a pairs file:
+    /// writes the table from an error rate to the threshold that gives it, which gated resolves
+    /// `[policy.face] target_fmr` / `attack_target_bpcer` through. Every image is compared with
+    /// every image of other people (the person is the image's directory), so a few thousand
+    /// images give millions of impostor comparisons; the genuine pairs are the pairs file's
+    /// matched pairs. Re-run it on the gate's own data and point `[face] match_calibration` at
+    /// the result.
+    Calibrate {
+        /// Pairs file (`fold img_a img_b same`, tab-separated).
+        #[arg(long)]
+        pairs: PathBuf,
+        /// Directory the pair paths are relative to.
+        #[arg(long)]
+        images: PathBuf,
+        /// Only these folds (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        folds: Option<Vec<u32>>,
+        /// `columns`: first column (references, e.g. chip photos) against second column
+        /// (probes, e.g. camera frames); `symmetric`: every image against every other.
+        #[arg(long, value_enum, default_value_t = Sides::Columns)]
+        sides: Sides,
+        /// Calibrate the attack model on the second column's faces (all bona fide) instead.
+        #[arg(long)]
+        attack: bool,
+        /// What the data is, for the table's provenance.
+        #[arg(long)]
+        dataset: String,
+        /// Where to write the table (TOML).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        models: ModelArgs,
+    },
+}
+
+/// Which images are compared as impostors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Sides {
+    /// First column against second column.
+    Columns,
+    /// Every image against every other person's images.
+    Symmetric,
 }
 
 /// Where the models and the runtime are.
@@ -70,7 +112,7 @@ pub struct ModelArgs {
     /// Intra-op threads per model.
     #[arg(long, default_value_t = 1)]
     threads: usize,
-    /// Match threshold instead of the embedder manifest's calibrated one.
+    /// Match threshold instead of the embedder's calibration at FMR 5e-4.
     #[arg(long)]
     threshold: Option<f32>,
     /// Skip the presentation-attack model.
@@ -137,7 +179,215 @@ pub fn run(command: FaceCommand) -> anyhow::Result<ExitCode> {
             models,
             json,
         } => evaluate(&pairs, &images, folds.as_deref(), &models, json),
+        FaceCommand::Calibrate {
+            pairs,
+            images,
+            folds,
+            sides,
+            attack,
+            dataset,
+            out,
+            models,
+        } => {
+            let request = CalibrationRequest {
+                pairs: &pairs,
+                images: &images,
+                folds: folds.as_deref(),
+                sides: match sides {
+                    Sides::Columns => eval::ImpostorSides::Columns,
+                    Sides::Symmetric => eval::ImpostorSides::Symmetric,
+                },
+                dataset: &dataset,
+                out: &out,
+            };
+            if attack {
+                calibrate_attack(&request, &models)
+            } else {
+                calibrate_match(&request, &models)
+            }
+        }
     }
+}
+
+/// What `gatectl face calibrate` was asked for.
+struct CalibrationRequest<'a> {
+    pairs: &'a Path,
+    images: &'a Path,
+    folds: Option<&'a [u32]>,
+    sides: eval::ImpostorSides,
+    dataset: &'a str,
+    out: &'a Path,
+}
+
+impl CalibrationRequest<'_> {
+    fn read_pairs(&self) -> anyhow::Result<Vec<eval::Pair>> {
+        Ok(eval::read_pairs(self.pairs)?
+            .into_iter()
+            .filter(|p| self.folds.is_none_or(|f| f.contains(&p.fold)))
+            .collect())
+    }
+
+    fn provenance(
+        &self,
+        model: &(String, String),
+        detector: &(String, String),
+        images_without_face: u64,
+    ) -> face::calibration::Provenance {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let folds = match self.folds {
+            Some(folds) => format!(
+                " (folds {})",
+                folds
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            None => String::new(),
+        };
+        face::calibration::Provenance {
+            model: model.0.clone(),
+            model_sha256: model.1.clone(),
+            detector: detector.0.clone(),
+            detector_sha256: detector.1.clone(),
+            dataset: format!("{}{folds}", self.dataset),
+            created: face::calibration::utc_date(now),
+            command: std::env::args()
+                .map(|a| if a.contains(' ') { format!("{a:?}") } else { a })
+                .collect::<Vec<_>>()
+                .join(" "),
+            images_without_face,
+        }
+    }
+}
+
+fn progress(done: usize, total: usize) {
+    if done % 500 == 0 || done == total {
+        eprintln!("{done}/{total} images");
+    }
+}
+
+fn calibrate_match(
+    request: &CalibrationRequest<'_>,
+    models: &ModelArgs,
+) -> anyhow::Result<ExitCode> {
+    let mut config = models.config()?;
+    config.attack = None;
+    let engine = FaceEngine::load(&config).context("loading the face engine")?;
+    let pairs = request.read_pairs()?;
+    let images: std::collections::BTreeSet<&str> = pairs
+        .iter()
+        .flat_map(|p| [p.image_a.as_str(), p.image_b.as_str()])
+        .collect();
+    let caches = eval::embed_images(&[&engine], &images, request.images, progress)?;
+    let cache = caches
+        .first()
+        .context("the face engine produced no embeddings")?;
+    let without_face = cache.values().filter(|e| e.is_none()).count() as u64;
+    let loaded = engine.models();
+    let table = eval::match_calibration(
+        &pairs,
+        cache,
+        engine.score_rule(),
+        request.sides,
+        request.provenance(&loaded.embedder, &loaded.detector, without_face),
+    );
+    anyhow::ensure!(
+        !table.rows.is_empty(),
+        "{} impostor comparisons cannot support even FMR 1e-2 (at least 300 are needed): use more people",
+        table.impostor_comparisons
+    );
+    table.save(request.out)?;
+    println!(
+        "{}: {} genuine pairs, {} impostor comparisons, {} images without a face",
+        request.out.display(),
+        table.genuine_pairs,
+        table.impostor_comparisons,
+        without_face
+    );
+    for row in &table.rows {
+        println!(
+            "FMR {:<8e} threshold {:.4}  FNMR {:>6.2}%  ({} of {} impostor comparisons accepted)",
+            row.fmr,
+            row.threshold,
+            row.fnmr * 100.0,
+            row.impostors_accepted,
+            row.impostor_comparisons
+        );
+        if let Some(warning) = &row.warning {
+            eprintln!("warning: FMR {:e}: {warning}", row.fmr);
+        }
+    }
+    if table.genuine_pairs < 300 {
+        eprintln!(
+            "warning: only {} genuine pairs: the FNMR column is uncertain",
+            table.genuine_pairs
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn calibrate_attack(
+    request: &CalibrationRequest<'_>,
+    models: &ModelArgs,
+) -> anyhow::Result<ExitCode> {
+    let config = models.config()?;
+    anyhow::ensure!(
+        config.attack.is_some(),
+        "--attack needs an attack model (drop --no-attack)"
+    );
+    let engine = FaceEngine::load(&config).context("loading the face engine")?;
+    let pairs = request.read_pairs()?;
+    let images: std::collections::BTreeSet<&str> =
+        pairs.iter().map(|p| p.image_b.as_str()).collect();
+    let mut scores = Vec::with_capacity(images.len());
+    let mut without_face = 0u64;
+    for (done, image) in images.iter().enumerate() {
+        let path = request.images.join(image);
+        match analyse(&engine, &path)?
+            .best
+            .and_then(|face| face.attack_score)
+        {
+            Some(score) => scores.push(score),
+            None => without_face += 1,
+        }
+        progress(done + 1, images.len());
+    }
+    let loaded = engine.models();
+    let attack = loaded
+        .attack
+        .as_ref()
+        .context("the engine loaded no attack model")?;
+    let table = face::calibration::AttackCalibration::from_scores(
+        request.provenance(attack, &loaded.detector, without_face),
+        "not measured: this table comes from bona fide faces only; measure APCER with          presentation-attack instruments (prints, screens, masks) before relying on the attack check"
+            .into(),
+        &scores,
+    );
+    anyhow::ensure!(
+        !table.rows.is_empty(),
+        "{} bona fide faces cannot support even BPCER 0.2",
+        scores.len()
+    );
+    table.save(request.out)?;
+    println!(
+        "{}: {} bona fide faces, {} images without a face",
+        request.out.display(),
+        scores.len(),
+        without_face
+    );
+    for row in &table.rows {
+        println!(
+            "BPCER {:<6} threshold {:.4}  ({} of {} bona fide refused)",
+            row.bpcer, row.threshold, row.bona_fide_refused, row.bona_fide_samples
+        );
+        if let Some(warning) = &row.warning {
+            eprintln!("warning: BPCER {}: {warning}", row.bpcer);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn analyse(engine: &FaceEngine, path: &Path) -> anyhow::Result<FrameAnalysis> {
@@ -229,6 +479,10 @@ fn compare(
         }
     };
     let result = engine.compare_embeddings(&face_a.embedding, &face_b.embedding);
+    let threshold = match result.threshold {
+        Some(threshold) => format!("{threshold:.4}"),
+        None => "none (the embedder has no calibration)".into(),
+    };
     if json {
         let value = serde_json::json!({
             "score": result.score,
@@ -240,9 +494,8 @@ fn compare(
         println!("{value}");
     } else {
         println!(
-            "score {:.4}  threshold {:.4}  {}",
+            "score {:.4}  threshold {threshold}  {}",
             result.score,
-            result.threshold,
             if result.is_match { "MATCH" } else { "NO MATCH" }
         );
         println!("{}", face_text("A", &a, face_a));

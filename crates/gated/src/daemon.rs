@@ -3,7 +3,7 @@
 use crate::chip_worker::{ChipReport, ChipWorker, ChipWorkerConfig, ReadDocument};
 use crate::control::{self, ControlRequest};
 use crate::door::{DoorDriver, DoorReport};
-use crate::face_worker::{FaceWorker, FaceWorkerConfig};
+use crate::face_worker::{ExpectedModels, FaceWorker, FaceWorkerConfig, OperatingPointsFor};
 use crate::finger_worker::{FingerWorker, FingerWorkerConfig};
 use crate::hashing::DocumentHasher;
 use crate::health::{DeviceRole, HealthReport, HealthSender};
@@ -13,6 +13,7 @@ use crate::systemd;
 use crate::unix_ms;
 use devices::turnstile::Output;
 use gate_config::GateConfig;
+use gate_config::operating_point::FaceOperatingPoints;
 use gate_config::schema::{
     CameraConfig, ChipReaderConfig, CloneCheckRequirement, FingerprintConfig,
 };
@@ -319,14 +320,35 @@ fn face_worker_config(config: &GateConfig) -> Option<FaceWorkerConfig> {
         intra_op_threads: usize::from(section.threads),
         ..face::FaceConfig::with_models_dir(Path::new("models"))
     };
-    // The core decides on the score with the policy's threshold; the engine's own threshold is
-    // only reported.
-    engine.match_threshold = Some(config.policy.face.match_threshold);
-    engine.attack_threshold = Some(config.policy.face.attack_threshold);
+    // The core decides on the score with the policy's thresholds, resolved by the configuration
+    // from the operating point through the calibration of these very model files; the worker
+    // checks after loading that the engine loaded the files they were resolved for.
+    let operating_points = match &config.face_operating_points {
+        FaceOperatingPoints::Resolved { matching, attack } => {
+            engine.match_threshold = Some(matching.threshold);
+            engine.attack_threshold = attack.as_ref().map(|a| a.threshold);
+            Ok(ExpectedModels {
+                embedder_sha256: matching.model_sha256.clone(),
+                attack_sha256: attack.as_ref().map(|a| a.model_sha256.clone()),
+            })
+        }
+        FaceOperatingPoints::Unavailable { reason } => Err(reason.clone()),
+        FaceOperatingPoints::NotUsed => {
+            // A BioCart takes photos and matches nothing: no decision thresholds.
+            engine.match_threshold = None;
+            engine.attack_threshold = None;
+            Err(String::new())
+        }
+    };
     Some(FaceWorkerConfig {
         engine,
         camera,
         burst_frames: usize::from(section.burst_frames),
+        operating_points: match operating_points {
+            Ok(expected) => OperatingPointsFor::Matching(expected),
+            Err(reason) if reason.is_empty() => OperatingPointsFor::PhotosOnly,
+            Err(reason) => OperatingPointsFor::Unavailable(reason),
+        },
     })
 }
 
@@ -397,6 +419,19 @@ pub async fn run(
         door_handle,
         profile == GateProfile::FingerprintGate,
     );
+    match &config.face_operating_points {
+        FaceOperatingPoints::Resolved { matching, attack } => {
+            info!(operating_point = %matching, "face match threshold");
+            match attack {
+                Some(attack) => info!(operating_point = %attack, "face attack threshold"),
+                None => warn!("no attack model: presentation attacks are not checked"),
+            }
+        }
+        FaceOperatingPoints::Unavailable { reason } => {
+            error!(%reason, "face thresholds unresolved: the gate refuses travellers");
+        }
+        FaceOperatingPoints::NotUsed => {}
+    }
     let face = match face_worker_config(&config) {
         Some(face_config) => Some(
             FaceWorker::spawn(

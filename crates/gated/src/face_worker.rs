@@ -53,6 +53,59 @@ pub struct FaceWorkerConfig {
     pub camera: devices::camera::CameraConfig,
     /// Frames per capture burst.
     pub burst_frames: usize,
+    /// What the thresholds in `engine` were resolved for.
+    pub operating_points: OperatingPointsFor,
+}
+
+/// The model files the face thresholds were resolved for (sha256 of each main ONNX file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectedModels {
+    /// The embedder.
+    pub embedder_sha256: String,
+    /// The attack model, when one is configured.
+    pub attack_sha256: Option<String>,
+}
+
+/// Whether and for which models the worker's thresholds were resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OperatingPointsFor {
+    /// Face matching with thresholds resolved for these model files.
+    Matching(ExpectedModels),
+    /// BioCart photos: no decisions, no thresholds.
+    PhotosOnly,
+    /// The thresholds could not be resolved (the gate refuses travellers).
+    Unavailable(String),
+}
+
+/// Why the loaded engine must not decide: its files are not the ones the thresholds belong to.
+fn threshold_mismatch(engine: &FaceEngine, expected: &ExpectedModels) -> Option<String> {
+    let loaded = engine.models();
+    if !loaded
+        .embedder
+        .1
+        .eq_ignore_ascii_case(&expected.embedder_sha256)
+    {
+        return Some(format!(
+            "the match threshold was resolved for embedder sha256 {}, but {} (sha256 {}) was loaded",
+            expected.embedder_sha256, loaded.embedder.0, loaded.embedder.1
+        ));
+    }
+    let attack_loaded = loaded
+        .attack
+        .as_ref()
+        .map(|(_, sha)| sha.to_ascii_lowercase());
+    if attack_loaded
+        != expected
+            .attack_sha256
+            .as_ref()
+            .map(|s| s.to_ascii_lowercase())
+    {
+        return Some(format!(
+            "the attack threshold was resolved for attack model sha256 {:?}, but {:?} was loaded",
+            expected.attack_sha256, attack_loaded
+        ));
+    }
+    None
 }
 
 /// Handle to the face worker thread.
@@ -146,17 +199,38 @@ impl Worker {
         health: HealthSender,
     ) -> Self {
         let started = Instant::now();
-        let (engine, engine_problem) = match FaceEngine::load(&config.engine) {
-            Ok(engine) => {
-                info!(
-                    load_ms = started.elapsed().as_millis() as u64,
-                    "face models loaded"
-                );
-                (Some(engine), None)
+        let (engine, engine_problem) = match (
+            &config.operating_points,
+            FaceEngine::load(&config.engine),
+        ) {
+            (OperatingPointsFor::Unavailable(reason), _) => {
+                (None, Some(format!("face thresholds unresolved: {reason}")))
             }
-            Err(err) => {
+            (_, Err(err)) => {
                 error!(error = %err, "face models failed to load: the gate refuses travellers");
                 (None, Some(format!("face models failed to load: {err}")))
+            }
+            (OperatingPointsFor::Matching(expected), Ok(engine)) => {
+                match threshold_mismatch(&engine, expected) {
+                    Some(problem) => {
+                        error!(%problem, "face models do not match the thresholds: the gate refuses travellers");
+                        (None, Some(problem))
+                    }
+                    None => {
+                        info!(
+                            load_ms = started.elapsed().as_millis() as u64,
+                            "face models loaded"
+                        );
+                        (Some(engine), None)
+                    }
+                }
+            }
+            (OperatingPointsFor::PhotosOnly, Ok(engine)) => {
+                info!(
+                    load_ms = started.elapsed().as_millis() as u64,
+                    "face models loaded (photos only)"
+                );
+                (Some(engine), None)
             }
         };
         let camera_config = config.camera.clone();

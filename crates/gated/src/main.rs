@@ -57,6 +57,9 @@ fn check_config(path: &std::path::Path) -> ExitCode {
             for warning in &loaded.warnings {
                 eprintln!("{}: warning: {warning}", path.display());
             }
+            for note in loaded.config.operating_point_notes() {
+                println!("{}: {note}", path.display());
+            }
             println!(
                 "{}: ok ({} gate {})",
                 path.display(),
