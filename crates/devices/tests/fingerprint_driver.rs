@@ -514,3 +514,106 @@ fn host_images_packet_sizes_and_password() {
         Err(FingerprintError::InvalidArgument(_))
     ));
 }
+
+/// `template` with its first `count` feature bits flipped (the simulator's templates carry
+/// their features after an 8-byte header).
+fn with_flipped_features(template: &Template, count: usize) -> Template {
+    let mut bytes = template.as_bytes().to_vec();
+    for bit in 0..count {
+        bytes[8 + bit / 8] ^= 1 << (bit % 8);
+    }
+    Template::from_bytes(bytes)
+}
+
+#[test]
+fn a_refused_match_reports_the_score_the_module_sent() {
+    let sim = simulator(SimulatorOptions {
+        pace_to_baud_rate: false,
+        ..SimulatorOptions::default()
+    });
+    let mut sensor = connect(&sim, config());
+    sim.with_module(|module| module.enroll_synthetic(0, SimulatedFinger::good(5)));
+    sensor.load_template(0, TemplateSlot::First).unwrap();
+    let enrolled = sensor.upload_template(TemplateSlot::First).unwrap();
+    // 1828 of the 4032 feature bits differ: the simulated matcher scores that
+    // 300 * (2 * (1 - 1828 / 4032) - 1) = 28, under the threshold of security level 3 (50).
+    let near_miss = with_flipped_features(&enrolled, 1828);
+    sensor
+        .download_template(TemplateSlot::Second, &near_miss)
+        .unwrap();
+    let outcome = sensor.compare_slots().unwrap();
+    assert_eq!(
+        (outcome.matched, outcome.score),
+        (false, 28),
+        "the refused Match reply carries the module's score (ZFM-70 §6.3.19)"
+    );
+    // The same pair the other way round, through the 1:N search: not found, no score.
+    sensor.store_template(TemplateSlot::Second, 1).unwrap();
+    sensor.delete_templates(0, 1).unwrap();
+    assert_eq!(sensor.search_library(TemplateSlot::First).unwrap(), None);
+}
+
+#[test]
+fn a_port_another_opener_holds_is_in_use_and_names_the_holder() {
+    let sim = simulator(SimulatorOptions {
+        pace_to_baud_rate: false,
+        ..SimulatorOptions::default()
+    });
+    let _first = connect(&sim, config());
+    let error = SerialR30x::open(
+        SerialSettings::new(sim.port_path()),
+        config(),
+        ReconnectPolicy::default(),
+    )
+    .unwrap_err();
+    // Root passes TIOCEXCL, so the exclusive lock is what tells; the holder is this process.
+    let own = format!("(pid {})", std::process::id());
+    match &error {
+        FingerprintError::InUse {
+            holder: Some(holder),
+            ..
+        } => assert!(holder.ends_with(&own), "{holder}"),
+        other => panic!("not InUse: {other}"),
+    }
+    assert!(error.to_string().contains("is in use by"), "{error}");
+}
+
+#[test]
+fn while_reconnecting_the_cause_of_the_last_attempt_is_kept() {
+    let sim = simulator(SimulatorOptions {
+        pace_to_baud_rate: false,
+        module: devices::fingerprint::simulator::SimulatedModuleConfig {
+            password: 0x0BAD_CAFE,
+            ..Default::default()
+        },
+        ..SimulatorOptions::default()
+    });
+    let mut sensor = SerialR30x::disconnected(
+        SerialSettings::new(sim.port_path()),
+        config(),
+        ReconnectPolicy {
+            initial_backoff: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(30),
+        },
+    );
+    let first = sensor.template_count().unwrap_err();
+    assert!(
+        first.is_wrong_password() && !first.is_device_gone(),
+        "{first}"
+    );
+    // During the back-off: not connected, and still saying why.
+    let later = sensor.template_count().unwrap_err();
+    assert!(
+        matches!(later, FingerprintError::NotConnected { .. }),
+        "{later}"
+    );
+    assert!(
+        later.is_device_gone() && later.is_wrong_password(),
+        "{later}"
+    );
+    assert!(
+        later.to_string().contains("wrong module password"),
+        "{later}"
+    );
+    assert!(!sensor.is_connected());
+}

@@ -2,7 +2,8 @@
 //! on arbitrary packet sequences: must never panic.
 #![no_main]
 
-use devices::fingerprint::r30x::frame::{DEFAULT_ADDRESS, Packet, PacketKind};
+use devices::fingerprint::r30x::FACTORY_ADDRESS;
+use devices::fingerprint::r30x::frame::{Packet, PacketKind};
 use devices::fingerprint::simulator::{SimulatedFinger, SimulatedModule, SimulatedModuleConfig};
 use libfuzzer_sys::fuzz_target;
 
@@ -22,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
             _ => PacketKind::EndOfData,
         };
         let (payload, next) = tail.split_at(len);
-        for response in module.handle(&Packet::new(DEFAULT_ADDRESS, kind, payload.to_vec())) {
+        for response in module.handle(&Packet::new(FACTORY_ADDRESS, kind, payload.to_vec())) {
             assert!(response.encode().is_ok());
         }
         rest = next;

@@ -73,7 +73,8 @@ pub enum Capture {
 pub struct MatchOutcome {
     /// Whether the module considers the slots the same finger at its security level.
     pub matched: bool,
-    /// The module's score (R30x: 0 when not matched).
+    /// The module's matching score, also when it refused the match (R30x: the refusal's
+    /// acknowledgement carries the score too).
     pub score: u16,
 }
 
@@ -116,7 +117,7 @@ impl Template {
 }
 
 /// Errors of any fingerprint module backend.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum FingerprintError {
     /// The device disappeared (unplugged, port closed, read/write failure) or cannot be
     /// opened. The serial backend reconnects with back-off on later calls.
@@ -154,9 +155,28 @@ pub enum FingerprintError {
         device: String,
         /// Datasheet name of the command.
         command: &'static str,
-        /// The typed confirmation code.
-        #[source]
+        /// The typed confirmation code (part of the message, so not also a `source`: a
+        /// report of the error chain names it once).
         code: r30x::ConfirmationError,
+    },
+    /// Another program holds the device (it opened it exclusively).
+    #[error("fingerprint module {device} is in use by {}", holder.as_deref().unwrap_or("another program"))]
+    InUse {
+        /// Device path or label.
+        device: String,
+        /// The holder, e.g. `gated (pid 812)`, when it could be found out.
+        holder: Option<String>,
+    },
+    /// Not connected: the last attempt to open the device and handshake failed with `cause`,
+    /// and the next attempt waits for the reconnection back-off.
+    #[error("fingerprint module {device} not connected ({cause}); next attempt in {} ms", retry_in.as_millis())]
+    NotConnected {
+        /// Device path or label.
+        device: String,
+        /// Why the last attempt failed.
+        cause: Box<FingerprintError>,
+        /// Time until the next attempt.
+        retry_in: Duration,
     },
     /// A well-formed answer that does not fit the command (wrong packet kind, short payload,
     /// wrong transfer length).
@@ -181,9 +201,41 @@ impl FingerprintError {
         matches!(self, FingerprintError::Module { code, .. } if code.is_finger_problem())
     }
 
-    /// Whether the device vanished.
+    /// Whether the device vanished or is not connected (waiting to reconnect).
     pub fn is_device_gone(&self) -> bool {
-        matches!(self, FingerprintError::DeviceGone { .. })
+        matches!(
+            self,
+            FingerprintError::DeviceGone { .. } | FingerprintError::NotConnected { .. }
+        )
+    }
+
+    /// The error behind a [`FingerprintError::NotConnected`] (the error itself otherwise).
+    pub fn cause(&self) -> &FingerprintError {
+        match self {
+            FingerprintError::NotConnected { cause, .. } => cause.cause(),
+            other => other,
+        }
+    }
+
+    /// Whether the module refused the password (VfyPwd answered 13H): it is there and
+    /// answering, but configured with another password than the one sent.
+    pub fn is_wrong_password(&self) -> bool {
+        matches!(
+            self.cause(),
+            FingerprintError::Module {
+                code: r30x::ConfirmationError::WrongPassword,
+                ..
+            }
+        )
+    }
+
+    /// Whether nothing valid came back (no answer, or only corrupted ones): a wrong baud rate,
+    /// a wrong module address or a wiring fault look like this.
+    pub fn is_no_answer(&self) -> bool {
+        matches!(
+            self.cause(),
+            FingerprintError::Timeout { .. } | FingerprintError::Corrupted { .. }
+        )
     }
 }
 

@@ -32,6 +32,16 @@ impl CharBuffer {
             _ => None,
         }
     }
+
+    /// The buffer a module uses for a BufferID parameter: 1 is CharBuffer1, any other value
+    /// CharBuffer2 (ZFM-70 user manual §6.3.11, §6.3.13 to §6.3.16, §6.3.20).
+    pub fn from_module_byte(byte: u8) -> Self {
+        if byte == 1 {
+            CharBuffer::One
+        } else {
+            CharBuffer::Two
+        }
+    }
 }
 
 /// Data packet payload size (system parameter 6).
@@ -152,6 +162,27 @@ pub mod instruction {
     pub const TEMPLATE_NUM: u8 = 0x1D;
     /// ReadIndexTable: occupancy bitmap of one library page of 256 slots.
     pub const READ_INDEX_TABLE: u8 = 0x1F;
+
+    /// Bytes after the confirmation code in the acknowledgement of `instruction`. The length
+    /// is fixed per instruction, whatever the confirmation: the manual gives one acknowledge
+    /// package format per instruction (ZFM-70 user manual §6.2, §6.3), e.g. Match carries its
+    /// score also when it refuses, a search PageID and score (both 0 when nothing is found).
+    /// `None` for an instruction outside this family's set.
+    pub const fn ack_params_len(instruction: u8) -> Option<usize> {
+        match instruction {
+            // §6.3.19 matching score; §6.2.7 template number.
+            MATCH | TEMPLATE_NUM => Some(2),
+            // §6.3.20 PageID + MatchScore (HiSpeedSearch alike, R30x manual).
+            SEARCH | HI_SPEED_SEARCH => Some(4),
+            // §6.2.5 basic parameter list.
+            READ_SYS_PARA => Some(16),
+            // §6.2.6 index table of 256 bits.
+            READ_INDEX_TABLE => Some(32),
+            GEN_IMG | IMG_2_TZ | REG_MODEL | STORE | LOAD_CHAR | UP_CHAR | DOWN_CHAR | UP_IMAGE
+            | DOWN_IMAGE | DELETE | EMPTY | SET_SYS_PARA | VFY_PWD => Some(0),
+            _ => None,
+        }
+    }
 }
 
 /// A host-to-module instruction with its parameters.
@@ -378,7 +409,8 @@ impl Command {
         out
     }
 
-    /// Parse a command packet payload.
+    /// Parse a command packet payload as the module reads it (any BufferID but 1 means
+    /// CharBuffer2).
     pub fn parse(payload: &[u8]) -> Result<Command, CommandParseError> {
         use instruction::*;
         let (&code, params) = payload.split_first().ok_or(CommandParseError::Empty)?;
@@ -394,11 +426,12 @@ impl Command {
             }
         };
         let invalid = CommandParseError::InvalidParameter { instruction: code };
-        let buffer_at = |index: usize| {
+        // As the module reads it: any BufferID but 1 is CharBuffer2.
+        let buffer_at = |index: usize| -> Result<CharBuffer, CommandParseError> {
             params
                 .get(index)
                 .copied()
-                .and_then(CharBuffer::from_byte)
+                .map(CharBuffer::from_module_byte)
                 .ok_or(invalid.clone())
         };
         let u16_at = |index: usize| u16::from_be_bytes([params[index], params[index + 1]]);
@@ -670,9 +703,28 @@ mod tests {
             Err(CommandParseError::WrongLength { .. })
         ));
         assert!(matches!(
-            Command::parse(&[0x02, 3]),
+            Command::parse(&[0x0E, 9, 1]),
             Err(CommandParseError::InvalidParameter { .. })
         ));
+        // Any BufferID but 1 is CharBuffer2 to the module.
+        assert_eq!(
+            Command::parse(&[0x02, 3]),
+            Ok(Command::Img2Tz {
+                buffer: CharBuffer::Two
+            })
+        );
+    }
+
+    #[test]
+    fn every_instruction_has_a_fixed_acknowledgement_length() {
+        for command in all_commands() {
+            assert!(
+                instruction::ack_params_len(command.instruction()).is_some(),
+                "{}",
+                command.name()
+            );
+        }
+        assert_eq!(instruction::ack_params_len(0x99), None);
     }
 
     #[test]

@@ -7,7 +7,8 @@ use tracing::{debug, warn};
 
 use super::command::{CharBuffer, Command, PacketSize, SystemParameter, SystemParameters};
 use super::confirmation::{CONFIRMATION_OK, ConfirmationError};
-use super::frame::{DEFAULT_ADDRESS, FrameDecoder, FrameRejection, Packet, PacketKind};
+use super::frame::{FrameDecoder, FrameRejection, Packet, PacketKind};
+use super::{FACTORY_ADDRESS, FACTORY_PASSWORD};
 use crate::fingerprint::image::PACKED_IMAGE_LEN;
 use crate::fingerprint::{
     Capture, FingerImage, FingerprintError, FingerprintSensor, MatchOutcome, ModuleFamily,
@@ -20,10 +21,10 @@ pub const TEMPLATE_LEN: usize = 512;
 /// Driver settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct R30xConfig {
-    /// Module address (factory default `0xFFFFFFFF`).
+    /// Module address (default [`FACTORY_ADDRESS`]).
     pub address: u32,
-    /// Module password sent with VfyPwd during [`R30x::handshake`]. Most modules ship with
-    /// `0x00000000` (what pyfingerprint and Adafruit use); some vendors document `0xFFFFFFFF`.
+    /// Module password sent with VfyPwd during [`R30x::handshake`] (default
+    /// [`FACTORY_PASSWORD`]).
     pub password: u32,
     /// Time allowed for each answer packet (per attempt).
     pub response_timeout: Duration,
@@ -37,8 +38,8 @@ pub struct R30xConfig {
 impl Default for R30xConfig {
     fn default() -> Self {
         R30xConfig {
-            address: DEFAULT_ADDRESS,
-            password: 0,
+            address: FACTORY_ADDRESS,
+            password: FACTORY_PASSWORD,
             response_timeout: Duration::from_secs(2),
             retries: 2,
             quiet_gap: Duration::from_millis(60),
@@ -203,21 +204,39 @@ impl<P: Read + Write> R30x<P> {
     }
 
     /// Match CharBuffer1 against CharBuffer2.
+    ///
+    /// The acknowledgement carries the matching score whether the module accepts the pair
+    /// (00H) or refuses it (08H): its length is fixed at 05H (ZFM-70 user manual §6.3.19). The
+    /// score of a refusal is reported too: it is what an operator tunes the threshold on. A
+    /// module that leaves the score out of a refusal gets score 0.
     pub fn match_buffers(&mut self) -> Result<MatchOutcome, FingerprintError> {
         let command = Command::Match;
-        match self.ok_with_data(command, 2) {
-            Ok(data) => Ok(MatchOutcome {
+        let answer = self.exchange(command, None, 0)?;
+        let score = |data: &[u8]| match data {
+            [high, low, ..] => u16::from_be_bytes([*high, *low]),
+            _ => 0,
+        };
+        match ConfirmationError::check(answer.confirmation) {
+            Ok(()) if answer.ack_data.len() >= 2 => Ok(MatchOutcome {
                 matched: true,
-                score: u16::from_be_bytes([data[0], data[1]]),
+                score: score(&answer.ack_data),
             }),
-            Err(FingerprintError::Module {
-                code: ConfirmationError::NoMatch,
-                ..
-            }) => Ok(MatchOutcome {
+            Ok(()) => Err(self.protocol(
+                command,
+                format!(
+                    "acknowledgement carries {} data bytes, expected 2",
+                    answer.ack_data.len()
+                ),
+            )),
+            Err(ConfirmationError::NoMatch) => Ok(MatchOutcome {
                 matched: false,
-                score: 0,
+                score: score(&answer.ack_data),
             }),
-            Err(other) => Err(other),
+            Err(code) => Err(FingerprintError::Module {
+                device: self.device.clone(),
+                command: command.name(),
+                code,
+            }),
         }
     }
 

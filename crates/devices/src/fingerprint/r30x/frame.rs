@@ -18,8 +18,6 @@ use thiserror::Error;
 
 /// The two start-code bytes every packet begins with.
 pub const START_CODE: [u8; 2] = [0xEF, 0x01];
-/// The broadcast / factory default module address.
-pub const DEFAULT_ADDRESS: u32 = 0xFFFF_FFFF;
 /// Bytes before the payload: start code (2), address (4), packet id (1), length (2).
 pub const HEADER_LEN: usize = 9;
 /// Bytes after the payload: the checksum.
@@ -310,9 +308,13 @@ mod tests {
     use super::*;
 
     fn ack(payload: &[u8]) -> Vec<u8> {
-        Packet::new(DEFAULT_ADDRESS, PacketKind::Ack, payload.to_vec())
-            .encode()
-            .unwrap()
+        Packet::new(
+            crate::fingerprint::r30x::FACTORY_ADDRESS,
+            PacketKind::Ack,
+            payload.to_vec(),
+        )
+        .encode()
+        .unwrap()
     }
 
     fn drain(decoder: &mut FrameDecoder) -> Vec<Result<Packet, FrameRejection>> {
@@ -322,9 +324,13 @@ mod tests {
     #[test]
     fn encodes_gen_img_exactly_like_the_datasheet_example() {
         // GenImg: EF01 FFFFFFFF 01 0003 01 0005
-        let bytes = Packet::new(DEFAULT_ADDRESS, PacketKind::Command, vec![0x01])
-            .encode()
-            .unwrap();
+        let bytes = Packet::new(
+            crate::fingerprint::r30x::FACTORY_ADDRESS,
+            PacketKind::Command,
+            vec![0x01],
+        )
+        .encode()
+        .unwrap();
         assert_eq!(
             bytes,
             [
@@ -355,7 +361,11 @@ mod tests {
 
     #[test]
     fn rejects_oversized_payload_on_encode() {
-        let packet = Packet::new(DEFAULT_ADDRESS, PacketKind::Data, vec![0; 257]);
+        let packet = Packet::new(
+            crate::fingerprint::r30x::FACTORY_ADDRESS,
+            PacketKind::Data,
+            vec![0; 257],
+        );
         assert_eq!(
             packet.encode(),
             Err(EncodeError::PayloadTooLong { len: 257 })

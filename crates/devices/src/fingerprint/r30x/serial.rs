@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
+use super::FACTORY_BAUD_RATE;
 use super::command::{SystemParameter, SystemParameters};
 use super::driver::{R30x, R30xConfig};
 use crate::fingerprint::{
@@ -17,20 +18,21 @@ use crate::fingerprint::{
 pub struct SerialSettings {
     /// Device path, e.g. `/dev/gate/fingerprint` (the udev link) or `/dev/ttyUSB0`.
     pub path: PathBuf,
-    /// Baud rate (module default 57600).
+    /// Baud rate (module default [`FACTORY_BAUD_RATE`]).
     pub baud_rate: u32,
     /// Read poll interval: the port timeout the driver's deadlines are built on.
     pub read_poll: Duration,
-    /// Open the port exclusively (TIOCEXCL + flock) so no other process talks to the module.
+    /// Open the port exclusively (TIOCEXCL + flock) so no other process talks to the module;
+    /// a port another program holds that way is reported as [`FingerprintError::InUse`].
     pub exclusive: bool,
 }
 
 impl SerialSettings {
-    /// Defaults for `path`: 57600 baud, 20 ms read poll, exclusive.
+    /// Defaults for `path`: the factory baud rate, 20 ms read poll, exclusive.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         SerialSettings {
             path: path.into(),
-            baud_rate: 57_600,
+            baud_rate: FACTORY_BAUD_RATE,
             read_poll: Duration::from_millis(20),
             exclusive: true,
         }
@@ -62,7 +64,8 @@ type Port = Box<dyn serialport::SerialPort>;
 /// When an operation finds the device gone it returns [`FingerprintError::DeviceGone`] and
 /// drops the port. Later operations try to reopen it (open, VfyPwd, ReadSysPara); a failed
 /// attempt doubles the back-off up to [`ReconnectPolicy::max_backoff`], and operations during
-/// the back-off fail fast with `DeviceGone` instead of blocking.
+/// the back-off fail fast with [`FingerprintError::NotConnected`] (carrying why the last
+/// attempt failed) instead of blocking.
 pub struct SerialR30x {
     settings: SerialSettings,
     config: R30xConfig,
@@ -71,6 +74,7 @@ pub struct SerialR30x {
     backoff: Duration,
     next_attempt: Instant,
     times_opened: u64,
+    last_failure: Option<FingerprintError>,
 }
 
 impl std::fmt::Debug for SerialR30x {
@@ -110,6 +114,7 @@ impl SerialR30x {
             backoff: policy.initial_backoff,
             next_attempt: Instant::now(),
             times_opened: 0,
+            last_failure: None,
         }
     }
 
@@ -209,10 +214,18 @@ impl SerialR30x {
         }
         let now = Instant::now();
         if now < self.next_attempt {
-            return Err(self.gone(format!(
-                "reconnect back-off, next attempt in {} ms",
-                (self.next_attempt - now).as_millis()
-            )));
+            let retry_in = self.next_attempt - now;
+            return Err(match &self.last_failure {
+                Some(cause) => FingerprintError::NotConnected {
+                    device: self.settings.path.display().to_string(),
+                    cause: Box::new(cause.clone()),
+                    retry_in,
+                },
+                None => self.gone(format!(
+                    "reconnect back-off, next attempt in {} ms",
+                    retry_in.as_millis()
+                )),
+            });
         }
         match self.try_open() {
             Ok(driver) => {
@@ -222,17 +235,49 @@ impl SerialR30x {
                 self.driver = Some(driver);
                 self.times_opened += 1;
                 self.backoff = self.policy.initial_backoff;
+                self.last_failure = None;
                 Ok(())
             }
             Err(error) => {
                 self.next_attempt = Instant::now() + self.backoff;
                 self.backoff = (self.backoff * 2).min(self.policy.max_backoff);
+                self.last_failure = Some(error.clone());
                 Err(error)
             }
         }
     }
 
+    /// Fails with [`FingerprintError::InUse`] when another program holds the device: its
+    /// exclusive open (TIOCEXCL) refuses ours, or its exclusive lock (flock, which serial
+    /// programs take; TIOCEXCL does not stop root) is taken.
+    fn check_not_in_use(&self) -> Result<(), FingerprintError> {
+        use std::fs::{OpenOptions, TryLockError};
+        use std::os::unix::fs::OpenOptionsExt;
+        let in_use = || FingerprintError::InUse {
+            device: self.settings.path.display().to_string(),
+            holder: lock_holder(&self.settings.path),
+        };
+        // No controlling terminal, and no wait for a carrier on a real serial line.
+        let probe = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
+            .open(&self.settings.path);
+        match probe {
+            Err(error) if error.raw_os_error() == Some(libc::EBUSY) => Err(in_use()),
+            // Absent, no permission...: the real open reports it.
+            Err(_) => Ok(()),
+            Ok(file) => match file.try_lock() {
+                Err(TryLockError::WouldBlock) => Err(in_use()),
+                // Unlocked again when `file` closes here.
+                Ok(()) | Err(TryLockError::Error(_)) => Ok(()),
+            },
+        }
+    }
+
     fn try_open(&self) -> Result<R30x<Port>, FingerprintError> {
+        if self.settings.exclusive {
+            self.check_not_in_use()?;
+        }
         let path = self.settings.path.display().to_string();
         let port = serialport::new(path.clone(), self.settings.baud_rate)
             .timeout(self.settings.read_poll)
@@ -247,6 +292,35 @@ impl SerialR30x {
         driver.handshake()?;
         Ok(driver)
     }
+}
+
+/// Who holds an exclusive lock (flock) on the device at `path`, from `/proc/locks`, e.g.
+/// `gated (pid 812)`; `None` when nobody does or it cannot be told.
+fn lock_holder(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path).ok()?;
+    // /proc/locks names a file by its filesystem's device (major:minor, hex) and inode.
+    let dev = metadata.dev();
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let file = format!("{major:02x}:{minor:02x}:{}", metadata.ino());
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        // "1: FLOCK  ADVISORY  WRITE 812 00:19:3 0 EOF"; waiters read "1: -> FLOCK ...".
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.get(1) == Some(&"->") {
+            return None;
+        }
+        let at = fields.iter().position(|field| *field == "FLOCK")?;
+        if fields.get(at + 4) != Some(&file.as_str()) {
+            return None;
+        }
+        let pid = fields.get(at + 3)?;
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map(|comm| comm.trim().to_owned())
+            .unwrap_or_else(|_| "a process".to_owned());
+        Some(format!("{name} (pid {pid})"))
+    })
 }
 
 impl FingerprintSensor for SerialR30x {

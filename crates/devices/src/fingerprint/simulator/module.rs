@@ -4,19 +4,21 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::synthetic::{self, SimulatedFinger};
 use crate::fingerprint::image::{FingerImage, PACKED_IMAGE_LEN};
-use crate::fingerprint::r30x::TEMPLATE_LEN;
 use crate::fingerprint::r30x::command::{
     CharBuffer, Command, CommandParseError, PacketSize, SystemParameter, SystemParameters,
+    instruction,
 };
 use crate::fingerprint::r30x::confirmation::{CONFIRMATION_OK, ConfirmationError};
-use crate::fingerprint::r30x::frame::{DEFAULT_ADDRESS, Packet, PacketKind};
+use crate::fingerprint::r30x::frame::{Packet, PacketKind};
+use crate::fingerprint::r30x::{FACTORY_ADDRESS, FACTORY_PASSWORD, TEMPLATE_LEN};
 
-/// Settings of the simulated module.
+/// Settings of the simulated module; the default is a module as it leaves the factory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimulatedModuleConfig {
     /// Module address.
     pub address: u32,
-    /// Password; `0` (the usual factory value) means commands work without VfyPwd.
+    /// Password; while it is the factory value commands work without VfyPwd (ZFM-70 user
+    /// manual §4.5), otherwise every command but VfyPwd is refused (21H) until it is verified.
     pub password: u32,
     /// Template library capacity.
     pub library_capacity: u16,
@@ -33,8 +35,8 @@ pub struct SimulatedModuleConfig {
 impl Default for SimulatedModuleConfig {
     fn default() -> Self {
         SimulatedModuleConfig {
-            address: DEFAULT_ADDRESS,
-            password: 0,
+            address: FACTORY_ADDRESS,
+            password: FACTORY_PASSWORD,
             library_capacity: 1000,
             security_level: 3,
             packet_size: PacketSize::Bytes128,
@@ -87,6 +89,8 @@ pub struct SimulatedModule {
     finger_script: VecDeque<Option<SimulatedFinger>>,
     download: Option<Download>,
     capture_counter: u64,
+    /// The last Match or Search found a match (status register bit 1, "Pass").
+    passed: bool,
     stats: SimulatedModuleStats,
 }
 
@@ -110,6 +114,7 @@ impl SimulatedModule {
             finger_script: VecDeque::new(),
             download: None,
             capture_counter: 0,
+            passed: false,
             stats: SimulatedModuleStats::default(),
         }
     }
@@ -201,6 +206,7 @@ impl SimulatedModule {
         Packet::new(self.config.address, PacketKind::Ack, payload)
     }
 
+    /// A refusal; [`SimulatedModule::command`] pads it to the instruction's fixed length.
     fn refuse(&self, error: ConfirmationError) -> Vec<Packet> {
         vec![self.ack(error.to_byte(), &[])]
     }
@@ -235,6 +241,9 @@ impl SimulatedModule {
 
     fn system_parameters(&self) -> SystemParameters {
         let mut status = 0u16;
+        if self.passed {
+            status |= 1 << 1;
+        }
         if self.password_verified {
             status |= 1 << 2;
         }
@@ -252,7 +261,24 @@ impl SimulatedModule {
         }
     }
 
+    /// Execute one command. The acknowledgement has the instruction's fixed length whatever
+    /// its confirmation (ZFM-70 user manual §6.2, §6.3): a refusal carries zeros where a
+    /// success carries its parameters, but for Match, whose refusal carries the score.
     fn command(&mut self, payload: &[u8]) -> Vec<Packet> {
+        let mut replies = self.execute(payload);
+        let fixed_len = payload
+            .first()
+            .copied()
+            .and_then(instruction::ack_params_len);
+        if let (Some(ack), Some(len)) = (replies.first_mut(), fixed_len)
+            && ack.kind == PacketKind::Ack
+        {
+            ack.payload.resize(1 + len, 0);
+        }
+        replies
+    }
+
+    fn execute(&mut self, payload: &[u8]) -> Vec<Packet> {
         let command = match Command::parse(payload) {
             Ok(command) => command,
             Err(CommandParseError::UnknownInstruction(_)) => {
@@ -297,17 +323,21 @@ impl SimulatedModule {
             }
             Command::GenImg => self.gen_img(),
             Command::Img2Tz { buffer } => self.img_2_tz(buffer),
-            Command::Match => match (&self.buffers[0], &self.buffers[1]) {
-                (Some(a), Some(b)) => {
-                    let score = synthetic::match_score(a, b);
-                    if score >= self.threshold() {
-                        self.ok(&score.to_be_bytes())
-                    } else {
-                        self.refuse(ConfirmationError::NoMatch)
-                    }
-                }
-                _ => self.refuse(ConfirmationError::NoMatch),
-            },
+            Command::Match => {
+                // An empty buffer compares like an all-zero one: score 0.
+                let score = match (&self.buffers[0], &self.buffers[1]) {
+                    (Some(a), Some(b)) => synthetic::match_score(a, b),
+                    _ => 0,
+                };
+                self.passed = score >= self.threshold();
+                let confirmation = if self.passed {
+                    CONFIRMATION_OK
+                } else {
+                    ConfirmationError::NoMatch.to_byte()
+                };
+                // §6.3.19: the score is in the acknowledgement either way.
+                vec![self.ack(confirmation, &score.to_be_bytes())]
+            }
             Command::Search {
                 buffer,
                 start_page,
@@ -376,7 +406,8 @@ impl SimulatedModule {
             Command::Delete { start_page, count } => {
                 let end = u32::from(start_page) + u32::from(count);
                 if count == 0 || end > u32::from(self.config.library_capacity) {
-                    return self.refuse(ConfirmationError::PageOutOfRange);
+                    // §6.3.17 knows only "fail to delete templates" for this.
+                    return self.refuse(ConfirmationError::DeleteFailed);
                 }
                 self.library.retain(|page, _| {
                     !(start_page..start_page.saturating_add(count)).contains(page)
@@ -457,6 +488,7 @@ impl SimulatedModule {
     }
 
     fn search(&mut self, buffer: CharBuffer, start_page: u16, page_count: u16) -> Vec<Packet> {
+        self.passed = false;
         let Some(probe) = &self.buffers[slot(buffer)] else {
             return self.refuse(ConfirmationError::NotFound);
         };
@@ -468,6 +500,7 @@ impl SimulatedModule {
             .max_by_key(|(page, score)| (*score, std::cmp::Reverse(*page)));
         match best {
             Some((page, score)) if score >= self.threshold() => {
+                self.passed = true;
                 let mut data = page.to_be_bytes().to_vec();
                 data.extend_from_slice(&score.to_be_bytes());
                 self.ok(&data)
@@ -516,7 +549,7 @@ mod tests {
 
     fn command(module: &mut SimulatedModule, command: Command) -> Vec<Packet> {
         module.handle(&Packet::new(
-            DEFAULT_ADDRESS,
+            FACTORY_ADDRESS,
             PacketKind::Command,
             command.encode(),
         ))
@@ -666,7 +699,7 @@ mod tests {
             };
             assert!(
                 module
-                    .handle(&Packet::new(DEFAULT_ADDRESS, kind, chunk.to_vec()))
+                    .handle(&Packet::new(FACTORY_ADDRESS, kind, chunk.to_vec()))
                     .is_empty()
             );
         }

@@ -14,6 +14,7 @@ use tracing::{debug, warn};
 
 use super::module::{SimulatedModule, SimulatedModuleConfig};
 use super::synthetic::SimulatedFinger;
+use crate::fingerprint::r30x::FACTORY_BAUD_RATE;
 use crate::fingerprint::r30x::frame::{FrameDecoder, Packet};
 
 /// Errors starting the simulator.
@@ -79,17 +80,41 @@ pub struct SimulatorOptions {
     pub processing_delay: Duration,
     /// Symlink to create to the slave pty (replaced if it exists).
     pub link: Option<PathBuf>,
+    /// Keep every byte that crosses the line, both ways, for [`ModuleSimulator::traffic`]
+    /// (tests checking the framing on the wire). It holds templates and images: test use only.
+    pub record_traffic: bool,
 }
 
 impl Default for SimulatorOptions {
     fn default() -> Self {
         SimulatorOptions {
             module: SimulatedModuleConfig::default(),
-            baud_rate: 57_600,
+            baud_rate: FACTORY_BAUD_RATE,
             pace_to_baud_rate: true,
             processing_delay: Duration::ZERO,
             link: None,
+            record_traffic: false,
         }
+    }
+}
+
+/// The bytes that crossed the simulated line, each direction in order (see
+/// [`SimulatorOptions::record_traffic`]). `Debug` shows only the lengths: the bytes hold
+/// templates and images.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Bytes the host sent to the module, as received.
+    pub from_host: Vec<u8>,
+    /// Bytes the module sent to the host, as written (injected faults included).
+    pub to_host: Vec<u8>,
+}
+
+impl std::fmt::Debug for Traffic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Traffic")
+            .field("from_host_len", &self.from_host.len())
+            .field("to_host_len", &self.to_host.len())
+            .finish()
     }
 }
 
@@ -106,6 +131,7 @@ struct Shared {
     processing_delay: Duration,
     slave_path: PathBuf,
     present: bool,
+    traffic: Option<Traffic>,
 }
 
 /// A simulated fingerprint module served on a pty until dropped. See the module docs.
@@ -172,6 +198,7 @@ impl ModuleSimulator {
             processing_delay: options.processing_delay,
             slave_path: pty.path.clone(),
             present: true,
+            traffic: options.record_traffic.then(Traffic::default),
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = std::thread::Builder::new()
@@ -237,6 +264,12 @@ impl ModuleSimulator {
             Fault::Vanish { reappear_after } => shared.faults.vanish = Some(reappear_after),
             other => shared.faults.per_response.push_back(other),
         }
+    }
+
+    /// The bytes that crossed the line so far (empty unless
+    /// [`SimulatorOptions::record_traffic`]).
+    pub fn traffic(&self) -> Traffic {
+        lock(&self.shared).traffic.clone().unwrap_or_default()
     }
 
     /// Inspect or change the simulated module (library, fingers) directly.
@@ -307,6 +340,9 @@ fn serve(pty: Pty, shared: &Mutex<Shared>, stop: &AtomicBool, options: &Simulato
             Ok(0) => continue,
             Ok(n) => {
                 decoder.push(&chunk[..n]);
+                if let Some(traffic) = lock(shared).traffic.as_mut() {
+                    traffic.from_host.extend_from_slice(&chunk[..n]);
+                }
                 if options.pace_to_baud_rate {
                     rx_line_free_at =
                         rx_line_free_at.max(Instant::now()) + wire_time(n, options.baud_rate);
@@ -354,18 +390,24 @@ fn serve(pty: Pty, shared: &Mutex<Shared>, stop: &AtomicBool, options: &Simulato
             if !delay.is_zero() {
                 std::thread::sleep(delay);
             }
-            if let Err(error) = send(&mut current.master, responses, fault, options) {
+            let mut written = Vec::new();
+            if let Err(error) = send(&mut current.master, responses, fault, options, &mut written) {
                 debug!(%error, "simulator pty write failed");
+            }
+            if let Some(traffic) = lock(shared).traffic.as_mut() {
+                traffic.to_host.extend_from_slice(&written);
             }
         }
     }
 }
 
+/// Write `responses` (with `fault` applied); every byte written is appended to `written`.
 fn send(
     master: &mut TTYPort,
     responses: Vec<Packet>,
     fault: Option<Fault>,
     options: &SimulatorOptions,
+    written: &mut Vec<u8>,
 ) -> std::io::Result<()> {
     let mut prefix = Vec::new();
     let mut drop_index = None;
@@ -389,6 +431,7 @@ fn send(
             std::thread::sleep(wire_time(bytes.len(), options.baud_rate));
         }
         master.write_all(bytes)?;
+        written.extend_from_slice(bytes);
         master.flush()
     };
     if !prefix.is_empty() {
