@@ -297,12 +297,14 @@ pub enum FingerprintConfig {
         /// Baud rate (the module's default is 57600).
         #[serde(default = "default_baud")]
         baud: u32,
-        /// Module address.
-        #[serde(default = "default_module_word")]
-        address: u32,
-        /// Module password.
-        #[serde(default = "default_module_word")]
-        password: u32,
+        /// Module address; absent means the factory address, `FFFFFFFF` (gated takes it from
+        /// `devices::fingerprint::r30x::FACTORY_ADDRESS`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<u32>,
+        /// Module password; absent means the factory password, `00000000`, with which a
+        /// module straight from the factory works (`r30x::FACTORY_PASSWORD`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<u32>,
     },
 }
 
@@ -311,9 +313,6 @@ fn default_sim_finger_ms() -> u64 {
 }
 fn default_baud() -> u32 {
     57_600
-}
-fn default_module_word() -> u32 {
-    0xFFFF_FFFF
 }
 
 /// `[devices]`: one entry per device role; which are required depends on the profile.

@@ -431,3 +431,35 @@ fn display_names_file_and_key() {
         "{text}"
     );
 }
+
+#[test]
+fn fingerprint_module_address_and_password_default_to_the_factory_values() {
+    let text = include_str!("../../../firmware-config/fingerprint-gate-example.toml");
+    let loaded = parse(text, Path::new("fingerprint-gate-example.toml")).unwrap();
+    assert!(
+        matches!(
+            loaded.config.devices.fingerprint,
+            Some(FingerprintConfig::R30x {
+                address: None,
+                password: None,
+                baud: 57_600,
+                ..
+            })
+        ),
+        "{:?}",
+        loaded.config.devices.fingerprint
+    );
+    // A module whose address and password were changed, written in hex as its manual does.
+    let changed: FingerprintConfig = toml::from_str(
+        "backend = \"r30x\"\nport = \"/dev/gate/fingerprint\"\naddress = 0x0000_0001\npassword = 0x0BAD_CAFE\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        changed,
+        FingerprintConfig::R30x {
+            address: Some(1),
+            password: Some(0x0BAD_CAFE),
+            ..
+        }
+    ));
+}

@@ -18,6 +18,10 @@ use devices::fingerprint::simulator::{
 };
 use serialport::SerialPort;
 
+#[path = "support/r30x_manual.rs"]
+mod r30x_manual;
+use r30x_manual::{ACK, COMMAND, DATA, END_OF_DATA, FACTORY_ADDRESS, Package, package, packages};
+
 /// The acknowledge package length field (payload + 2 checksum bytes) of every instruction, as
 /// the manual's "Acknowledge package format" tables give it. It is the same on success and on
 /// refusal: the manual lists one fixed format per instruction.
@@ -43,74 +47,12 @@ const MANUAL: &[(&str, u8, &str, u16)] = &[
     ("ReadConList", 0x1F, "§6.2.6", 0x0023),
 ];
 
-/// Package identifiers (§5.1).
-const COMMAND: u8 = 0x01;
-const DATA: u8 = 0x02;
-const ACK: u8 = 0x07;
-const END_OF_DATA: u8 = 0x08;
-/// The factory address every package below is sent to (§4.6).
-const ADDRESS: [u8; 4] = [0xFF; 4];
-
 fn manual_length(instruction: u8) -> (&'static str, u16) {
     let (_, _, section, length) = MANUAL
         .iter()
         .find(|(_, code, _, _)| *code == instruction)
         .unwrap();
     (section, *length)
-}
-
-/// One package as the manual frames it (§5.1): `EF01`, address, identifier, length (payload +
-/// 2), payload, checksum (16-bit sum of identifier, length bytes and payload).
-fn package(identifier: u8, payload: &[u8]) -> Vec<u8> {
-    let length = u16::try_from(payload.len() + 2).unwrap();
-    let mut bytes = vec![0xEF, 0x01];
-    bytes.extend_from_slice(&ADDRESS);
-    bytes.push(identifier);
-    bytes.extend_from_slice(&length.to_be_bytes());
-    bytes.extend_from_slice(payload);
-    let sum = bytes[6..]
-        .iter()
-        .fold(0u16, |sum, byte| sum.wrapping_add(u16::from(*byte)));
-    bytes.extend_from_slice(&sum.to_be_bytes());
-    bytes
-}
-
-/// A package as it arrived, checked against §5.1.
-#[derive(Debug)]
-struct Reply {
-    identifier: u8,
-    length_field: u16,
-    payload: Vec<u8>,
-}
-
-/// Split a byte stream into packages, asserting the §5.1 framing of each.
-fn packages(mut bytes: &[u8]) -> Vec<Reply> {
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        assert!(bytes.len() >= 11, "truncated package: {bytes:02X?}");
-        assert_eq!(&bytes[..2], &[0xEF, 0x01], "header");
-        assert_eq!(&bytes[2..6], &ADDRESS, "module address");
-        let identifier = bytes[6];
-        let length_field = u16::from_be_bytes([bytes[7], bytes[8]]);
-        let end = 9 + usize::from(length_field);
-        assert!(bytes.len() >= end, "package shorter than its length field");
-        let payload = bytes[9..end - 2].to_vec();
-        let sum = bytes[6..end - 2]
-            .iter()
-            .fold(0u16, |sum, byte| sum.wrapping_add(u16::from(*byte)));
-        assert_eq!(
-            u16::from_be_bytes([bytes[end - 2], bytes[end - 1]]),
-            sum,
-            "checksum"
-        );
-        out.push(Reply {
-            identifier,
-            length_field,
-            payload,
-        });
-        bytes = &bytes[end..];
-    }
-    out
 }
 
 /// The simulator and a raw serial line to it.
@@ -148,7 +90,7 @@ impl Bench {
     }
 
     /// Send raw bytes, collect what comes back until the line has been quiet for a while.
-    fn raw(&mut self, bytes: &[u8]) -> Vec<Reply> {
+    fn raw(&mut self, bytes: &[u8]) -> Vec<Package> {
         self.line.write_all(bytes).unwrap();
         self.line.flush().unwrap();
         let mut received = Vec::new();
@@ -172,14 +114,14 @@ impl Bench {
     }
 
     /// Send one command package (instruction + parameters).
-    fn command(&mut self, instruction: u8, parameters: &[u8]) -> Vec<Reply> {
+    fn command(&mut self, instruction: u8, parameters: &[u8]) -> Vec<Package> {
         let mut payload = vec![instruction];
         payload.extend_from_slice(parameters);
         self.raw(&package(COMMAND, &payload))
     }
 
     /// Send a command that must succeed; only its acknowledgement is returned.
-    fn ok(&mut self, instruction: u8, parameters: &[u8]) -> Reply {
+    fn ok(&mut self, instruction: u8, parameters: &[u8]) -> Package {
         let mut replies = self.command(instruction, parameters);
         assert_eq!(
             replies[0].payload[0], 0x00,
@@ -190,7 +132,7 @@ impl Bench {
 }
 
 /// Check one acknowledgement against the manual's table; returns its confirmation code.
-fn check(instruction: u8, ack: &Reply) -> u8 {
+fn check(instruction: u8, ack: &Package) -> u8 {
     let (section, length) = manual_length(instruction);
     assert_eq!(
         ack.identifier, ACK,
@@ -206,7 +148,7 @@ fn check(instruction: u8, ack: &Reply) -> u8 {
 }
 
 /// The only reply to `instruction` is one acknowledgement; check it, return the confirmation.
-fn only_ack(instruction: u8, replies: &[Reply]) -> u8 {
+fn only_ack(instruction: u8, replies: &[Package]) -> u8 {
     assert_eq!(replies.len(), 1, "{instruction:#04x}: {replies:?}");
     check(instruction, &replies[0])
 }
@@ -461,7 +403,7 @@ fn read_sys_para_0x0f() {
     let words = &reply.payload[1..];
     assert_eq!(words[2..4], [0x00, 0x09], "system identifier code");
     assert_eq!(words[6..8], [0x00, 0x03], "security level 3");
-    assert_eq!(words[8..12], ADDRESS, "device address");
+    assert_eq!(words[8..12], FACTORY_ADDRESS, "device address");
     assert_eq!(words[12..14], [0x00, 0x02], "128-byte packets");
     assert_eq!(words[14..16], [0x00, 0x06], "57600 baud");
     refused_while_locked(0x0F, &[]);

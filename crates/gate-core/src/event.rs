@@ -91,7 +91,8 @@ pub enum FingerAttempt {
     Verified {
         /// Image quality, 0..=100.
         quality: u8,
-        /// Match score on the module's scale.
+        /// Match score on the module's scale, also when the matcher refused the pair (it is
+        /// recorded: an agency tunes its threshold on these).
         score: u16,
     },
     /// No finger arrived within the placement time.
@@ -129,6 +130,10 @@ impl Condition {
     pub const fn reason(self) -> ReasonCode {
         match self {
             Condition::CameraDown => ReasonCode::CameraUnavailable,
+        /// The matcher's own verdict at its configured security level (an R30x module's Match
+        /// confirmation). A pass needs it as well as `score` at the policy's threshold, so a
+        /// threshold set below the module's never admits a finger the module refused.
+        matched: bool,
             Condition::ChipReaderDown => ReasonCode::ChipReaderUnavailable,
             Condition::FingerprintReaderDown => ReasonCode::FingerprintReaderUnavailable,
             Condition::DoorFault => ReasonCode::DoorFault,

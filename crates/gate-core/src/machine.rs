@@ -711,14 +711,21 @@ impl Gate {
                     self.retry_or(now, ReasonCode::FingerprintQualityTooLow, out);
                 }
             }
-            (FingerAttempt::Verified { quality, score }, true) => {
+            (
+                FingerAttempt::Verified {
+                    quality,
+                    score,
+                    matched,
+                },
+                true,
+            ) => {
                 if let Some(txn) = self.txn_mut() {
                     record_quality(txn, quality);
                     txn.scores.fingerprint_match = Some(score);
                 }
                 if quality < policy.quality_floor {
                     self.retry_or(now, ReasonCode::FingerprintQualityTooLow, out);
-                } else if score >= policy.match_threshold {
+                } else if matched && score >= policy.match_threshold {
                     self.advance(now, out);
                 } else {
                     self.retry_or(now, ReasonCode::FingerprintMismatch, out);

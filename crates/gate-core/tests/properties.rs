@@ -101,8 +101,13 @@ fn face_attempt() -> impl Strategy<Value = FaceAttempt> {
 fn finger_attempt() -> impl Strategy<Value = FingerAttempt> {
     prop_oneof![
         (0u8..=100).prop_map(|quality| FingerAttempt::Captured { quality }),
-        (0u8..=100, 0u16..300)
-            .prop_map(|(quality, score)| FingerAttempt::Verified { quality, score }),
+        (0u8..=100, 0u16..300, any::<bool>()).prop_map(|(quality, score, matched)| {
+            FingerAttempt::Verified {
+                quality,
+                score,
+                matched,
+            }
+        }),
         Just(FingerAttempt::NoFinger),
     ]
 }
@@ -211,7 +216,12 @@ fn run(profile: GateProfile, script: Vec<(u64, Stimulus)>) -> Result<(), TestCas
                 attempt,
             } => {
                 let id = pick(c);
-                if let FingerAttempt::Verified { quality, score } = attempt {
+                if let FingerAttempt::Verified {
+                    quality,
+                    score,
+                    matched,
+                } = attempt
+                {
                     let enrolled_first = oracle.enrolled.get(&id).and_then(|f| f.first().copied());
                     if oracle.eligible_at.contains_key(&id)
                         && enrolled_first == Some(finger)
@@ -223,6 +233,7 @@ fn run(profile: GateProfile, script: Vec<(u64, Stimulus)>) -> Result<(), TestCas
                 }
                 Event::FingerCaptured {
                     transaction_id: id,
+                        && matched
                     finger,
                     attempt,
                 }

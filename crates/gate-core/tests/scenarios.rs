@@ -462,6 +462,7 @@ fn fingerprint_gate_enrolled_traveller_passes() {
         FingerAttempt::Verified {
             quality: 70,
             score: 180,
+            matched: true,
         },
     ));
     assert!(has(
@@ -499,12 +500,37 @@ fn fingerprint_gate_refuses_wrong_finger() {
             FingerAttempt::Verified {
                 quality: 70,
                 score: 12,
+                matched: false,
             },
         ));
     }
     let record = &h.records()[0];
     assert_eq!(record.reasons, [ReasonCode::FingerprintMismatch]);
     assert_eq!(record.attempts.finger, 3);
+    assert!(!h.unlocked());
+}
+
+#[test]
+fn a_finger_the_module_refused_never_passes_and_its_score_is_recorded() {
+    // The policy's threshold may sit below the module's own (here 60 >= 50 of the policy):
+    // the module's refusal still stands, and the score it sent is on the record.
+    let mut h = Harness::new(GateProfile::FingerprintGate);
+    h.present(1);
+    h.chip_ok(1);
+    enrolled(&mut h, vec![Finger::RightIndex]);
+    for _ in 0..3 {
+        h.send(finger(
+            Finger::RightIndex,
+            FingerAttempt::Verified {
+                quality: 70,
+                score: 60,
+                matched: false,
+            },
+        ));
+    }
+    let record = &h.records()[0];
+    assert_eq!(record.reasons, [ReasonCode::FingerprintMismatch]);
+    assert_eq!(record.scores.fingerprint_match, Some(60));
     assert!(!h.unlocked());
 }
 

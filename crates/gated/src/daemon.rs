@@ -471,8 +471,9 @@ pub async fn run(
                 FingerWorkerConfig {
                     port: port.clone(),
                     baud: *baud,
-                    address: *address,
-                    password: *password,
+                    // Not configured: the module's factory values.
+                    address: address.unwrap_or(devices::fingerprint::r30x::FACTORY_ADDRESS),
+                    password: password.unwrap_or(devices::fingerprint::r30x::FACTORY_PASSWORD),
                     placement_timeout: Duration::from_millis(
                         config.policy.fingerprint.capture_timeout_ms,
                     ),

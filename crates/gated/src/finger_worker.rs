@@ -10,8 +10,11 @@ use crate::health::{DeviceRole, HealthReporter, HealthSender};
 use crate::samples::Sample;
 use crate::unix_ms;
 use devices::fingerprint::iso19794_4::{FingerImageRecord, FingerPosition, ImageEncoding};
-use devices::fingerprint::r30x::{R30xConfig, ReconnectPolicy, SerialR30x, SerialSettings};
-use devices::fingerprint::{Capture, FingerprintSensor, Template, TemplateSlot};
+use devices::fingerprint::r30x::{
+    FACTORY_ADDRESS, FACTORY_BAUD_RATE, FACTORY_PASSWORD, R30xConfig, ReconnectPolicy, SerialR30x,
+    SerialSettings,
+};
+use devices::fingerprint::{Capture, FingerprintError, FingerprintSensor, Template, TemplateSlot};
 use gate_core::{Event, Finger, FingerAttempt, TransactionId};
 use gate_protocol::Health;
 use std::path::PathBuf;
@@ -211,6 +214,7 @@ impl Worker {
                     return Ok(FingerAttempt::Verified {
                         quality: 0,
                         score: 0,
+                        matched: false,
                     });
                 }
                 return Err(err);
@@ -220,10 +224,12 @@ impl Worker {
                 TemplateSlot::Second,
                 &Template::from_bytes(template.to_vec()),
             )?;
+            // The module's verdict at its security level, and its score either way.
             let outcome = self.sensor.compare_slots()?;
             Ok(FingerAttempt::Verified {
                 quality,
                 score: outcome.score,
+                matched: outcome.matched,
             })
         })();
         result.unwrap_or_else(|err| {
@@ -287,11 +293,38 @@ impl Worker {
         )
     }
 
-    fn fault(&mut self, err: &devices::fingerprint::FingerprintError) {
+    /// Logs a fault; while the module is not connected (it vanished, or the last attempt to
+    /// open it and handshake failed) it is down, with the cause in plain words.
+    fn fault(&mut self, err: &FingerprintError) {
         warn!(error = %err, "fingerprint module fault");
-        if err.is_device_gone() {
-            self.health.report(Health::Down, err.to_string());
+        if !self.sensor.is_connected() {
+            self.health
+                .report(Health::Down, unavailable_detail(&self.config, err));
         }
+    }
+}
+
+/// Why the module cannot be used, in the words a technician acts on (no retry timings, so the
+/// detail stays the same while the cause does).
+fn unavailable_detail(config: &FingerWorkerConfig, err: &FingerprintError) -> String {
+    let port = config.port.display();
+    let cause = err.cause();
+    if err.is_wrong_password() {
+        format!(
+            "wrong password: the module on {port} refused the configured password; set devices.fingerprint.password to the module's own (a module from the factory has {FACTORY_PASSWORD:08X} and needs none set)"
+        )
+    } else if err.is_no_answer() {
+        format!(
+            "no valid answer from the module on {port} at {} baud: check devices.fingerprint.baud (factory {FACTORY_BAUD_RATE}), devices.fingerprint.address (factory {FACTORY_ADDRESS:08X}) and the wiring (module TX to adapter RX, RX to TX, power)",
+            config.baud
+        )
+    } else if let FingerprintError::InUse { holder, .. } = cause {
+        format!(
+            "{port} is in use by {}: stop it to give gated the module",
+            holder.as_deref().unwrap_or("another program")
+        )
+    } else {
+        cause.to_string()
     }
 }
 

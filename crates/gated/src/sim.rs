@@ -261,7 +261,12 @@ impl SimulatedDevices {
             .unwrap_or(0);
         visit.finger_attempts += 1;
         let attempt = if verify {
-            FingerAttempt::Verified { quality, score }
+            // The simulated matcher has no threshold of its own: the policy's decides.
+            FingerAttempt::Verified {
+                quality,
+                score,
+                matched: true,
+            }
         } else {
             FingerAttempt::Captured { quality }
         };

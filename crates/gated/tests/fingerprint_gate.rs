@@ -2,20 +2,212 @@
 //! pseudo-terminal at 57600 baud, to the module simulator (a test tool speaking the module's
 //! protocol); enrolments come from the real central server as a down-synced list. The chip
 //! reader and door are the simulated ones.
+//!
+//! Configurations are the shipped example files read as typed values, with the parts this
+//! machine does not have (PC/SC reader, GPIO door, TLS to central) replaced by simulators and
+//! temporary files, and written back as TOML for gated. The `[devices.fingerprint]` section
+//! stays as shipped but for its port.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../devices/tests/support/r30x_manual.rs"]
+mod r30x_manual;
 mod support;
 
 use devices::fingerprint::r30x::{R30xConfig, ReconnectPolicy, SerialR30x, SerialSettings};
-use devices::fingerprint::simulator::{ModuleSimulator, SimulatedFinger, SimulatorOptions};
-use devices::fingerprint::{FingerprintSensor, TemplateSlot};
-use gate_protocol::{Health, Request, Response, SimulatedTraveller};
+use devices::fingerprint::simulator::{
+    ModuleSimulator, SimulatedFinger, SimulatedModuleConfig, SimulatorOptions,
+};
+use devices::fingerprint::{FingerprintSensor, Template, TemplateSlot};
+use gate_config::GateConfig;
+use gate_config::schema::{
+    CameraConfig, CentralSection, ChipReaderConfig, DoorConfig, FingerprintConfig,
+};
+use gate_protocol::{Health, Request, Response, SimulatedTraveller, StatusReport};
 use gated::hashing::DocumentHasher;
-use support::{Gated, curl, fast_sim_config, start_central};
+use std::path::{Path, PathBuf};
+use support::{Gated, curl, start_central};
+
+/// The module's password in the tests of a module whose password was changed.
+const CHANGED_PASSWORD: u32 = 0x0BAD_CAFE;
+
+fn workspace() -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .canonicalize()
+        .unwrap()
+}
+
+/// A shipped example as gated reads it: the typed configuration, and its `[policy]` table as
+/// written (its face operating points are resolved when gated loads the file).
+struct Example {
+    config: GateConfig,
+    policy: toml::Table,
+}
+
+fn load(name: &str) -> Example {
+    let path = workspace().join("firmware-config").join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut table: toml::Table = text.parse().unwrap();
+    let Some(toml::Value::Table(policy)) = table.remove("policy") else {
+        panic!("{name} has no [policy]");
+    };
+    let config = gate_config::parse(&text, &path).unwrap().config;
+    Example { config, policy }
+}
+
+fn value<T: serde::Serialize>(section: &T) -> toml::Value {
+    toml::Value::try_from(section).unwrap()
+}
+
+impl Example {
+    /// The TOML gated reads, section by section from the typed values.
+    fn toml_text(&self) -> String {
+        let config = &self.config;
+        let mut policy = self.policy.clone();
+        policy.insert("eligibility".into(), value(&config.policy.eligibility));
+        policy.insert("fingerprint".into(), value(&config.policy.fingerprint));
+        let mut table = toml::Table::new();
+        table.insert("gate".into(), value(&config.gate));
+        table.insert("control".into(), value(&config.control));
+        table.insert("storage".into(), value(&config.storage));
+        table.insert("privacy".into(), value(&config.privacy));
+        table.insert("devices".into(), value(&config.devices));
+        table.insert("reporting".into(), value(&config.reporting));
+        table.insert("policy".into(), toml::Value::Table(policy));
+        table.insert("simulation".into(), value(&config.simulation));
+        for (key, section) in [
+            ("face", config.face.as_ref().map(value)),
+            ("central", config.central.as_ref().map(value)),
+            ("trust", config.trust.as_ref().map(value)),
+            ("biocart", config.biocart.as_ref().map(value)),
+        ] {
+            if let Some(section) = section {
+                table.insert(key.into(), section);
+            }
+        }
+        toml::to_string(&table).unwrap()
+    }
+}
+
+/// The shipped example `name` with the module on `module_port`, everything else that needs
+/// hardware or outside services replaced by simulators and files under `root`.
+fn shipped_example(name: &str, root: &Path, module_port: &Path) -> Example {
+    let mut example = load(name);
+    let config = &mut example.config;
+    match config.devices.fingerprint.as_mut() {
+        Some(FingerprintConfig::R30x { port, .. }) => *port = module_port.to_owned(),
+        other => panic!("{name} has no R30x module: {other:?}"),
+    }
+    config.devices.chip_reader = Some(ChipReaderConfig::Simulated {
+        read_ms: 40,
+        photo: None,
+    });
+    config.devices.door = Some(DoorConfig::Simulated { passage_ms: 60 });
+    if config.devices.camera.is_some() {
+        config.devices.camera = Some(CameraConfig::Simulated { capture_ms: 40 });
+        config.face = None;
+    }
+    config.central = None;
+    config.trust = None;
+    config.control.group = None;
+    // The simulated chip reader's documents are Utopian.
+    config.policy.eligibility = load("sim-face-gate.toml").config.policy.eligibility;
+    let key_file = root.join("document-hash.key");
+    std::fs::write(&key_file, [0x3c_u8; 32]).unwrap();
+    config.privacy.document_hash_key_file = Some(key_file);
+    if let Some(biocart) = config.biocart.as_mut() {
+        let booth = outbox::handover::BoothPrivateKey::generate().unwrap();
+        let booth_key = root.join("booth.pub");
+        std::fs::write(&booth_key, booth.public_key().unwrap().to_hex()).unwrap();
+        biocart.booth_public_key_file = booth_key;
+    }
+    example
+}
+
+fn fingerprint_health(status: &StatusReport) -> (Health, String) {
+    let device = status
+        .devices
+        .iter()
+        .find(|d| d.name == "fingerprint")
+        .unwrap();
+    (device.health, device.detail.clone())
+}
+
+#[test]
+fn the_shipped_examples_bring_a_factory_default_module_into_service() {
+    for example_name in ["fingerprint-gate-example.toml", "biocart-example.toml"] {
+        let root = tempfile::tempdir().unwrap();
+        // A module as it leaves the factory: address FFFFFFFF, password 00000000.
+        let simulator = ModuleSimulator::start(SimulatorOptions::default()).unwrap();
+        let example = shipped_example(example_name, root.path(), &simulator.port_path());
+        let gated = Gated::start_in(root.path(), &example.toml_text());
+        let status = gated.wait_for(&format!("{example_name}: the module in service"), |s| {
+            fingerprint_health(s).0 == Health::Up
+        });
+        assert!(
+            !status
+                .out_of_service_reasons
+                .iter()
+                .any(|r| r.as_str() == "FINGERPRINT_READER_UNAVAILABLE"),
+            "{example_name}: {status:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_module_with_another_password_is_down_for_that_reason_in_plain_words() {
+    let root = tempfile::tempdir().unwrap();
+    let simulator = ModuleSimulator::start(SimulatorOptions {
+        module: SimulatedModuleConfig {
+            password: CHANGED_PASSWORD,
+            ..SimulatedModuleConfig::default()
+        },
+        ..SimulatorOptions::default()
+    })
+    .unwrap();
+    let example = shipped_example(
+        "fingerprint-gate-example.toml",
+        root.path(),
+        &simulator.port_path(),
+    );
+    let gated = Gated::start_in(root.path(), &example.toml_text());
+    let status = gated.wait_for("the wrong password to be reported", |s| {
+        fingerprint_health(s).1.starts_with("wrong password")
+    });
+    let (health, detail) = fingerprint_health(&status);
+    assert_eq!(health, Health::Down);
+    assert!(
+        detail.contains("devices.fingerprint.password") && detail.contains("00000000"),
+        "{detail}"
+    );
+    assert!(
+        status
+            .out_of_service_reasons
+            .iter()
+            .any(|r| r.as_str() == "FINGERPRINT_READER_UNAVAILABLE"),
+        "{status:#?}"
+    );
+    // The reason holds while the module keeps refusing (no "gone", no retry timings).
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert_eq!(fingerprint_health(&gated.status()).1, detail);
+    drop(gated);
+
+    // With the module's password configured it comes into service.
+    let mut example = example;
+    if let Some(FingerprintConfig::R30x { password, .. }) =
+        example.config.devices.fingerprint.as_mut()
+    {
+        *password = Some(CHANGED_PASSWORD);
+    }
+    let state = tempfile::tempdir().unwrap();
+    let gated = Gated::start_in(state.path(), &example.toml_text());
+    gated.wait_for("the module in service with its password", |s| {
+        fingerprint_health(s).0 == Health::Up
+    });
+}
 
 /// The template the module makes of `finger` (enrolled at library page 0, uploaded), as the
 /// enrolment office would have stored it at central.
-fn enrolment_template(simulator: &ModuleSimulator, finger: SimulatedFinger) -> String {
+fn enrolment_template(simulator: &ModuleSimulator, finger: SimulatedFinger) -> Template {
     simulator.with_module(|module| module.enroll_synthetic(0, finger));
     let mut sensor = SerialR30x::open(
         SerialSettings::new(simulator.port_path()),
@@ -24,8 +216,17 @@ fn enrolment_template(simulator: &ModuleSimulator, finger: SimulatedFinger) -> S
     )
     .unwrap();
     sensor.load_template(0, TemplateSlot::First).unwrap();
-    let template = sensor.upload_template(TemplateSlot::First).unwrap();
-    hex::encode(template.as_bytes())
+    sensor.upload_template(TemplateSlot::First).unwrap()
+}
+
+/// `template` with its first `count` feature bits flipped (the simulator's templates carry
+/// their features after an 8-byte header): a poorer enrolment of the same finger.
+fn with_flipped_features(template: &Template, count: usize) -> Template {
+    let mut bytes = template.as_bytes().to_vec();
+    for bit in 0..count {
+        bytes[8 + bit / 8] ^= 1 << (bit % 8);
+    }
+    Template::from_bytes(bytes)
 }
 
 fn put_list(central_url: &str, name: &str, items: serde_json::Value) {
@@ -42,58 +243,62 @@ fn put_list(central_url: &str, name: &str, items: serde_json::Value) {
 }
 
 #[test]
-fn enrolled_traveller_passes_unregistered_and_wrong_finger_are_refused() {
+fn enrolled_traveller_passes_unregistered_wrong_and_near_miss_fingers_are_refused() {
     let work = tempfile::tempdir().unwrap();
     let central = start_central(work.path());
-    let key_file = work.path().join("document-hash.key");
-    std::fs::write(&key_file, [0x3c_u8; 32]).unwrap();
-    let hasher = DocumentHasher::from_file(&key_file).unwrap();
+    let simulator = ModuleSimulator::start(SimulatorOptions {
+        record_traffic: true,
+        ..SimulatorOptions::default()
+    })
+    .unwrap();
+    let mut example = shipped_example(
+        "fingerprint-gate-example.toml",
+        work.path(),
+        &simulator.port_path(),
+    );
+    let config = &mut example.config;
+    config.central = Some(CentralSection {
+        url: central.url.clone(),
+        ca_file: None,
+        client_cert: None,
+        client_key: None,
+        batch_size: 200,
+        max_list_age_s: 3600,
+    });
+    let hasher =
+        DocumentHasher::from_file(config.privacy.document_hash_key_file.as_ref().unwrap()).unwrap();
 
-    let simulator = ModuleSimulator::start(SimulatorOptions::default()).unwrap();
     let alice = SimulatedFinger::good(7);
     let mallory = SimulatedFinger::good(99);
     let alice_template = enrolment_template(&simulator, alice);
+    // A poor enrolment of Alice's finger: 1750 of its 4032 feature bits differ, so her live
+    // finger scores about 35 against it, under the module's threshold.
+    let alice_poor_enrolment = with_flipped_features(&alice_template, 1750);
     // The simulated chip reader hands out SIM000001, SIM000002, ... in order: the first and
-    // third documents are enrolled (both with Alice's right index), the second is not.
-    let enrolled = |number: &str| {
+    // third documents are enrolled with Alice's right index, the second is not, the fourth
+    // with the poor enrolment.
+    let enrolled = |number: &str, template: &Template| {
         serde_json::json!({
             "document_hash": hasher.hash("UTO", number).to_hex(),
-            "fingers": [{ "finger": "right_index", "template": alice_template }],
+            "fingers": [{ "finger": "right_index", "template": hex::encode(template.as_bytes()) }],
         })
     };
     put_list(&central.url, "denylist", serde_json::json!([]));
     put_list(
         &central.url,
         "enrolments",
-        serde_json::json!([enrolled("SIM000001"), enrolled("SIM000003")]),
+        serde_json::json!([
+            enrolled("SIM000001", &alice_template),
+            enrolled("SIM000003", &alice_template),
+            enrolled("SIM000004", &alice_poor_enrolment),
+        ]),
     );
 
-    let config = fast_sim_config()
-        .replace("profile = \"face_gate\"", "profile = \"fingerprint_gate\"")
-        .replace(
-            "[devices.camera]\nbackend = \"simulated\"\ncapture_ms = 40\n",
-            &format!(
-                "[devices.fingerprint]\nbackend = \"r30x\"\nport = {:?}\nbaud = 57600\naddress = 4294967295\npassword = 0\n",
-                simulator.port_path().display().to_string()
-            ),
-        )
-        .replace(
-            "[simulation]",
-            &format!(
-                "[privacy]\ndocument_hash_key_file = {:?}\n\n[simulation]",
-                key_file.display().to_string()
-            ),
-        );
-    let config = format!(
-        "{config}\n[central]\nurl = \"{}\"\nmax_list_age_s = 3600\n",
-        central.url
-    );
-    let gated = Gated::start(&config);
+    let threshold = u64::from(config.policy.fingerprint.match_threshold);
+    let attempts = usize::from(config.policy.fingerprint.max_attempts);
+    let gated = Gated::start_in(work.path(), &example.toml_text());
     gated.wait_for("the module and the lists", |s| {
-        s.out_of_service_reasons.is_empty()
-            && s.devices
-                .iter()
-                .any(|d| d.name == "fingerprint" && d.health == Health::Up)
+        s.out_of_service_reasons.is_empty() && fingerprint_health(s).0 == Health::Up
     });
     let traveller = |gated: &Gated| match gated.ok(Request::Simulate {
         traveller: SimulatedTraveller::default(),
@@ -137,9 +342,89 @@ fn enrolled_traveller_passes_unregistered_and_wrong_finger_are_refused() {
         "{}",
         gated.log_text()
     );
+    gated.ok(Request::OfficerReset);
+
+    // 4. Alice against her poor enrolment: the module refuses the match; the score it sent
+    //    is what the outcome records (an agency tunes its threshold on these).
+    simulator.place_finger(alice);
+    let near_miss = traveller(&gated);
+    gated.wait_for("the near miss's deny", |s| s.counters.denied == 3);
+    assert_eq!(last_reasons(&gated), ["FINGERPRINT_MISMATCH"]);
+    let outcome = gated
+        .all_outbox_events()
+        .into_iter()
+        .find(|e| {
+            e["kind"] == "transaction.outcome"
+                && e["payload"]["transaction_id"] == serde_json::to_value(near_miss).unwrap()
+        })
+        .unwrap();
+    let recorded = outcome["payload"]["scores"]["fingerprint_match"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        recorded > 0 && recorded < threshold,
+        "recorded score {recorded}: {outcome}"
+    );
+
+    // On the wire: every verification downloaded the enrolment from central into the module
+    // (DownChar, ZFM-70 §6.3.14: command 09H with the BufferID, acknowledged 00H, then the
+    // template in data packages of the module's size, 128 bytes from the factory (§4.3.3), the
+    // last one an end package) and matched the live finger against it (Match, §6.3.19).
+    let traffic = simulator.traffic();
+    let exchanges = r30x_manual::conversation(&traffic.from_host, &traffic.to_host);
+    let verifications: Vec<_> = exchanges
+        .windows(2)
+        .filter(|pair| pair[0].command.payload[0] == 0x09)
+        .collect();
+    assert_eq!(
+        verifications.len(),
+        1 + 2 * attempts,
+        "Alice once, Mallory and the near miss at every attempt"
+    );
+    for pair in &verifications {
+        let (down_char, matched) = (&pair[0], &pair[1]);
+        assert_eq!(down_char.command.payload, [0x09, 0x02], "into CharBuffer2");
+        assert_eq!(down_char.ack.payload, [0x00], "ready for the data packages");
+        let packages = &down_char.host_data;
+        assert_eq!(packages.len(), 4, "512 bytes in packages of 128");
+        for (index, package) in packages.iter().enumerate() {
+            let last = index + 1 == packages.len();
+            let identifier = if last {
+                r30x_manual::END_OF_DATA
+            } else {
+                r30x_manual::DATA
+            };
+            assert_eq!(package.identifier, identifier);
+            assert_eq!(package.length_field, 128 + 2);
+        }
+        assert_eq!(matched.command.payload, [0x03], "Match follows");
+        assert_eq!(
+            matched.ack.length_field, 0x05,
+            "with its score, matched or not"
+        );
+    }
+    let downloaded = |pair: &[r30x_manual::Exchange]| -> Vec<u8> {
+        pair[0]
+            .host_data
+            .iter()
+            .flat_map(|package| package.payload.clone())
+            .collect()
+    };
+    assert_eq!(downloaded(verifications[0]), alice_template.as_bytes());
+    assert_eq!(verifications[0][1].ack.payload[0], 0x00, "Alice matches");
+    let last = verifications.last().unwrap();
+    assert_eq!(downloaded(last), alice_poor_enrolment.as_bytes());
+    let refusal = &last[1].ack.payload;
+    assert_eq!(refusal[0], 0x08, "the module refused the near miss");
+    assert_eq!(
+        u64::from(u16::from_be_bytes([refusal[1], refusal[2]])),
+        recorded,
+        "the outcome records the score the module sent"
+    );
 
     let log = gated.log_text();
     assert!(log.contains("finger verified"), "{log}");
-    assert!(!log.contains(&alice_template[..32]), "template in the log");
+    let template_hex = hex::encode(alice_template.as_bytes());
+    assert!(!log.contains(&template_hex[..32]), "template in the log");
     assert!(!log.contains("SIM0000"), "document number in the log");
 }
