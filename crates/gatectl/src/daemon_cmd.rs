@@ -241,8 +241,15 @@ impl TravellerKind {
     }
 }
 
-/// `gatectl simulate KIND`.
-pub fn simulate(socket: &Path, kind: TravellerKind, json: bool) -> anyhow::Result<ExitCode> {
+/// `gatectl simulate KIND`: sends the traveller, then waits until the gate has decided on that
+/// transaction (at most `wait`) and says what it decided. A traveller the gate did not take
+/// (busy, holding, out of service) exits 1; so does a transaction still undecided after `wait`.
+pub fn simulate(
+    socket: &Path,
+    kind: TravellerKind,
+    wait: Duration,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let Response::SimulationStarted { transaction_id } = call(
         socket,
         Request::Simulate {
@@ -252,24 +259,61 @@ pub fn simulate(socket: &Path, kind: TravellerKind, json: bool) -> anyhow::Resul
     else {
         bail!("unexpected answer to simulate");
     };
+    let Some(id) = transaction_id else {
+        if json {
+            println!("{}", serde_json::json!({ "transaction_id": null }));
+        } else {
+            println!("the gate did not take the traveller (busy, holding or out of service)");
+        }
+        return Ok(ExitCode::FAILURE);
+    };
+    let deadline = std::time::Instant::now() + wait;
+    let ended = loop {
+        let Response::Status(report) = call(socket, Request::Status)? else {
+            bail!("unexpected answer to status");
+        };
+        if let Some(last) = report.last_outcome.filter(|last| last.transaction_id == id) {
+            break Some(last);
+        }
+        if std::time::Instant::now() >= deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let Some(ended) = ended else {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "transaction_id": id, "outcome": null })
+            );
+        } else {
+            println!(
+                "transaction {id}: no decision within {} s (see gatectl status)",
+                wait.as_secs()
+            );
+        }
+        return Ok(ExitCode::FAILURE);
+    };
+    let reasons: Vec<&str> = ended.reasons.iter().map(|r| r.as_str()).collect();
     if json {
         println!(
             "{}",
-            serde_json::json!({ "transaction_id": transaction_id })
+            serde_json::json!({
+                "transaction_id": id,
+                "outcome": ended.outcome,
+                "reasons": reasons,
+            })
         );
+    } else if reasons.is_empty() {
+        println!("transaction {id}: {}", snake(&ended.outcome));
     } else {
-        match transaction_id {
-            Some(id) => println!("traveller admitted: transaction {id}"),
-            None => {
-                println!("the gate did not admit the traveller (busy, holding or out of service)")
-            }
-        }
+        println!(
+            "transaction {id}: {} ({})",
+            snake(&ended.outcome),
+            reasons.join(", ")
+        );
     }
-    Ok(if transaction_id.is_some() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Requests that expect a plain `done`.

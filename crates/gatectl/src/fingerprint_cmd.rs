@@ -1,37 +1,62 @@
 //! `gatectl fingerprint ...`: technician tools for the serial fingerprint module, and the module
 //! simulator for demos and tests.
 //!
-//! Exit codes: 0 ok, 1 failure (device, link, module error), 2 usage, 3 no finger within the
-//! timeout, 4 finger does not match (verify). Templates and images are never printed; `capture`
-//! writes the image only to the file the technician names.
+//! The module is reached the way gated reaches it: `--config FILE` (the gate's configuration)
+//! gives the port, baud rate, address and password of `[devices.fingerprint]` and the quality
+//! floor and attempts of `[policy.fingerprint]`; flags override it; without either, the
+//! module's factory values apply (`devices::fingerprint::r30x::FACTORY_*`).
+//!
+//! Exit codes: 0 ok, 1 failure (device, link, module error, refused request), 2 usage, 3 no
+//! finger within the timeout, 4 finger does not match (verify), 5 image quality under the
+//! floor (capture --check). Templates and images are never printed; `capture` writes the image
+//! only to the file the technician names.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use devices::fingerprint::r30x::{R30xConfig, ReconnectPolicy, SerialR30x, SerialSettings};
+use anyhow::{Context, bail};
+use devices::fingerprint::image::PACKED_IMAGE_LEN;
+use devices::fingerprint::r30x::{
+    FACTORY_ADDRESS, FACTORY_BAUD_RATE, FACTORY_PASSWORD, R30xConfig, ReconnectPolicy, SerialR30x,
+    SerialSettings,
+};
 use devices::fingerprint::simulator::{Fault, ModuleSimulator, SimulatedFinger, SimulatorOptions};
-use devices::fingerprint::{Capture, FingerprintSensor, TemplateSlot};
+use devices::fingerprint::{Capture, FingerprintError, FingerprintSensor, TemplateSlot};
+use gate_config::schema::FingerprintConfig;
 
 /// Exit code: no finger was placed within the timeout.
 const EXIT_NO_FINGER: u8 = 3;
 /// Exit code: the finger does not match.
 const EXIT_NO_MATCH: u8 = 4;
+/// Exit code: the image quality is under the floor (`capture --check`).
+const EXIT_UNDER_FLOOR: u8 = 5;
+/// The port when neither a flag nor the configuration names one (the udev link).
+const DEFAULT_PORT: &str = "/dev/gate/fingerprint";
+/// Finger placements per verification when no configuration says (the shipped policies' value).
+const DEFAULT_ATTEMPTS: u8 = 3;
 
 /// Where and how to reach the module.
 #[derive(Debug, clap::Args)]
 pub struct PortArgs {
-    /// Serial device of the module.
-    #[arg(long, default_value = "/dev/gate/fingerprint")]
-    port: PathBuf,
-    /// Baud rate.
-    #[arg(long, default_value_t = 57_600)]
-    baud: u32,
-    /// Module password (hex, e.g. 00000000).
-    #[arg(long, default_value = "00000000", value_parser = parse_hex_u32)]
-    password: u32,
+    /// The gate's configuration file: port, baud rate, address and password from
+    /// [devices.fingerprint], quality floor and attempts from [policy.fingerprint].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Serial device of the module [default: the configuration's, else /dev/gate/fingerprint].
+    #[arg(long)]
+    port: Option<PathBuf>,
+    /// Baud rate [default: the configuration's, else the factory 57600].
+    #[arg(long)]
+    baud: Option<u32>,
+    /// Module address in hex, as in devices.fingerprint.address [default: the
+    /// configuration's, else the factory FFFFFFFF].
+    #[arg(long, value_parser = parse_hex_u32)]
+    address: Option<u32>,
+    /// Module password in hex [default: the configuration's, else the factory 00000000].
+    #[arg(long, value_parser = parse_hex_u32)]
+    password: Option<u32>,
     /// Print a JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -62,7 +87,8 @@ pub enum FingerprintCommand {
         #[command(flatten)]
         port: PortArgs,
     },
-    /// Wait for a finger, upload its image and write it to FILE as PGM.
+    /// Wait for a finger, upload its image, write it to FILE as PGM and rate its quality
+    /// against the floor (policy.fingerprint.quality_floor of --config, or --floor).
     Capture {
         /// Output file (PGM).
         file: PathBuf,
@@ -71,12 +97,21 @@ pub enum FingerprintCommand {
         /// Seconds to wait for a finger.
         #[arg(long, default_value_t = 10)]
         timeout: u64,
+        /// Quality floor (0..=100) instead of the configuration's.
+        #[arg(long)]
+        floor: Option<u8>,
+        /// Exit 5 when the quality is under the floor (needs a floor).
+        #[arg(long)]
+        check: bool,
     },
-    /// Enrol a finger (two captures) into library PAGE.
+    /// Enrol a finger (two captures) into library PAGE, which must be free unless --force.
     Enroll {
         /// Library page to store the template at.
         #[arg(long)]
         page: u16,
+        /// Overwrite a template already stored at PAGE.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         port: PortArgs,
         /// Seconds to wait for each finger placement.
@@ -84,26 +119,55 @@ pub enum FingerprintCommand {
         timeout: u64,
     },
     /// Verify a live finger 1:1 against the template at library PAGE (exit 4 if no match).
+    /// Like the gate, a placement the module cannot image is retried, up to the attempts of
+    /// the policy (--attempts).
     Verify {
         /// Library page of the enrolled template.
         #[arg(long)]
         page: u16,
         #[command(flatten)]
         port: PortArgs,
-        /// Seconds to wait for the finger.
+        /// Seconds to wait for the finger, per placement.
         #[arg(long, default_value_t = 10)]
         timeout: u64,
+        /// Placements before giving up [default: policy.fingerprint.max_attempts of --config,
+        /// else 3].
+        #[arg(long)]
+        attempts: Option<u8>,
     },
     /// List the occupied library pages.
     Library {
         #[command(flatten)]
         port: PortArgs,
     },
+    /// Delete COUNT templates from library PAGE on.
+    Delete {
+        /// First library page to delete.
+        #[arg(long)]
+        page: u16,
+        /// Number of templates.
+        #[arg(long, default_value_t = 1)]
+        count: u16,
+        #[command(flatten)]
+        port: PortArgs,
+    },
+    /// Delete every template in the module's library.
+    Empty {
+        /// Confirm: the whole library is erased.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        port: PortArgs,
+    },
 }
 
 fn parse_hex_u32(text: &str) -> Result<u32, String> {
-    u32::from_str_radix(text.trim_start_matches("0x"), 16)
-        .map_err(|error| format!("not a hex number: {error}"))
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text)
+        .replace('_', "");
+    u32::from_str_radix(&digits, 16).map_err(|error| format!("not a hex number: {error}"))
 }
 
 /// Runs a fingerprint subcommand.
@@ -115,39 +179,139 @@ pub fn run(command: FingerprintCommand) -> anyhow::Result<ExitCode> {
             finger,
             no_pacing,
         } => simulate(link, templates, finger, !no_pacing),
-        FingerprintCommand::Info { port } => info(&port),
+        FingerprintCommand::Info { port } => info(&Module::resolve(&port)?),
         FingerprintCommand::Capture {
             file,
             port,
             timeout,
-        } => capture(&file, &port, Duration::from_secs(timeout)),
+            floor,
+            check,
+        } => capture(
+            &file,
+            &Module::resolve(&port)?,
+            Duration::from_secs(timeout),
+            floor,
+            check,
+        ),
         FingerprintCommand::Enroll {
             page,
+            force,
             port,
             timeout,
-        } => enroll(page, &port, Duration::from_secs(timeout)),
+        } => enroll(
+            page,
+            force,
+            &Module::resolve(&port)?,
+            Duration::from_secs(timeout),
+        ),
         FingerprintCommand::Verify {
             page,
             port,
             timeout,
-        } => verify(page, &port, Duration::from_secs(timeout)),
-        FingerprintCommand::Library { port } => library(&port),
+            attempts,
+        } => {
+            let module = Module::resolve(&port)?;
+            let attempts = attempts.unwrap_or(module.attempts);
+            verify(page, &module, Duration::from_secs(timeout), attempts)
+        }
+        FingerprintCommand::Library { port } => library(&Module::resolve(&port)?),
+        FingerprintCommand::Delete { page, count, port } => {
+            delete(page, count, &Module::resolve(&port)?)
+        }
+        FingerprintCommand::Empty { yes, port } => empty(yes, &Module::resolve(&port)?),
     }
 }
 
-fn open(args: &PortArgs) -> anyhow::Result<SerialR30x> {
-    let mut settings = SerialSettings::new(&args.port);
-    settings.baud_rate = args.baud;
-    let config = R30xConfig {
-        password: args.password,
-        ..R30xConfig::default()
-    };
-    SerialR30x::open(settings, config, ReconnectPolicy::default()).with_context(|| {
-        format!(
-            "cannot reach the fingerprint module on {}",
-            args.port.display()
-        )
-    })
+/// The module to talk to and the policy that applies to it, from flags, the gate's
+/// configuration and the factory values, in that order.
+#[derive(Debug)]
+struct Module {
+    port: PathBuf,
+    baud: u32,
+    address: u32,
+    password: u32,
+    json: bool,
+    /// The quality floor and the file it came from.
+    floor: Option<(u8, PathBuf)>,
+    attempts: u8,
+}
+
+impl Module {
+    fn resolve(args: &PortArgs) -> anyhow::Result<Self> {
+        let mut module = Module {
+            port: PathBuf::from(DEFAULT_PORT),
+            baud: FACTORY_BAUD_RATE,
+            address: FACTORY_ADDRESS,
+            password: FACTORY_PASSWORD,
+            json: args.json,
+            floor: None,
+            attempts: DEFAULT_ATTEMPTS,
+        };
+        if let Some(file) = &args.config {
+            let config = gate_config::load(file)
+                .map_err(|error| anyhow::anyhow!("{error}"))?
+                .config;
+            if let Some(FingerprintConfig::R30x {
+                port,
+                baud,
+                address,
+                password,
+            }) = &config.devices.fingerprint
+            {
+                module.port = port.clone();
+                module.baud = *baud;
+                module.address = address.unwrap_or(FACTORY_ADDRESS);
+                module.password = password.unwrap_or(FACTORY_PASSWORD);
+            }
+            module.floor = Some((config.policy.fingerprint.quality_floor, file.clone()));
+            module.attempts = config.policy.fingerprint.max_attempts;
+        }
+        if let Some(port) = &args.port {
+            module.port = port.clone();
+        }
+        module.baud = args.baud.unwrap_or(module.baud);
+        module.address = args.address.unwrap_or(module.address);
+        module.password = args.password.unwrap_or(module.password);
+        Ok(module)
+    }
+
+    /// Open the module and handshake, or explain in plain words what to check.
+    fn open(&self) -> anyhow::Result<SerialR30x> {
+        let settings = SerialSettings {
+            baud_rate: self.baud,
+            ..SerialSettings::new(&self.port)
+        };
+        let config = R30xConfig {
+            address: self.address,
+            password: self.password,
+            ..R30xConfig::default()
+        };
+        SerialR30x::open(settings, config, ReconnectPolicy::default())
+            .map_err(|error| self.unreachable(error))
+    }
+
+    fn unreachable(&self, error: FingerprintError) -> anyhow::Error {
+        let port = self.port.display();
+        if matches!(error.cause(), FingerprintError::InUse { .. }) {
+            anyhow::anyhow!(
+                "{error}: gatectl needs the module to itself; stop that program first (gated: systemctl stop gated)"
+            )
+        } else if error.is_wrong_password() {
+            anyhow::anyhow!(
+                "the module on {port} refused the password {:08X}: give its password with --password or the gate's file with --config (a module from the factory has {FACTORY_PASSWORD:08X})",
+                self.password
+            )
+        } else if error.is_no_answer() {
+            anyhow::anyhow!(
+                "no valid answer from a module on {port} at {} baud, address {:08X}: check the baud rate (--baud; factory {FACTORY_BAUD_RATE}), the address (--address; factory {FACTORY_ADDRESS:08X}) and the wiring (module TX to adapter RX, RX to TX, power) [{error}]",
+                self.baud,
+                self.address
+            )
+        } else {
+            anyhow::Error::new(error)
+                .context(format!("cannot reach the fingerprint module on {port}"))
+        }
+    }
 }
 
 /// Human progress messages go to stderr so `--json` stdout stays one object.
@@ -155,11 +319,11 @@ fn say(message: &str) {
     eprintln!("{message}");
 }
 
-fn info(args: &PortArgs) -> anyhow::Result<ExitCode> {
-    let mut sensor = open(args)?;
+fn info(module: &Module) -> anyhow::Result<ExitCode> {
+    let mut sensor = module.open()?;
     let info = sensor.info()?;
     let count = sensor.template_count()?;
-    if args.json {
+    if module.json {
         println!(
             "{}",
             serde_json::json!({
@@ -203,19 +367,44 @@ fn wait_for_lift(sensor: &mut SerialR30x, timeout: Duration) -> anyhow::Result<b
     Ok(false)
 }
 
-fn capture(file: &Path, args: &PortArgs, timeout: Duration) -> anyhow::Result<ExitCode> {
-    let mut sensor = open(args)?;
+fn capture(
+    file: &Path,
+    module: &Module,
+    timeout: Duration,
+    floor: Option<u8>,
+    check: bool,
+) -> anyhow::Result<ExitCode> {
+    let floor = match (floor, &module.floor) {
+        (Some(floor), _) => Some((floor, "--floor".to_owned())),
+        (None, Some((floor, file))) => Some((
+            *floor,
+            format!("policy.fingerprint.quality_floor in {}", file.display()),
+        )),
+        (None, None) => None,
+    };
+    if check && floor.is_none() {
+        bail!("--check needs a quality floor: give the gate's file with --config, or --floor");
+    }
+    let mut sensor = module.open()?;
+    let packet_size = sensor.with_driver(|driver| Ok(driver.packet_size()))?;
     say("place a finger on the sensor");
     if !wait_for_finger(&mut sensor, timeout)? {
         say("no finger within the timeout");
         return Ok(ExitCode::from(EXIT_NO_FINGER));
     }
-    say("uploading the image (about 7 s at 57600 baud)");
+    let estimate = packet_size.transfer_time(PACKED_IMAGE_LEN, module.baud);
+    say(&format!(
+        "uploading the image: {PACKED_IMAGE_LEN} bytes in {}-byte packets, about {:.1} s at {} baud",
+        packet_size.bytes(),
+        estimate.as_secs_f64(),
+        module.baud
+    ));
     let image = sensor.upload_image()?;
     std::fs::write(file, image.to_pgm())
         .with_context(|| format!("cannot write {}", file.display()))?;
     let quality = image.quality();
-    if args.json {
+    let meets_floor = floor.as_ref().map(|(floor, _)| quality.score >= *floor);
+    if module.json {
         println!(
             "{}",
             serde_json::json!({
@@ -225,6 +414,8 @@ fn capture(file: &Path, args: &PortArgs, timeout: Duration) -> anyhow::Result<Ex
                 "quality_score": quality.score,
                 "coverage": quality.coverage,
                 "contrast": quality.contrast,
+                "floor": floor.as_ref().map(|(floor, _)| floor),
+                "meets_floor": meets_floor,
             })
         );
     } else {
@@ -235,12 +426,47 @@ fn capture(file: &Path, args: &PortArgs, timeout: Duration) -> anyhow::Result<Ex
             quality.coverage,
             quality.contrast
         );
+        match &floor {
+            Some((floor, source)) if quality.score >= *floor => {
+                println!(
+                    "at or above the floor {floor} ({source}): the gate would accept this image"
+                );
+            }
+            Some((floor, source)) => println!(
+                "UNDER the floor {floor} ({source}): the gate would ask for the finger again"
+            ),
+            None => println!("no floor to compare with (give --config or --floor)"),
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if check && meets_floor == Some(false) {
+        ExitCode::from(EXIT_UNDER_FLOOR)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-fn enroll(page: u16, args: &PortArgs, timeout: Duration) -> anyhow::Result<ExitCode> {
-    let mut sensor = open(args)?;
+/// Whether library `page` holds a template (ReadIndexTable, 256 pages per index page).
+fn page_used(sensor: &mut SerialR30x, page: u16) -> anyhow::Result<bool> {
+    let index_page = u8::try_from(page / 256).context("page beyond the index table")?;
+    let table = sensor.with_driver(|driver| driver.read_index_table(index_page))?;
+    Ok(table.get(usize::from(page % 256)).copied().unwrap_or(false))
+}
+
+fn enroll(page: u16, force: bool, module: &Module, timeout: Duration) -> anyhow::Result<ExitCode> {
+    let mut sensor = module.open()?;
+    // Checked before anyone is asked for a finger.
+    let capacity = sensor.info()?.library_capacity;
+    if page >= capacity {
+        bail!(
+            "page {page} is beyond the module's library of {capacity} pages (0..={}); nothing was enrolled",
+            capacity.saturating_sub(1)
+        );
+    }
+    if page_used(&mut sensor, page)? && !force {
+        bail!(
+            "page {page} already holds a template; choose a free page (gatectl fingerprint library) or add --force to overwrite it"
+        );
+    }
     for (index, slot) in [TemplateSlot::First, TemplateSlot::Second]
         .into_iter()
         .enumerate()
@@ -267,7 +493,7 @@ fn enroll(page: u16, args: &PortArgs, timeout: Duration) -> anyhow::Result<ExitC
         .combine_slots()
         .context("the two captures do not combine (different fingers?)")?;
     sensor.store_template(TemplateSlot::First, page)?;
-    if args.json {
+    if module.json {
         println!("{}", serde_json::json!({ "enrolled": true, "page": page }));
     } else {
         println!("enrolled at page {page}");
@@ -275,19 +501,49 @@ fn enroll(page: u16, args: &PortArgs, timeout: Duration) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(page: u16, args: &PortArgs, timeout: Duration) -> anyhow::Result<ExitCode> {
-    let mut sensor = open(args)?;
+/// One placement: `Ok(None)` when no finger came within the timeout, `Err` for a finger or
+/// image the module could not use (present it again) or any other fault.
+fn placement(sensor: &mut SerialR30x, timeout: Duration) -> Result<Option<()>, FingerprintError> {
+    if sensor.wait_for_finger(timeout, Duration::from_millis(100))? == Capture::NoFinger {
+        return Ok(None);
+    }
+    sensor.extract_template(TemplateSlot::First)?;
+    Ok(Some(()))
+}
+
+fn verify(page: u16, module: &Module, timeout: Duration, attempts: u8) -> anyhow::Result<ExitCode> {
+    let mut sensor = module.open()?;
     sensor
         .load_template(page, TemplateSlot::Second)
         .with_context(|| format!("no usable template at page {page}"))?;
-    say("place the finger");
-    if !wait_for_finger(&mut sensor, timeout)? {
-        say("no finger within the timeout");
+    let attempts = attempts.max(1);
+    let mut imaged = false;
+    for attempt in 1..=attempts {
+        say("place the finger");
+        match placement(&mut sensor, timeout) {
+            Ok(Some(())) => {
+                imaged = true;
+                break;
+            }
+            Ok(None) => {
+                say("no finger within the timeout");
+                return Ok(ExitCode::from(EXIT_NO_FINGER));
+            }
+            // As the gate does: a placement the module could not image counts as one attempt.
+            Err(error) if error.is_finger_problem() => {
+                say(&format!(
+                    "attempt {attempt} of {attempts} gave no usable image: {error}"
+                ));
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    if !imaged {
+        say(&format!("no usable finger image in {attempts} attempts"));
         return Ok(ExitCode::from(EXIT_NO_FINGER));
     }
-    sensor.extract_template(TemplateSlot::First)?;
     let outcome = sensor.compare_slots()?;
-    if args.json {
+    if module.json {
         println!(
             "{}",
             serde_json::json!({ "page": page, "matched": outcome.matched, "score": outcome.score })
@@ -295,7 +551,7 @@ fn verify(page: u16, args: &PortArgs, timeout: Duration) -> anyhow::Result<ExitC
     } else if outcome.matched {
         println!("match with page {page} (score {})", outcome.score);
     } else {
-        println!("no match with page {page}");
+        println!("no match with page {page} (score {})", outcome.score);
     }
     Ok(if outcome.matched {
         ExitCode::SUCCESS
@@ -304,8 +560,8 @@ fn verify(page: u16, args: &PortArgs, timeout: Duration) -> anyhow::Result<ExitC
     })
 }
 
-fn library(args: &PortArgs) -> anyhow::Result<ExitCode> {
-    let mut sensor = open(args)?;
+/// The occupied pages of the library.
+fn occupied_pages(sensor: &mut SerialR30x) -> anyhow::Result<(u16, Vec<u16>)> {
     let capacity = sensor.info()?.library_capacity;
     let mut pages = Vec::new();
     let index_pages = capacity.div_ceil(256).min(4) as u8;
@@ -318,13 +574,65 @@ fn library(args: &PortArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if args.json {
+    Ok((capacity, pages))
+}
+
+fn library(module: &Module) -> anyhow::Result<ExitCode> {
+    let mut sensor = module.open()?;
+    let (capacity, pages) = occupied_pages(&mut sensor)?;
+    if module.json {
         println!(
             "{}",
             serde_json::json!({ "capacity": capacity, "templates": pages.len(), "pages": pages })
         );
     } else {
         println!("{} of {capacity} pages used: {pages:?}", pages.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn delete(page: u16, count: u16, module: &Module) -> anyhow::Result<ExitCode> {
+    let mut sensor = module.open()?;
+    let capacity = sensor.info()?.library_capacity;
+    let end = u32::from(page) + u32::from(count);
+    if count == 0 || end > u32::from(capacity) {
+        bail!(
+            "pages {page}..{end} are not within the module's library of {capacity} pages; nothing was deleted"
+        );
+    }
+    sensor.delete_templates(page, count)?;
+    let remaining = sensor.template_count()?;
+    if module.json {
+        println!(
+            "{}",
+            serde_json::json!({ "deleted_from": page, "count": count, "templates": remaining })
+        );
+    } else {
+        println!(
+            "deleted pages {page}..{}; {remaining} templates remain",
+            end - 1
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn empty(yes: bool, module: &Module) -> anyhow::Result<ExitCode> {
+    if !yes {
+        eprintln!(
+            "gatectl: this erases every template in the module's library; add --yes to confirm"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let mut sensor = module.open()?;
+    let before = sensor.template_count()?;
+    sensor.clear_library()?;
+    if module.json {
+        println!(
+            "{}",
+            serde_json::json!({ "deleted": before, "templates": 0 })
+        );
+    } else {
+        println!("library emptied ({before} templates deleted)");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -355,7 +663,7 @@ fn simulate(
         simulator.place_finger(SimulatedFinger::good(identity));
     }
     println!(
-        "SIMULATED fingerprint module (R30x protocol) on {} -> {} at 57600 baud, {templates} templates (finger identities 1..={templates} at pages 0..{}); Ctrl-C to stop",
+        "SIMULATED fingerprint module (R30x protocol) on {} -> {} at {FACTORY_BAUD_RATE} baud, {templates} templates (finger identities 1..={templates} at pages 0..{}); Ctrl-C to stop",
         link.display(),
         simulator.slave_path().display(),
         templates.saturating_sub(1),

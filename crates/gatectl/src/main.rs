@@ -1,6 +1,7 @@
 //! Diagnostics CLI for gate technicians: talks to gated over its control socket and runs offline checks.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -38,13 +39,17 @@ enum Command {
     /// Gate configuration files.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
-    /// Send a simulated traveller through a gate whose devices are all simulated.
+    /// Send a simulated traveller through a gate whose devices are all simulated and say what
+    /// the gate decided (exit 1 if it did not take the traveller or decide within --wait).
     Simulate {
         #[command(flatten)]
         socket: daemon_cmd::SocketArg,
         /// What kind of traveller.
         #[arg(value_enum)]
         kind: daemon_cmd::TravellerKind,
+        /// Seconds to wait for the gate's decision on the traveller.
+        #[arg(long, default_value_t = 60)]
+        wait: u64,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -99,9 +104,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Status { socket, json } => daemon_cmd::status(&socket.socket, json),
         Command::Config(cmd) => config_cmd::run(cmd),
-        Command::Simulate { socket, kind, json } => {
-            daemon_cmd::simulate(&socket.socket, kind, json)
-        }
+        Command::Simulate {
+            socket,
+            kind,
+            wait,
+            json,
+        } => daemon_cmd::simulate(&socket.socket, kind, Duration::from_secs(wait), json),
         Command::OfficerReset { socket } => {
             daemon_cmd::simple(&socket.socket, gate_protocol::Request::OfficerReset)
         }

@@ -78,6 +78,16 @@ impl PacketSize {
         }
     }
 
+    /// How long a transfer of `data_len` bytes in packets of this size takes on the line at
+    /// `baud_rate`, acknowledgement included: every packet adds its 9-byte header and 2-byte
+    /// checksum (ZFM-70 user manual §5.1), every byte takes 10 bits (start, 8 data, stop).
+    pub fn transfer_time(self, data_len: usize, baud_rate: u32) -> std::time::Duration {
+        const FRAMING: usize = 9 + 2;
+        let packets = data_len.div_ceil(self.bytes());
+        let bytes = FRAMING + 1 + packets * FRAMING + data_len;
+        std::time::Duration::from_secs_f64(bytes as f64 * 10.0 / f64::from(baud_rate.max(1)))
+    }
+
     /// Parse the code used in the system parameters.
     pub fn from_code(code: u16) -> Option<Self> {
         match code {
@@ -725,6 +735,21 @@ mod tests {
             );
         }
         assert_eq!(instruction::ack_params_len(0x99), None);
+    }
+
+    #[test]
+    fn transfer_time_counts_every_packet_on_the_line() {
+        // The 36864-byte image at 57600 baud: 288 packets of 128 bytes, 11 bytes of framing
+        // each, plus the 12-byte acknowledgement: 40044 bytes of 10 bits.
+        let image = PacketSize::Bytes128.transfer_time(36_864, 57_600);
+        assert_eq!(image.as_millis(), 6_952);
+        assert_eq!(
+            PacketSize::Bytes32
+                .transfer_time(36_864, 57_600)
+                .as_millis(),
+            8_602
+        );
+        assert!(PacketSize::Bytes256.transfer_time(36_864, 115_200) < image / 2);
     }
 
     #[test]
