@@ -26,6 +26,18 @@ fn simulator(options: SimulatorOptions) -> ModuleSimulator {
     ModuleSimulator::start(options).unwrap()
 }
 
+/// A module (not paced) whose password was changed to `password`.
+fn module_with_password(password: u32) -> ModuleSimulator {
+    simulator(SimulatorOptions {
+        pace_to_baud_rate: false,
+        module: devices::fingerprint::simulator::SimulatedModuleConfig {
+            password,
+            ..Default::default()
+        },
+        ..SimulatorOptions::default()
+    })
+}
+
 fn connect(simulator: &ModuleSimulator, config: R30xConfig) -> SerialR30x {
     SerialR30x::open(
         SerialSettings::new(simulator.port_path()),
@@ -435,14 +447,7 @@ fn image_upload_at_57600_baud_and_quality() {
 
 #[test]
 fn host_images_packet_sizes_and_password() {
-    let sim = simulator(SimulatorOptions {
-        pace_to_baud_rate: false,
-        module: devices::fingerprint::simulator::SimulatedModuleConfig {
-            password: 0x0BAD_CAFE,
-            ..Default::default()
-        },
-        ..SimulatorOptions::default()
-    });
+    let sim = module_with_password(0x0BAD_CAFE);
     // Wrong password is refused with its typed code.
     let error = SerialR30x::open(
         SerialSettings::new(sim.port_path()),
@@ -580,14 +585,7 @@ fn a_port_another_opener_holds_is_in_use_and_names_the_holder() {
 
 #[test]
 fn while_reconnecting_the_cause_of_the_last_attempt_is_kept() {
-    let sim = simulator(SimulatorOptions {
-        pace_to_baud_rate: false,
-        module: devices::fingerprint::simulator::SimulatedModuleConfig {
-            password: 0x0BAD_CAFE,
-            ..Default::default()
-        },
-        ..SimulatorOptions::default()
-    });
+    let sim = module_with_password(0x0BAD_CAFE);
     let mut sensor = SerialR30x::disconnected(
         SerialSettings::new(sim.port_path()),
         config(),
