@@ -54,7 +54,8 @@ pub struct GateConfig {
     /// `[policy]`, with the face thresholds resolved from `[policy.face]`'s operating point
     /// (see [`GateConfig::face_operating_points`]).
     pub policy: Policy,
-    /// `[policy.face]` as written (targets or pinned thresholds).
+    /// `[policy.face]`'s operating point as written (targets or pinned thresholds); its
+    /// attempts and time limit are the ones in `policy.face`.
     pub face_policy: FacePolicySection,
     /// How the face thresholds in `policy` were chosen, for the log and the technician.
     pub face_operating_points: FaceOperatingPoints,
@@ -119,6 +120,53 @@ impl GateConfig {
         let (match_threshold, attack_threshold) = self.face_operating_points.thresholds();
         self.policy.face.match_threshold = match_threshold;
         self.policy.face.attack_threshold = attack_threshold;
+    }
+
+    /// The configuration as a TOML file that [`parse`] reads back to the same configuration
+    /// (derived values such as the resolved thresholds are recomputed on reading). Tests and
+    /// tools build configurations as typed values and write them with this, instead of
+    /// editing TOML text.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        let mut table = toml::Table::new();
+        let mut put = |key: &str,
+                       value: Result<toml::Value, toml::ser::Error>|
+         -> Result<(), toml::ser::Error> {
+            table.insert(key.to_owned(), value?);
+            Ok(())
+        };
+        put("gate", toml::Value::try_from(&self.gate))?;
+        put("control", toml::Value::try_from(&self.control))?;
+        put("storage", toml::Value::try_from(&self.storage))?;
+        put("privacy", toml::Value::try_from(&self.privacy))?;
+        put("devices", toml::Value::try_from(&self.devices))?;
+        if let Some(face) = &self.face {
+            put("face", toml::Value::try_from(face))?;
+        }
+        if let Some(central) = &self.central {
+            put("central", toml::Value::try_from(central))?;
+        }
+        if let Some(trust) = &self.trust {
+            put("trust", toml::Value::try_from(trust))?;
+        }
+        if let Some(biocart) = &self.biocart {
+            put("biocart", toml::Value::try_from(biocart))?;
+        }
+        put("reporting", toml::Value::try_from(&self.reporting))?;
+        let policy = PolicySection {
+            eligibility: self.policy.eligibility.clone(),
+            // The operating point as written; attempts and time limits from the core's policy.
+            face: FacePolicySection {
+                max_attempts: self.policy.face.max_attempts,
+                capture_timeout_ms: self.policy.face.capture_timeout_ms,
+                ..self.face_policy.clone()
+            },
+            fingerprint: self.policy.fingerprint.clone(),
+            face_photo: self.policy.face_photo.clone(),
+            timeouts: self.policy.timeouts.clone(),
+        };
+        put("policy", toml::Value::try_from(&policy))?;
+        put("simulation", toml::Value::try_from(&self.simulation))?;
+        toml::to_string(&table)
     }
 
     /// True when every configured device is a simulator.

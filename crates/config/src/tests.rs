@@ -29,6 +29,18 @@ fn every_shipped_file_is_accepted() {
 }
 
 #[test]
+fn every_shipped_file_survives_a_typed_round_trip() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../firmware-config");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let loaded = load(&path).unwrap_or_else(|err| panic!("{err}"));
+        let text = loaded.config.to_toml().unwrap();
+        let again = parse(&text, &path).unwrap_or_else(|err| panic!("{err}\n{text}"));
+        assert_eq!(again.config, loaded.config, "{}", path.display());
+    }
+}
+
+#[test]
 fn simulated_gate_is_fully_simulated() {
     let loaded = parse(SIM, Path::new("sim.toml")).unwrap();
     assert!(loaded.config.fully_simulated());

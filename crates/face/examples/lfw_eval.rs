@@ -12,6 +12,10 @@
 //!   unordered pair once, for a set of one kind of image such as LFW; `columns`: first column
 //!   against second, for the chip-live set): thresholds at FMR 1e-3, 5e-4 and 1e-4 from folds
 //!   1-5, FNMR and the measured FMR on folds 6-10.
+//!
+//! With `--write-calibration DIR --dataset TEXT`, each embedder's match calibration over all the
+//! selected folds is also written to `DIR/<model>.calibration.toml` from the same embeddings
+//! (what `gatectl face calibrate` writes, without embedding the images again).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -50,6 +54,8 @@ fn run() -> Result<(), String> {
     let mut folds: Option<Vec<u32>> = None;
     let mut threads = 1usize;
     let mut sides = ImpostorSides::Symmetric;
+    let mut write_calibration: Option<PathBuf> = None;
+    let mut dataset = String::new();
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -58,6 +64,8 @@ fn run() -> Result<(), String> {
             "--pairs" => pairs = Some(PathBuf::from(value()?)),
             "--images" => images = Some(PathBuf::from(value()?)),
             "--threads" => threads = value()?.parse().map_err(|e| format!("--threads: {e}"))?,
+            "--write-calibration" => write_calibration = Some(PathBuf::from(value()?)),
+            "--dataset" => dataset = value()?,
             "--sides" => {
                 sides = match value()?.as_str() {
                     "symmetric" => ImpostorSides::Symmetric,
@@ -139,6 +147,27 @@ fn run() -> Result<(), String> {
             "{}",
             toml::to_string(&report).map_err(|e| format!("cannot print the report: {e}"))?
         );
+        if let Some(dir) = &write_calibration {
+            let models = engine.models();
+            let provenance = face::calibration::Provenance {
+                model: models.embedder.0.clone(),
+                model_sha256: models.embedder.1.clone(),
+                detector: models.detector.0.clone(),
+                detector_sha256: models.detector.1.clone(),
+                dataset: dataset.clone(),
+                created: face::calibration::utc_date(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs()),
+                ),
+                command: std::env::args().collect::<Vec<_>>().join(" "),
+                images_without_face: report.images_without_face as u64,
+            };
+            let table = eval::match_calibration(&pairs, cache, rule, sides, provenance);
+            let path = dir.join(format!("{}.calibration.toml", models.embedder.0));
+            table.save(&path).map_err(|e| e.to_string())?;
+            eprintln!("wrote {}", path.display());
+        }
     }
     Ok(())
 }

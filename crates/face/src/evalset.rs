@@ -518,7 +518,7 @@ fn opj_version() -> String {
             String::from_utf8_lossy(&o.stdout)
                 .lines()
                 .chain(String::from_utf8_lossy(&o.stderr).lines())
-                .find(|l| l.contains("OpenJPEG") || l.contains("version"))
+                .find(|l| l.contains("openjp2 library"))
                 .map(|l| l.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown".into())

@@ -10,9 +10,9 @@
 use image::RgbImage;
 use serde::Serialize;
 
-use crate::engine::{FaceEngine, FrameAssessment, Reference};
+use crate::engine::{AssessedFace, FaceEngine, FrameAssessment, Reference};
 use crate::error::{FaceError, Result};
-use crate::quality::{FaceQuality, QualityIssue, pick_best_frame};
+use crate::quality::{FaceQuality, QualityIssue, QualityShortfall};
 
 /// What happened to one frame of the burst.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,6 +79,8 @@ pub enum GateOutcome {
     PoorQuality {
         /// The unmet limits of the best frame.
         issues: Vec<QualityIssue>,
+        /// The same with the measured values and the limits.
+        shortfalls: Vec<QualityShortfall>,
     },
     /// The chip photo shows no face: the document cannot be used for the face check.
     ReferenceNoFace,
@@ -106,6 +108,8 @@ pub struct BurstVerification {
     pub chosen_quality: Option<FaceQuality>,
     /// Quality of the chip photo's face (None when it has none).
     pub reference_quality: Option<FaceQuality>,
+    /// When no face was acceptable: the best face seen (what the traveller came closest with).
+    pub best_refused_quality: Option<FaceQuality>,
     /// What happened to each frame, in order.
     pub frames: Vec<FrameStatus>,
 }
@@ -129,6 +133,7 @@ impl FaceEngine {
                 chosen_frame: None,
                 chosen_quality: None,
                 reference_quality: None,
+                best_refused_quality: None,
                 frames: Vec::new(),
             }),
             Err(other) => Err(other),
@@ -145,29 +150,85 @@ impl FaceEngine {
         if frames.is_empty() {
             return Err(FaceError::Config("the burst holds no frames".into()));
         }
-        let Some(match_threshold) = self.match_threshold() else {
+        let mut verifier = BurstVerifier::new(self, reference)?;
+        for frame in frames {
+            verifier.push(frame)?;
+        }
+        verifier.finish()
+    }
+}
+
+/// A burst verified frame by frame as the camera delivers it: each frame is detected, aligned
+/// and quality-assessed on arrival (so the work overlaps the capture), only the best acceptable
+/// frame so far is kept, and [`BurstVerifier::finish`] embeds, compares and attack-scores that
+/// one frame. Same answers as [`FaceEngine::verify_burst_with_reference`].
+pub struct BurstVerifier<'a> {
+    engine: &'a FaceEngine,
+    reference: &'a Reference,
+    match_threshold: f32,
+    statuses: Vec<FrameStatus>,
+    best: Option<(usize, RgbImage, AssessedFace)>,
+}
+
+impl<'a> BurstVerifier<'a> {
+    /// Starts a burst; errors when the engine has no thresholds to decide with.
+    pub fn new(engine: &'a FaceEngine, reference: &'a Reference) -> Result<Self> {
+        let Some(match_threshold) = engine.match_threshold() else {
             return Err(FaceError::Config(
                 "the embedder has no calibration and no match threshold was given: no decisions"
                     .into(),
             ));
         };
-        if self.models().attack.is_some() && self.attack_threshold().is_none() {
+        if engine.models().attack.is_some() && engine.attack_threshold().is_none() {
             return Err(FaceError::Config(
                 "the attack model has no calibration and no attack threshold was given".into(),
             ));
         }
-        let assessments = frames
-            .iter()
-            .map(|frame| self.assess_frame(frame))
-            .collect::<Result<Vec<FrameAssessment>>>()?;
-        let statuses: Vec<FrameStatus> = assessments.iter().map(frame_status).collect();
+        Ok(Self {
+            engine,
+            reference,
+            match_threshold,
+            statuses: Vec::new(),
+            best: None,
+        })
+    }
+
+    /// Assesses the next frame of the burst.
+    pub fn push(&mut self, frame: &RgbImage) -> Result<()> {
+        let assessment = self.engine.assess_frame(frame)?;
+        self.statuses.push(frame_status(&assessment));
+        if assessment.second_face.is_none()
+            && let Some(face) = assessment.best
+            && face.quality.acceptable()
+            && self
+                .best
+                .as_ref()
+                .is_none_or(|(_, _, best)| face.quality.score > best.quality.score)
+        {
+            self.best = Some((self.statuses.len() - 1, frame.clone(), face));
+        }
+        Ok(())
+    }
+
+    /// Frames assessed so far.
+    pub fn frames(&self) -> usize {
+        self.statuses.len()
+    }
+
+    /// The decision (or the reason to capture again) on the frames pushed.
+    pub fn finish(self) -> Result<BurstVerification> {
+        let engine = self.engine;
         let mut verification = BurstVerification {
             outcome: GateOutcome::NoFace,
             chosen_frame: None,
             chosen_quality: None,
-            reference_quality: Some(reference.quality.clone()),
-            frames: statuses,
+            reference_quality: Some(self.reference.quality.clone()),
+            best_refused_quality: None,
+            frames: self.statuses,
         };
+        if verification.frames.is_empty() {
+            return Err(FaceError::Config("the burst holds no frames".into()));
+        }
         let faces: Vec<&FaceQuality> = verification
             .frames
             .iter()
@@ -189,40 +250,46 @@ impl FaceEngine {
             verification.outcome = GateOutcome::MultipleFaces;
             return Ok(verification);
         }
-        let limits = self.quality_limits();
-        let acceptable = assessments.iter().map(|a| {
-            a.best
-                .as_ref()
-                .map(|b| &b.quality)
-                .filter(|q| q.acceptable())
-        });
-        let Some(chosen) = pick_best_frame(acceptable) else {
+        let limits = engine.quality_limits();
+        let Some((chosen, frame, face)) = self.best else {
             let largest = faces.iter().map(|q| q.inter_eye_px).fold(0f32, f32::max);
-            verification.outcome = if faces
+            let (outcome, best_refused) = if faces
                 .iter()
                 .all(|q| q.issues.contains(&QualityIssue::TooSmall))
             {
-                GateOutcome::FaceTooSmall {
-                    inter_eye_px: largest,
-                    min_inter_eye_px: limits.min_inter_eye_px,
-                }
+                let closest = faces
+                    .iter()
+                    .max_by(|a, b| a.inter_eye_px.total_cmp(&b.inter_eye_px))
+                    .map(|q| (*q).clone());
+                (
+                    GateOutcome::FaceTooSmall {
+                        inter_eye_px: largest,
+                        min_inter_eye_px: limits.min_inter_eye_px,
+                    },
+                    closest,
+                )
             } else {
                 let best = faces
                     .iter()
                     .filter(|q| !q.issues.contains(&QualityIssue::TooSmall))
                     .max_by(|a, b| a.score.total_cmp(&b.score));
-                GateOutcome::PoorQuality {
-                    issues: best.map(|q| q.issues.clone()).unwrap_or_default(),
-                }
+                (
+                    GateOutcome::PoorQuality {
+                        shortfalls: best.map(|q| limits.shortfalls(q)).unwrap_or_default(),
+                        issues: best.map(|q| q.issues.clone()).unwrap_or_default(),
+                    },
+                    best.map(|q| (*q).clone()),
+                )
             };
+            verification.outcome = outcome;
+            verification.best_refused_quality = best_refused;
             return Ok(verification);
         };
-        let face = assessments[chosen].best.as_ref().ok_or(FaceError::NoFace)?;
-        let analysed = self.complete(&frames[chosen], face)?;
-        let result = self.compare_embeddings(&reference.embedding, &analysed.embedding);
+        let analysed = engine.complete(&frame, &face)?;
+        let result = engine.compare_embeddings(&self.reference.embedding, &analysed.embedding);
         verification.chosen_frame = Some(chosen);
         verification.chosen_quality = Some(analysed.quality.clone());
-        verification.outcome = match (analysed.attack_score, self.attack_threshold()) {
+        verification.outcome = match (analysed.attack_score, engine.attack_threshold()) {
             (Some(attack_score), Some(attack_threshold)) if attack_score > attack_threshold => {
                 GateOutcome::AttackSuspected {
                     attack_score,
@@ -232,12 +299,12 @@ impl FaceEngine {
             }
             (attack_score, _) if result.is_match => GateOutcome::Match {
                 score: result.score,
-                threshold: match_threshold,
+                threshold: self.match_threshold,
                 attack_score,
             },
             (attack_score, _) => GateOutcome::NoMatch {
                 score: result.score,
-                threshold: match_threshold,
+                threshold: self.match_threshold,
                 attack_score,
             },
         };
@@ -272,6 +339,7 @@ mod tests {
             chosen_frame: None,
             chosen_quality: None,
             reference_quality: None,
+            best_refused_quality: None,
             frames: vec![FrameStatus::NoFace],
         })
         .unwrap();

@@ -29,7 +29,7 @@ pub use engine::{
     MatchResult, Reference,
 };
 pub use error::{FaceError, Result};
-pub use gate::{BurstVerification, FrameStatus, GateOutcome};
+pub use gate::{BurstVerification, BurstVerifier, FrameStatus, GateOutcome};
 pub use image;
 pub use image::RgbImage;
 pub use imaging::decode_image;

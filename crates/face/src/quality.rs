@@ -41,6 +41,93 @@ impl Default for QualityThresholds {
     }
 }
 
+impl QualityThresholds {
+    /// Every limit `quality` misses, with what was measured and the limit (never pixels): what
+    /// the gate records and logs when it refuses a capture.
+    pub fn shortfalls(&self, quality: &FaceQuality) -> Vec<QualityShortfall> {
+        let pitch_deviation = (quality.pitch_ratio - FRONTAL_PITCH_RATIO).abs();
+        let checks = [
+            (
+                QualityIssue::TooSmall,
+                quality.inter_eye_px < self.min_inter_eye_px,
+                quality.inter_eye_px,
+                self.min_inter_eye_px,
+            ),
+            (
+                QualityIssue::Turned,
+                quality.yaw_deg.abs() > self.max_abs_yaw_deg,
+                quality.yaw_deg.abs(),
+                self.max_abs_yaw_deg,
+            ),
+            (
+                QualityIssue::Tilted,
+                quality.roll_deg.abs() > self.max_abs_roll_deg,
+                quality.roll_deg.abs(),
+                self.max_abs_roll_deg,
+            ),
+            (
+                QualityIssue::Pitched,
+                pitch_deviation > self.max_pitch_deviation,
+                pitch_deviation,
+                self.max_pitch_deviation,
+            ),
+            (
+                QualityIssue::Blurred,
+                quality.sharpness < self.min_sharpness,
+                quality.sharpness,
+                self.min_sharpness,
+            ),
+            (
+                QualityIssue::TooDark,
+                quality.brightness < self.brightness_range[0],
+                quality.brightness,
+                self.brightness_range[0],
+            ),
+            (
+                QualityIssue::TooBright,
+                quality.brightness > self.brightness_range[1],
+                quality.brightness,
+                self.brightness_range[1],
+            ),
+            (
+                QualityIssue::Clipped,
+                quality.clipped_fraction > self.max_clipped_fraction,
+                quality.clipped_fraction,
+                self.max_clipped_fraction,
+            ),
+        ];
+        checks
+            .into_iter()
+            .filter(|(_, missed, _, _)| *missed)
+            .map(|(issue, _, measured, limit)| QualityShortfall {
+                issue,
+                measured,
+                limit,
+            })
+            .collect()
+    }
+
+    /// The limits `quality` misses.
+    pub fn issues(&self, quality: &FaceQuality) -> Vec<QualityIssue> {
+        self.shortfalls(quality)
+            .into_iter()
+            .map(|s| s.issue)
+            .collect()
+    }
+}
+
+/// One missed limit: which, the measured value and the limit (for the pitch: the deviation of
+/// the nose position ratio from frontal).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct QualityShortfall {
+    /// The limit missed.
+    pub issue: QualityIssue,
+    /// What was measured.
+    pub measured: f32,
+    /// The limit in force.
+    pub limit: f32,
+}
+
 /// A reason a capture falls short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -182,31 +269,6 @@ pub fn chip_measures(chip: &RgbImage) -> (f32, f32, f32) {
 pub fn assess(detection: &Detection, chip: &RgbImage, limits: &QualityThresholds) -> FaceQuality {
     let (inter_eye_px, yaw_deg, roll_deg, pitch_ratio) = pose_from_landmarks(&detection.landmarks);
     let (sharpness, brightness, clipped_fraction) = chip_measures(chip);
-    let mut issues = Vec::new();
-    if inter_eye_px < limits.min_inter_eye_px {
-        issues.push(QualityIssue::TooSmall);
-    }
-    if yaw_deg.abs() > limits.max_abs_yaw_deg {
-        issues.push(QualityIssue::Turned);
-    }
-    if roll_deg.abs() > limits.max_abs_roll_deg {
-        issues.push(QualityIssue::Tilted);
-    }
-    if (pitch_ratio - FRONTAL_PITCH_RATIO).abs() > limits.max_pitch_deviation {
-        issues.push(QualityIssue::Pitched);
-    }
-    if sharpness < limits.min_sharpness {
-        issues.push(QualityIssue::Blurred);
-    }
-    if brightness < limits.brightness_range[0] {
-        issues.push(QualityIssue::TooDark);
-    }
-    if brightness > limits.brightness_range[1] {
-        issues.push(QualityIssue::TooBright);
-    }
-    if clipped_fraction > limits.max_clipped_fraction {
-        issues.push(QualityIssue::Clipped);
-    }
     let soft = |value: f32, good: f32| (value / good).clamp(0.0, 1.0);
     let score = soft(inter_eye_px, 2.0 * limits.min_inter_eye_px)
         * (1.0 - (yaw_deg.abs() / 90.0)).clamp(0.0, 1.0)
@@ -215,7 +277,7 @@ pub fn assess(detection: &Detection, chip: &RgbImage, limits: &QualityThresholds
         * soft(sharpness, 4.0 * limits.min_sharpness)
         * (1.0 - clipped_fraction).clamp(0.0, 1.0)
         * detection.score.clamp(0.0, 1.0);
-    FaceQuality {
+    let mut quality = FaceQuality {
         inter_eye_px,
         yaw_deg,
         roll_deg,
@@ -225,8 +287,10 @@ pub fn assess(detection: &Detection, chip: &RgbImage, limits: &QualityThresholds
         clipped_fraction,
         detector_score: detection.score,
         score,
-        issues,
-    }
+        issues: Vec::new(),
+    };
+    quality.issues = limits.issues(&quality);
+    quality
 }
 
 /// Index of the best frame of a burst: acceptable frames first, then the highest quality score.

@@ -52,8 +52,42 @@ pub enum Finger {
     RightIndex,
 }
 
-/// The result of one face-capture attempt (a burst of frames, best frame compared).
+/// A face-quality limit a capture can miss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaceQualityCheck {
+    /// Inter-eye distance in pixels below the minimum (step closer).
+    TooSmall,
+    /// Yaw (degrees) above the maximum (look at the camera).
+    Turned,
+    /// Roll (degrees) above the maximum (hold the head straight).
+    Tilted,
+    /// Pitch (degrees) above the maximum (raise or lower the chin).
+    Pitched,
+    /// Sharpness below the minimum (hold still).
+    Blurred,
+    /// Mean brightness below the minimum.
+    TooDark,
+    /// Mean brightness above the maximum.
+    TooBright,
+    /// Fraction of clipped pixels above the maximum.
+    Clipped,
+}
+
+/// One face-quality limit the best face of a burst missed: the measured value and the limit
+/// (numbers only, never pixels), recorded with the transaction's outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaceQualityShortfall {
+    /// The limit.
+    pub check: FaceQualityCheck,
+    /// What was measured.
+    pub measured: f32,
+    /// The limit in force.
+    pub limit: f32,
+}
+
+/// The result of one face-capture attempt (a burst of frames, best frame compared).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum FaceAttempt {
     /// A usable face was found and compared with the chip photo.
@@ -67,10 +101,12 @@ pub enum FaceAttempt {
     },
     /// No face in the burst.
     NoFace,
-    /// Faces were found but none met the quality floor.
+    /// Faces were found but none met the quality limits.
     QualityTooLow {
-        /// Quality of the best frame seen, 0..=100.
+        /// Quality of the best face seen, 0..=100.
         quality: u8,
+        /// The limits that face missed.
+        shortfalls: Vec<FaceQualityShortfall>,
     },
     /// More than one face close to the camera.
     MultipleFaces,
@@ -94,6 +130,10 @@ pub enum FingerAttempt {
         /// Match score on the module's scale, also when the matcher refused the pair (it is
         /// recorded: an agency tunes its threshold on these).
         score: u16,
+        /// The matcher's own verdict at its configured security level (an R30x module's Match
+        /// confirmation). A pass needs it as well as `score` at the policy's threshold, so a
+        /// threshold set below the module's never admits a finger the module refused.
+        matched: bool,
     },
     /// No finger arrived within the placement time.
     NoFinger,
@@ -130,10 +170,6 @@ impl Condition {
     pub const fn reason(self) -> ReasonCode {
         match self {
             Condition::CameraDown => ReasonCode::CameraUnavailable,
-        /// The matcher's own verdict at its configured security level (an R30x module's Match
-        /// confirmation). A pass needs it as well as `score` at the policy's threshold, so a
-        /// threshold set below the module's never admits a finger the module refused.
-        matched: bool,
             Condition::ChipReaderDown => ReasonCode::ChipReaderUnavailable,
             Condition::FingerprintReaderDown => ReasonCode::FingerprintReaderUnavailable,
             Condition::DoorFault => ReasonCode::DoorFault,

@@ -30,8 +30,8 @@ pub mod turnstile;
 
 pub use document::{Authenticity, ChipReadResult, DocumentFacts, DocumentHash};
 pub use event::{
-    Command, Condition, DoorAlarm, Event, FaceAttempt, Finger, FingerAttempt, Lights, Prompt,
-    TransactionId,
+    Command, Condition, DoorAlarm, Event, FaceAttempt, FaceQualityCheck, FaceQualityShortfall,
+    Finger, FingerAttempt, Lights, Prompt, TransactionId,
 };
 pub use machine::{Counters, Gate, Snapshot, Step};
 pub use policy::{GateProfile, NationalityRule, Policy, PolicyProblem};

@@ -655,6 +655,7 @@ impl Gate {
                     txn.scores.face_match = Some(score);
                     txn.scores.face_attack = Some(attack_score);
                     txn.scores.face_quality = Some(quality);
+                    txn.scores.face_quality_shortfalls.clear();
                 }
                 let attack = !attack_score.is_finite() || attack_score > face.attack_threshold;
                 if attack {
@@ -666,9 +667,13 @@ impl Gate {
                 }
             }
             FaceAttempt::NoFace => self.retry_or(now, ReasonCode::FaceNotFound, out),
-            FaceAttempt::QualityTooLow { quality } => {
+            FaceAttempt::QualityTooLow {
+                quality,
+                shortfalls,
+            } => {
                 if let Some(txn) = self.txn_mut() {
                     txn.scores.face_quality = Some(quality);
+                    txn.scores.face_quality_shortfalls = shortfalls;
                 }
                 self.retry_or(now, ReasonCode::FaceQualityTooLow, out)
             }

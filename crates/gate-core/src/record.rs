@@ -49,6 +49,9 @@ pub struct Scores {
     pub face_attack: Option<f32>,
     /// Quality of the last compared frame.
     pub face_quality: Option<u8>,
+    /// The quality limits the last refused capture missed, with measured values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub face_quality_shortfalls: Vec<crate::event::FaceQualityShortfall>,
     /// Fingerprint match score (fingerprint gate).
     pub fingerprint_match: Option<u16>,
     /// Best quality per captured finger.

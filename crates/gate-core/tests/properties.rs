@@ -94,7 +94,14 @@ fn face_attempt() -> impl Strategy<Value = FaceAttempt> {
         }),
         1 => Just(FaceAttempt::NoFace),
         1 => Just(FaceAttempt::MultipleFaces),
-        1 => (0u8..60).prop_map(|quality| FaceAttempt::QualityTooLow { quality }),
+        1 => (0u8..60).prop_map(|quality| FaceAttempt::QualityTooLow {
+            quality,
+            shortfalls: vec![gate_core::FaceQualityShortfall {
+                check: gate_core::FaceQualityCheck::Blurred,
+                measured: 12.0,
+                limit: 20.0,
+            }],
+        }),
     ]
 }
 
@@ -226,6 +233,7 @@ fn run(profile: GateProfile, script: Vec<(u64, Stimulus)>) -> Result<(), TestCas
                     if oracle.eligible_at.contains_key(&id)
                         && enrolled_first == Some(finger)
                         && quality >= policy.fingerprint.quality_floor
+                        && matched
                         && score >= policy.fingerprint.match_threshold
                     {
                         oracle.biometric_ok.insert(id);
@@ -233,7 +241,6 @@ fn run(profile: GateProfile, script: Vec<(u64, Stimulus)>) -> Result<(), TestCas
                 }
                 Event::FingerCaptured {
                     transaction_id: id,
-                        && matched
                     finger,
                     attempt,
                 }

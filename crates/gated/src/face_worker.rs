@@ -11,7 +11,7 @@ use crate::unix_ms;
 use devices::camera::{Backoff, Camera, CameraError, ReconnectingCamera};
 use face::gate::GateOutcome;
 use face::{FaceConfig, FaceEngine, Reference, RgbImage};
-use gate_core::{Event, FaceAttempt, TransactionId};
+use gate_core::{Event, FaceAttempt, FaceQualityCheck, FaceQualityShortfall, TransactionId};
 use gate_protocol::Health;
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
@@ -326,26 +326,52 @@ impl Worker {
         if !has_reference || self.engine.is_none() {
             return FaceAttempt::ReferenceUnusable;
         }
-        let frames = match self.grab_burst() {
-            Ok(frames) => frames,
-            Err(problem) => {
-                self.health.report(Health::Down, problem);
-                return FaceAttempt::NoFace;
-            }
-        };
-        self.report_camera_up();
         let (Some(engine), Some((_, HeldReference::Ready(reference)))) =
             (&self.engine, &self.reference)
         else {
             return FaceAttempt::ReferenceUnusable;
         };
-        let verification = match engine.verify_burst_with_reference(reference, &frames) {
+        // Each frame is assessed as it arrives, so the work overlaps the capture; only the
+        // best acceptable frame is embedded and attack-scored at the end.
+        let mut verifier = match face::BurstVerifier::new(engine, reference) {
+            Ok(verifier) => verifier,
+            Err(err) => {
+                warn!(error = %err, "burst verification failed");
+                return FaceAttempt::NoFace;
+            }
+        };
+        let mut camera_problem = None;
+        for _ in 0..self.burst_frames {
+            match self.camera.next_frame(FRAME_TIMEOUT) {
+                Ok(frame) => {
+                    if let Some(image) = RgbImage::from_raw(frame.width, frame.height, frame.data)
+                        && let Err(err) = verifier.push(&image)
+                    {
+                        warn!(error = %err, "frame assessment failed");
+                    }
+                }
+                Err(err) => {
+                    let lost = err.is_device_lost() || matches!(err, CameraError::Down { .. });
+                    camera_problem = Some(err.to_string());
+                    if lost {
+                        break;
+                    }
+                }
+            }
+        }
+        if verifier.frames() == 0 {
+            let problem = camera_problem.unwrap_or_else(|| "no frame in the burst".into());
+            self.health.report(Health::Down, problem);
+            return FaceAttempt::NoFace;
+        }
+        let verification = match verifier.finish() {
             Ok(verification) => verification,
             Err(err) => {
                 warn!(error = %err, "burst verification failed");
                 return FaceAttempt::NoFace;
             }
         };
+        self.report_camera_up();
         let quality = verification
             .chosen_quality
             .as_ref()
@@ -378,9 +404,21 @@ impl Worker {
             },
             GateOutcome::NoFace => FaceAttempt::NoFace,
             GateOutcome::MultipleFaces => FaceAttempt::MultipleFaces,
-            GateOutcome::FaceTooSmall { .. } | GateOutcome::PoorQuality { .. } => {
-                FaceAttempt::QualityTooLow { quality }
+            GateOutcome::FaceTooSmall {
+                inter_eye_px,
+                min_inter_eye_px,
+            } => {
+                let shortfalls = vec![FaceQualityShortfall {
+                    check: FaceQualityCheck::TooSmall,
+                    measured: inter_eye_px,
+                    limit: min_inter_eye_px,
+                }];
+                refused_capture(&verification.best_refused_quality, shortfalls)
             }
+            GateOutcome::PoorQuality { shortfalls, .. } => refused_capture(
+                &verification.best_refused_quality,
+                shortfalls.iter().map(core_shortfall).collect(),
+            ),
             GateOutcome::ReferenceNoFace => FaceAttempt::ReferenceUnusable,
         }
     }
@@ -486,6 +524,45 @@ impl Worker {
             info.backend, info.driver, info.width, info.height, info.fps
         );
         self.health.report(Health::Up, detail);
+    }
+}
+
+/// A capture refused for quality: the best face's quality and what it missed, logged as numbers.
+fn refused_capture(
+    best: &Option<face::FaceQuality>,
+    shortfalls: Vec<FaceQualityShortfall>,
+) -> FaceAttempt {
+    let quality = best.as_ref().map_or(0, |q| quality_percent(q.score));
+    for shortfall in &shortfalls {
+        info!(
+            check = ?shortfall.check,
+            measured = shortfall.measured,
+            limit = shortfall.limit,
+            "face capture missed a quality limit"
+        );
+    }
+    FaceAttempt::QualityTooLow {
+        quality,
+        shortfalls,
+    }
+}
+
+/// The engine's shortfall in the core's terms.
+fn core_shortfall(shortfall: &face::quality::QualityShortfall) -> FaceQualityShortfall {
+    use face::quality::QualityIssue;
+    FaceQualityShortfall {
+        check: match shortfall.issue {
+            QualityIssue::TooSmall => FaceQualityCheck::TooSmall,
+            QualityIssue::Turned => FaceQualityCheck::Turned,
+            QualityIssue::Tilted => FaceQualityCheck::Tilted,
+            QualityIssue::Pitched => FaceQualityCheck::Pitched,
+            QualityIssue::Blurred => FaceQualityCheck::Blurred,
+            QualityIssue::TooDark => FaceQualityCheck::TooDark,
+            QualityIssue::TooBright => FaceQualityCheck::TooBright,
+            QualityIssue::Clipped => FaceQualityCheck::Clipped,
+        },
+        measured: shortfall.measured,
+        limit: shortfall.limit,
     }
 }
 

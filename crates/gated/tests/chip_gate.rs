@@ -12,12 +12,16 @@
 mod artefacts;
 mod support;
 
+use gate_config::GateConfig;
+use gate_config::schema::{
+    CameraConfig, ChipReaderConfig, DoorConfig, FaceSection, MrzScannerConfig, TrustSection,
+};
 use gate_protocol::Health;
 use serialport::{SerialPort, TTYPort};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use support::{Gated, fast_sim_config};
+use support::Gated;
 use virtual_epassport::chip::{Misbehaviour, VirtualChip};
 use virtual_epassport::document::{Document, DocumentConfig, PaceSuite};
 use virtual_epassport::pcscd::IsolatedPcscd;
@@ -99,67 +103,105 @@ impl Rig {
         ));
     }
 
-    /// Starts gated trusting the CSCAs in `trust_dir`, with `frames` before the camera.
+    /// Starts gated trusting the CSCAs in `trust_dir`, with `frames` before the camera: the
+    /// simulated gate's configuration with this rig's devices, one capture attempt and long
+    /// time limits for a loaded test machine.
     fn start_gated(&mut self, trust_dir: &Path, frames: &str) {
-        let photos = artefacts::photos_dir();
-        let frame_dir = self.root.path().join("frames");
-        std::fs::create_dir_all(&frame_dir).unwrap();
-        for i in 0..3 {
-            std::fs::copy(photos.join(frames), frame_dir.join(format!("f{i}.jpg"))).unwrap();
-        }
+        self.show_camera(frames);
+        let mut config = self.config("sim-face-gate.toml", trust_dir);
+        config.policy.face.max_attempts = 1;
+        config.policy.face.capture_timeout_ms = 120_000;
+        config.policy.timeouts.chip_read_ms = 60_000;
+        self.start_with(&config);
+    }
+
+    /// A shipped configuration (`firmware-config/NAME`) as typed values, with this rig's
+    /// reader, scanner and frame camera, the repository's models (what the package installs
+    /// under /usr/share/gated/models), the test ONNX Runtime and `trust_dir` as the trust
+    /// store. The policy is left as shipped.
+    fn config(&self, name: &str, trust_dir: &Path) -> GateConfig {
+        let path = artefacts::workspace().join("firmware-config").join(name);
+        let mut config = gate_config::load(&path)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .config;
         let models = artefacts::workspace()
             .join("models")
             .canonicalize()
             .unwrap();
-        let manifest = models.join(face::engine::DEFAULT_EMBEDDER_MANIFEST);
-        let threshold: f32 = std::fs::read_to_string(&manifest)
+        config.devices.chip_reader = Some(ChipReaderConfig::Pcsc {
+            reader: self.pcscd.reader_name().to_owned(),
+            mrz_scanner: MrzScannerConfig {
+                port: self.scanner_path.clone(),
+                baud: 9600,
+            },
+            allow_bac: true,
+            card_wait_ms: 5000,
+        });
+        config.devices.camera = Some(CameraConfig::Frames {
+            dir: self.frame_dir(),
+            fps: 25,
+        });
+        config.devices.door = Some(DoorConfig::Simulated { passage_ms: 300 });
+        let shipped_face = config.face.clone();
+        config.face = Some(FaceSection {
+            onnxruntime: artefacts::ort_library(),
+            detector: models.join(face::engine::DEFAULT_DETECTOR_MANIFEST),
+            embedder: models.join(face::engine::DEFAULT_EMBEDDER_MANIFEST),
+            attack: Some(models.join(face::engine::DEFAULT_ATTACK_MANIFEST)),
+            threads: 1,
+            burst_frames: shipped_face.as_ref().map_or(3, |f| f.burst_frames),
+            match_calibration: None,
+            attack_calibration: None,
+        });
+        config.trust = Some(TrustSection {
+            csca: vec![trust_dir.to_owned()],
+            ..config.trust.clone().unwrap_or(TrustSection {
+                csca: Vec::new(),
+                master_lists: Vec::new(),
+                master_list_signers: Vec::new(),
+                crls: Vec::new(),
+                require_crl: false,
+                chip_authentication: Default::default(),
+                active_authentication: Default::default(),
+            })
+        });
+        config.central = None;
+        config.control.group = None;
+        config.privacy.document_hash_key_file = None;
+        config.simulation.autopilot_interval_ms = 0;
+        let (problems, _) = config.resolve_face_operating_points();
+        assert!(problems.is_empty(), "{problems:?}");
+        config
+    }
+
+    fn frame_dir(&self) -> PathBuf {
+        self.root.path().join("frames")
+    }
+
+    /// Puts `photo` (a test photo) before the frame camera: three JPEG frames, each replaced
+    /// whole (written aside, then renamed) so the camera never reads half a file.
+    fn show_camera(&self, photo: &str) {
+        let dir = self.frame_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let image = image::open(artefacts::photos_dir().join(photo))
             .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("threshold = "))
-            .unwrap()
-            .trim()
-            .parse()
+            .to_rgb8();
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+            .encode_image(&image)
             .unwrap();
-        let devices = format!(
-            "[devices.chip_reader]\nbackend = \"pcsc\"\nreader = {:?}\ncard_wait_ms = 5000\n\n\
-             [devices.chip_reader.mrz_scanner]\nport = {:?}\nbaud = 9600\n\n\
-             [devices.camera]\nbackend = \"frames\"\ndir = {:?}\nfps = 25\n",
-            self.pcscd.reader_name(),
-            self.scanner_path.display().to_string(),
-            frame_dir.display().to_string(),
-        );
-        let base = fast_sim_config();
-        let start = base.find("[devices.chip_reader]").unwrap();
-        let end = base.find("[devices.door]").unwrap();
-        let config = format!(
-            "{}{}\n{}\n[face]\nonnxruntime = {:?}\ndetector = {:?}\nembedder = {:?}\nattack = {:?}\nthreads = 1\nburst_frames = 3\n\n[trust]\ncsca = [{:?}]\n",
-            &base[..start],
-            devices,
-            &base[end..]
-                .replace(
-                    "match_threshold = 0.36",
-                    &format!("match_threshold = {threshold}"),
-                )
-                .replace(
-                    "max_attempts = 3\ncapture_timeout_ms = 15000",
-                    "max_attempts = 1\ncapture_timeout_ms = 120000",
-                )
-                .replace("chip_read_ms = 8000", "chip_read_ms = 60000"),
-            artefacts::ort_library().display().to_string(),
-            models
-                .join(face::engine::DEFAULT_DETECTOR_MANIFEST)
-                .display()
-                .to_string(),
-            manifest.display().to_string(),
-            models
-                .join(face::engine::DEFAULT_ATTACK_MANIFEST)
-                .display()
-                .to_string(),
-            trust_dir.display().to_string(),
-        );
+        for i in 0..3 {
+            let aside = dir.join(format!(".f{i}.tmp"));
+            std::fs::write(&aside, &jpeg).unwrap();
+            std::fs::rename(&aside, dir.join(format!("f{i}.jpg"))).unwrap();
+        }
+    }
+
+    /// Starts gated with `config` and waits until reader and camera are up.
+    fn start_with(&mut self, config: &GateConfig) {
         let gated = Gated::start_in_with_env(
             self.root.path(),
-            &config,
+            &config.to_toml().unwrap(),
             &[("PCSCLITE_CSOCK_NAME", self.pcscd.socket().as_os_str())],
         );
         gated.wait_for("the document reader and camera to come up", |s| {
@@ -284,4 +326,84 @@ fn a_tampered_chip_an_unknown_signer_and_a_wrong_key_are_refused_with_their_reas
         "{}",
         rig.gated().log_text()
     );
+}
+
+/// The shipped face-gate example's policy, untouched (`target_fmr = 0.0005`, attack BPCER 1 %,
+/// three attempts, its time limits), resolved through the shipped models' calibrations: for
+/// every ordered pair of the test photos (chip photo of one, camera showing the other), the
+/// same person passes and another person is refused with FACE_MISMATCH. Nothing is tuned here.
+#[test]
+fn every_test_photo_pair_gets_the_right_decision_at_the_shipped_operating_point() {
+    // (photo, person)
+    let photos = [
+        ("obama.jpg", "obama"),
+        ("obama2.jpg", "obama"),
+        ("obama3.jpg", "obama"),
+        ("biden.jpg", "biden"),
+        ("astronaut.png", "collins"),
+    ];
+    let mut rig = Rig::start();
+    let pki = Pki::generate(&PkiOptions::default()).unwrap();
+    let trust_dir = trust(rig.root.path(), "trust", &pki);
+    let config = rig.config("face-gate-example.toml", &trust_dir);
+    let shipped =
+        gate_config::load(&artefacts::workspace().join("firmware-config/face-gate-example.toml"))
+            .unwrap()
+            .config;
+    assert_eq!(
+        config.face_policy, shipped.face_policy,
+        "the policy is as shipped"
+    );
+    assert_eq!(
+        config.policy.face.max_attempts,
+        shipped.policy.face.max_attempts
+    );
+    assert_eq!(config.policy.timeouts, shipped.policy.timeouts);
+    rig.show_camera(photos[0].0);
+    rig.start_with(&config);
+    let log = rig.gated().log_text();
+    assert!(
+        log.contains("face match threshold") && log.contains("target FMR 5e-4"),
+        "the chosen threshold is logged:\n{log}"
+    );
+    let lines = mrz();
+    let mut wrong = Vec::new();
+    let (mut passed, mut denied) = (0, 0);
+    for (chip, chip_person) in photos {
+        rig._card = None;
+        std::thread::sleep(std::time::Duration::from_millis(1_200));
+        rig.insert(
+            &DocumentConfig::new(&[&lines[0], &lines[1]], chip_photo(chip)),
+            &pki,
+        );
+        for (live, live_person) in photos {
+            rig.show_camera(live);
+            rig.gated()
+                .wait_for("the gate to be free", |s| s.state == "idle");
+            rig.scan(&lines);
+            let status = rig.gated().wait_for("the decision", |s| {
+                s.counters.passed + s.counters.denied > passed + denied
+            });
+            let (outcome, reasons, payload) = rig.last_outcome();
+            let genuine = chip_person == live_person;
+            let right = if genuine {
+                outcome == "passed"
+            } else {
+                outcome == "denied" && reasons == ["FACE_MISMATCH"]
+            };
+            if !right {
+                wrong.push(format!(
+                    "chip {chip} / camera {live}: {outcome} {reasons:?} scores {}",
+                    payload["scores"]
+                ));
+            }
+            passed = status.counters.passed;
+            denied = status.counters.denied;
+            if outcome == "denied" {
+                rig.gated().ok(gate_protocol::Request::OfficerReset);
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "wrong decisions:\n{}", wrong.join("\n"));
+    assert_eq!((passed, denied), (11, 14));
 }

@@ -7,68 +7,54 @@
 mod artefacts;
 mod support;
 
+use gate_config::GateConfig;
+use gate_config::schema::{CameraConfig, ChipReaderConfig, DoorConfig, FaceSection};
 use gate_protocol::{Health, Request, Response, SimulatedTraveller};
 use std::path::{Path, PathBuf};
-use support::{Gated, fast_sim_config};
+use support::Gated;
 
-/// The calibrated threshold of the default embedder, read from its manifest.
-fn default_threshold() -> f32 {
-    let manifest = artefacts::workspace()
-        .join("models")
-        .join(face::engine::DEFAULT_EMBEDDER_MANIFEST);
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix("threshold = "))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no threshold in {}", manifest.display()))
-}
-
-/// A gate config whose chip photo is `chip_photo` and whose camera plays the files in `frames`.
-fn face_gate_config(chip_photo: &Path, frames: &Path) -> String {
+/// The simulated gate (`firmware-config/sim-face-gate.toml`, as typed values) with the
+/// simulated chip reader holding `chip_photo`, a camera playing the files in `frames`, the
+/// repository's models and the shipped operating point resolved through their calibrations.
+fn face_gate(chip_photo: &Path, frames: &Path) -> GateConfig {
     let models = artefacts::workspace()
         .join("models")
         .canonicalize()
         .unwrap();
-    let config = fast_sim_config()
-        .replace(
-            "read_ms = 40",
-            &format!(
-                "read_ms = 40\nphoto = {:?}",
-                chip_photo.display().to_string()
-            ),
-        )
-        .replace(
-            "backend = \"simulated\"\ncapture_ms = 40",
-            &format!(
-                "backend = \"frames\"\ndir = {:?}\nfps = 25",
-                frames.display().to_string()
-            ),
-        )
-        .replace(
-            "match_threshold = 0.36",
-            &format!("match_threshold = {}", default_threshold()),
-        )
-        // One burst per traveller, and time enough for it on a loaded test machine.
-        .replace(
-            "max_attempts = 3\ncapture_timeout_ms = 15000",
-            "max_attempts = 1\ncapture_timeout_ms = 120000",
-        );
-    format!(
-        "{config}\n[face]\nonnxruntime = {:?}\ndetector = {:?}\nembedder = {:?}\nattack = {:?}\nthreads = 1\nburst_frames = 3\n",
-        artefacts::ort_library().display().to_string(),
-        models
-            .join(face::engine::DEFAULT_DETECTOR_MANIFEST)
-            .display()
-            .to_string(),
-        models
-            .join(face::engine::DEFAULT_EMBEDDER_MANIFEST)
-            .display()
-            .to_string(),
-        models
-            .join(face::engine::DEFAULT_ATTACK_MANIFEST)
-            .display()
-            .to_string(),
-    )
+    let mut config =
+        gate_config::load(&artefacts::workspace().join("firmware-config/sim-face-gate.toml"))
+            .unwrap()
+            .config;
+    config.devices.chip_reader = Some(ChipReaderConfig::Simulated {
+        read_ms: 40,
+        photo: Some(chip_photo.to_owned()),
+    });
+    config.devices.camera = Some(CameraConfig::Frames {
+        dir: frames.to_owned(),
+        fps: 25,
+    });
+    config.devices.door = Some(DoorConfig::Simulated { passage_ms: 60 });
+    config.face = Some(FaceSection {
+        onnxruntime: artefacts::ort_library(),
+        detector: models.join(face::engine::DEFAULT_DETECTOR_MANIFEST),
+        embedder: models.join(face::engine::DEFAULT_EMBEDDER_MANIFEST),
+        attack: Some(models.join(face::engine::DEFAULT_ATTACK_MANIFEST)),
+        threads: 1,
+        burst_frames: 3,
+        match_calibration: None,
+        attack_calibration: None,
+    });
+    // One burst per traveller, and time enough for it on a loaded test machine.
+    config.policy.face.max_attempts = 1;
+    config.policy.face.capture_timeout_ms = 120_000;
+    let (problems, _) = config.resolve_face_operating_points();
+    assert!(problems.is_empty(), "{problems:?}");
+    config
+}
+
+/// A gate config whose chip photo is `chip_photo` and whose camera plays the files in `frames`.
+fn face_gate_config(chip_photo: &Path, frames: &Path) -> String {
+    face_gate(chip_photo, frames).to_toml().unwrap()
 }
 
 /// A frame folder holding `copies` copies of `photo`.
@@ -137,9 +123,14 @@ fn the_holder_matches_the_chip_photo_and_walks_through() {
     let score = events[0]["payload"]["scores"]["face_match"]
         .as_f64()
         .unwrap();
+    let photos = artefacts::photos_dir();
+    let threshold = face_gate(&photos.join("obama.jpg"), &photos)
+        .policy
+        .face
+        .match_threshold;
     assert!(
-        score >= f64::from(default_threshold()),
-        "face score {score} below the threshold"
+        score >= f64::from(threshold),
+        "face score {score} below the threshold {threshold}"
     );
     let log = gated.log_text();
     assert!(log.contains("face burst compared"), "{log}");
