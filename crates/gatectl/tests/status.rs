@@ -2,86 +2,32 @@
 //! the real gated binary (built beside gatectl by `cargo test --workspace`).
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
+use std::path::Path;
+use std::process::Output;
 
-fn gated_binary() -> PathBuf {
-    let gatectl = Path::new(env!("CARGO_BIN_EXE_gatectl"));
-    let gated = gatectl.with_file_name("gated");
-    assert!(
-        gated.exists(),
-        "{} not built: run the workspace tests (cargo test --workspace) or `cargo build -p gated`",
-        gated.display()
-    );
-    gated
-}
+use gate_config::schema::{CameraConfig, ChipReaderConfig, DoorConfig};
+use support::{Daemon, root, shipped, text};
 
-struct Daemon {
-    child: Child,
-    _dir: tempfile::TempDir,
-    socket: PathBuf,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The simulated face gate with fast simulated devices.
 fn start_gated() -> Daemon {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("gate.toml");
-    let text = std::fs::read_to_string(root().join("firmware-config/sim-face-gate.toml"))
-        .unwrap()
-        .replace("read_ms = 600", "read_ms = 30")
-        .replace("capture_ms = 700", "capture_ms = 30")
-        .replace("passage_ms = 1500", "passage_ms = 30");
-    std::fs::write(&config, text).unwrap();
-    let socket = dir.path().join("control.sock");
-    let child = Command::new(gated_binary())
-        .arg("--config")
-        .arg(&config)
-        .arg("--socket")
-        .arg(&socket)
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !socket.exists() {
-        assert!(Instant::now() < deadline, "gated did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Daemon {
-        child,
-        _dir: dir,
-        socket,
-    }
+    let mut config = shipped("sim-face-gate.toml");
+    config.devices.chip_reader = Some(ChipReaderConfig::Simulated {
+        read_ms: 30,
+        photo: None,
+    });
+    config.devices.camera = Some(CameraConfig::Simulated { capture_ms: 30 });
+    config.devices.door = Some(DoorConfig::Simulated { passage_ms: 30 });
+    support::start_gated(&config)
 }
 
 fn gatectl(args: &[&str], socket: Option<&Path>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatectl"));
-    cmd.args(args);
+    let mut args: Vec<&str> = args.to_vec();
     if let Some(socket) = socket {
-        cmd.arg("--socket").arg(socket);
+        args.extend(["--socket", socket.to_str().unwrap()]);
     }
-    cmd.output().unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    support::gatectl(&args)
 }
 
 #[test]
@@ -115,20 +61,19 @@ fn simulate_maintenance_and_officer_reset() {
     let daemon = start_gated();
     let output = gatectl(&["simulate", "impostor", "--json"], Some(&daemon.socket));
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let output = gatectl(&["status", "--json"], Some(&daemon.socket));
-        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        if json["state"] == "holding" {
-            assert_eq!(json["last_outcome"]["reasons"][0], "FACE_MISMATCH");
-            break;
-        }
-        assert!(Instant::now() < deadline, "no deny: {json}");
-        std::thread::sleep(Duration::from_millis(30));
-    }
-    // Busy with the officer: the next traveller is not admitted (exit 1).
+    support::wait_for(&daemon, "deny", |json| json["state"] == "holding");
+    assert_eq!(
+        support::status(&daemon)["last_outcome"]["reasons"][0],
+        "FACE_MISMATCH"
+    );
+    // Busy with the officer: the gate does not take the next traveller (exit 1).
     let output = gatectl(&["simulate", "genuine"], Some(&daemon.socket));
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        text(&output).contains("did not take the traveller"),
+        "{}",
+        text(&output)
+    );
     let output = gatectl(&["officer-reset"], Some(&daemon.socket));
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let output = gatectl(&["maintenance", "on"], Some(&daemon.socket));
@@ -138,6 +83,29 @@ fn simulate_maintenance_and_officer_reset() {
         text(&output).contains("OUT OF SERVICE: MAINTENANCE_MODE"),
         "{}",
         text(&output)
+    );
+}
+
+#[test]
+fn simulate_says_what_the_gate_decided() {
+    let daemon = start_gated();
+    // A traveller the gate denies is reported denied, never "admitted".
+    let output = gatectl(&["simulate", "impostor"], Some(&daemon.socket));
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{said}");
+    assert!(said.contains(": denied (FACE_MISMATCH)"), "{said}");
+    assert!(!said.contains("admitted"), "{said}");
+    let output = gatectl(&["officer-reset"], Some(&daemon.socket));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    // One who passes is reported passed, with the transaction that recorded it.
+    let output = gatectl(&["simulate", "genuine", "--json"], Some(&daemon.socket));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["outcome"], "passed", "{json}");
+    assert_eq!(json["reasons"], serde_json::json!([]));
+    assert_eq!(
+        json["transaction_id"],
+        support::status(&daemon)["last_outcome"]["transaction_id"]
     );
 }
 

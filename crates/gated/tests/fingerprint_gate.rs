@@ -36,63 +36,16 @@ fn workspace() -> PathBuf {
         .unwrap()
 }
 
-/// A shipped example as gated reads it: the typed configuration, and its `[policy]` table as
-/// written (its face operating points are resolved when gated loads the file).
-struct Example {
-    config: GateConfig,
-    policy: toml::Table,
-}
-
-fn load(name: &str) -> Example {
-    let path = workspace().join("firmware-config").join(name);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut table: toml::Table = text.parse().unwrap();
-    let Some(toml::Value::Table(policy)) = table.remove("policy") else {
-        panic!("{name} has no [policy]");
-    };
-    let config = gate_config::parse(&text, &path).unwrap().config;
-    Example { config, policy }
-}
-
-fn value<T: serde::Serialize>(section: &T) -> toml::Value {
-    toml::Value::try_from(section).unwrap()
-}
-
-impl Example {
-    /// The TOML gated reads, section by section from the typed values.
-    fn toml_text(&self) -> String {
-        let config = &self.config;
-        let mut policy = self.policy.clone();
-        policy.insert("eligibility".into(), value(&config.policy.eligibility));
-        policy.insert("fingerprint".into(), value(&config.policy.fingerprint));
-        let mut table = toml::Table::new();
-        table.insert("gate".into(), value(&config.gate));
-        table.insert("control".into(), value(&config.control));
-        table.insert("storage".into(), value(&config.storage));
-        table.insert("privacy".into(), value(&config.privacy));
-        table.insert("devices".into(), value(&config.devices));
-        table.insert("reporting".into(), value(&config.reporting));
-        table.insert("policy".into(), toml::Value::Table(policy));
-        table.insert("simulation".into(), value(&config.simulation));
-        for (key, section) in [
-            ("face", config.face.as_ref().map(value)),
-            ("central", config.central.as_ref().map(value)),
-            ("trust", config.trust.as_ref().map(value)),
-            ("biocart", config.biocart.as_ref().map(value)),
-        ] {
-            if let Some(section) = section {
-                table.insert(key.into(), section);
-            }
-        }
-        toml::to_string(&table).unwrap()
-    }
+fn load(name: &str) -> GateConfig {
+    gate_config::load(&workspace().join("firmware-config").join(name))
+        .unwrap()
+        .config
 }
 
 /// The shipped example `name` with the module on `module_port`, everything else that needs
 /// hardware or outside services replaced by simulators and files under `root`.
-fn shipped_example(name: &str, root: &Path, module_port: &Path) -> Example {
-    let mut example = load(name);
-    let config = &mut example.config;
+fn shipped_example(name: &str, root: &Path, module_port: &Path) -> GateConfig {
+    let mut config = load(name);
     match config.devices.fingerprint.as_mut() {
         Some(FingerprintConfig::R30x { port, .. }) => *port = module_port.to_owned(),
         other => panic!("{name} has no R30x module: {other:?}"),
@@ -110,7 +63,7 @@ fn shipped_example(name: &str, root: &Path, module_port: &Path) -> Example {
     config.trust = None;
     config.control.group = None;
     // The simulated chip reader's documents are Utopian.
-    config.policy.eligibility = load("sim-face-gate.toml").config.policy.eligibility;
+    config.policy.eligibility = load("sim-face-gate.toml").policy.eligibility;
     let key_file = root.join("document-hash.key");
     std::fs::write(&key_file, [0x3c_u8; 32]).unwrap();
     config.privacy.document_hash_key_file = Some(key_file);
@@ -120,7 +73,7 @@ fn shipped_example(name: &str, root: &Path, module_port: &Path) -> Example {
         std::fs::write(&booth_key, booth.public_key().unwrap().to_hex()).unwrap();
         biocart.booth_public_key_file = booth_key;
     }
-    example
+    config
 }
 
 fn fingerprint_health(status: &StatusReport) -> (Health, String) {
@@ -132,24 +85,26 @@ fn fingerprint_health(status: &StatusReport) -> (Health, String) {
     (device.health, device.detail.clone())
 }
 
+/// Whether the gate is out of service for its fingerprint reader.
+fn reader_unavailable(status: &StatusReport) -> bool {
+    status
+        .out_of_service_reasons
+        .iter()
+        .any(|r| r.as_str() == "FINGERPRINT_READER_UNAVAILABLE")
+}
+
 #[test]
 fn the_shipped_examples_bring_a_factory_default_module_into_service() {
     for example_name in ["fingerprint-gate-example.toml", "biocart-example.toml"] {
         let root = tempfile::tempdir().unwrap();
         // A module as it leaves the factory: address FFFFFFFF, password 00000000.
         let simulator = ModuleSimulator::start(SimulatorOptions::default()).unwrap();
-        let example = shipped_example(example_name, root.path(), &simulator.port_path());
-        let gated = Gated::start_in(root.path(), &example.toml_text());
+        let config = shipped_example(example_name, root.path(), &simulator.port_path());
+        let gated = Gated::start_in(root.path(), &config.to_toml().unwrap());
         let status = gated.wait_for(&format!("{example_name}: the module in service"), |s| {
             fingerprint_health(s).0 == Health::Up
         });
-        assert!(
-            !status
-                .out_of_service_reasons
-                .iter()
-                .any(|r| r.as_str() == "FINGERPRINT_READER_UNAVAILABLE"),
-            "{example_name}: {status:#?}"
-        );
+        assert!(!reader_unavailable(&status), "{example_name}: {status:#?}");
     }
 }
 
@@ -164,12 +119,12 @@ fn a_module_with_another_password_is_down_for_that_reason_in_plain_words() {
         ..SimulatorOptions::default()
     })
     .unwrap();
-    let example = shipped_example(
+    let mut config = shipped_example(
         "fingerprint-gate-example.toml",
         root.path(),
         &simulator.port_path(),
     );
-    let gated = Gated::start_in(root.path(), &example.toml_text());
+    let gated = Gated::start_in(root.path(), &config.to_toml().unwrap());
     let status = gated.wait_for("the wrong password to be reported", |s| {
         fingerprint_health(s).1.starts_with("wrong password")
     });
@@ -179,27 +134,18 @@ fn a_module_with_another_password_is_down_for_that_reason_in_plain_words() {
         detail.contains("devices.fingerprint.password") && detail.contains("00000000"),
         "{detail}"
     );
-    assert!(
-        status
-            .out_of_service_reasons
-            .iter()
-            .any(|r| r.as_str() == "FINGERPRINT_READER_UNAVAILABLE"),
-        "{status:#?}"
-    );
+    assert!(reader_unavailable(&status), "{status:#?}");
     // The reason holds while the module keeps refusing (no "gone", no retry timings).
     std::thread::sleep(std::time::Duration::from_secs(4));
     assert_eq!(fingerprint_health(&gated.status()).1, detail);
     drop(gated);
 
     // With the module's password configured it comes into service.
-    let mut example = example;
-    if let Some(FingerprintConfig::R30x { password, .. }) =
-        example.config.devices.fingerprint.as_mut()
-    {
+    if let Some(FingerprintConfig::R30x { password, .. }) = config.devices.fingerprint.as_mut() {
         *password = Some(CHANGED_PASSWORD);
     }
     let state = tempfile::tempdir().unwrap();
-    let gated = Gated::start_in(state.path(), &example.toml_text());
+    let gated = Gated::start_in(state.path(), &config.to_toml().unwrap());
     gated.wait_for("the module in service with its password", |s| {
         fingerprint_health(s).0 == Health::Up
     });
@@ -251,12 +197,11 @@ fn enrolled_traveller_passes_unregistered_wrong_and_near_miss_fingers_are_refuse
         ..SimulatorOptions::default()
     })
     .unwrap();
-    let mut example = shipped_example(
+    let mut config = shipped_example(
         "fingerprint-gate-example.toml",
         work.path(),
         &simulator.port_path(),
     );
-    let config = &mut example.config;
     config.central = Some(CentralSection {
         url: central.url.clone(),
         ca_file: None,
@@ -296,7 +241,7 @@ fn enrolled_traveller_passes_unregistered_wrong_and_near_miss_fingers_are_refuse
 
     let threshold = u64::from(config.policy.fingerprint.match_threshold);
     let attempts = usize::from(config.policy.fingerprint.max_attempts);
-    let gated = Gated::start_in(work.path(), &example.toml_text());
+    let gated = Gated::start_in(work.path(), &config.to_toml().unwrap());
     gated.wait_for("the module and the lists", |s| {
         s.out_of_service_reasons.is_empty() && fingerprint_health(s).0 == Health::Up
     });
