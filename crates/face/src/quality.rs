@@ -17,8 +17,8 @@ pub struct QualityThresholds {
     pub max_abs_yaw_deg: f32,
     /// Largest |roll| in degrees.
     pub max_abs_roll_deg: f32,
-    /// Largest deviation of the nose's vertical position ratio from frontal (pitch indicator).
-    pub max_pitch_deviation: f32,
+    /// Largest |pitch| estimate in degrees.
+    pub max_abs_pitch_deg: f32,
     /// Smallest Laplacian variance of the aligned grey chip (sharpness).
     pub min_sharpness: f32,
     /// Acceptable mean brightness of the face chip, 0..255.
@@ -33,7 +33,7 @@ impl Default for QualityThresholds {
             min_inter_eye_px: 25.0,
             max_abs_yaw_deg: 30.0,
             max_abs_roll_deg: 25.0,
-            max_pitch_deviation: 0.2,
+            max_abs_pitch_deg: 25.0,
             min_sharpness: 20.0,
             brightness_range: [50.0, 210.0],
             max_clipped_fraction: 0.25,
@@ -45,7 +45,6 @@ impl QualityThresholds {
     /// Every limit `quality` misses, with what was measured and the limit (never pixels): what
     /// the gate records and logs when it refuses a capture.
     pub fn shortfalls(&self, quality: &FaceQuality) -> Vec<QualityShortfall> {
-        let pitch_deviation = (quality.pitch_ratio - FRONTAL_PITCH_RATIO).abs();
         let checks = [
             (
                 QualityIssue::TooSmall,
@@ -67,9 +66,9 @@ impl QualityThresholds {
             ),
             (
                 QualityIssue::Pitched,
-                pitch_deviation > self.max_pitch_deviation,
-                pitch_deviation,
-                self.max_pitch_deviation,
+                quality.pitch_deg.abs() > self.max_abs_pitch_deg,
+                quality.pitch_deg.abs(),
+                self.max_abs_pitch_deg,
             ),
             (
                 QualityIssue::Blurred,
@@ -116,8 +115,7 @@ impl QualityThresholds {
     }
 }
 
-/// One missed limit: which, the measured value and the limit (for the pitch: the deviation of
-/// the nose position ratio from frontal).
+/// One missed limit: which, the measured value and the limit (angles as absolute degrees).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct QualityShortfall {
     /// The limit missed.
@@ -159,8 +157,8 @@ pub struct FaceQuality {
     pub yaw_deg: f32,
     /// Roll of the eye line, degrees.
     pub roll_deg: f32,
-    /// Nose height between eye line (0) and mouth line (1); about 0.49 when frontal.
-    pub pitch_ratio: f32,
+    /// Pitch estimate from the nose tip's drop below the eye line, degrees (+ chin raised).
+    pub pitch_deg: f32,
     /// Variance of the Laplacian of the grey aligned chip.
     pub sharpness: f32,
     /// Mean grey level of the chip's central region.
@@ -182,41 +180,61 @@ impl FaceQuality {
     }
 }
 
-/// Frontal nose position between eye and mouth lines in the ArcFace template.
-const FRONTAL_PITCH_RATIO: f32 = 0.49;
+/// The head model behind the yaw and pitch estimates, in inter-eye distances (IED): the nose
+/// tip sits [`NOSE_DEPTH_IED`] in front of the eyes' plane and, on a frontal face,
+/// [`FRONTAL_NOSE_DROP_IED`] below the eye line. Turning the head by yaw ψ moves the nose tip
+/// sideways by `depth · sin ψ` while the eyes close up to `cos ψ`; raising the chin by pitch θ
+/// lifts it to `drop · cos θ − depth · sin θ` below the eye line.
+///
+/// The drop is the median over the 7,701 LFW View 2 faces with the default detector's
+/// landmarks (0.60 IED; 0.57 in the ArcFace template), so a typical frontal face reads about 0°
+/// whatever its expression: the mouth, which moves when people smile, plays no part. The
+/// previous estimate (nose height between the eye and mouth lines) read a smiling official
+/// portrait as pitched.
+pub const FRONTAL_NOSE_DROP_IED: f32 = 0.60;
+/// Depth of the nose tip in front of the eyes' plane, in inter-eye distances (the depth the
+/// yaw estimate has always assumed: half the inter-eye distance).
+pub const NOSE_DEPTH_IED: f32 = 0.5;
 
-/// Pose measures from the five landmarks: (inter-eye distance, yaw deg, roll deg, pitch ratio).
+/// Pose measures from the five landmarks: (inter-eye distance, yaw deg, roll deg, pitch deg).
 pub fn pose_from_landmarks(landmarks: &Landmarks) -> (f32, f32, f32, f32) {
-    let [left_eye, right_eye, nose, mouth_left, mouth_right] = *landmarks;
+    let [left_eye, right_eye, nose, _, _] = *landmarks;
     let dx = right_eye[0] - left_eye[0];
     let dy = right_eye[1] - left_eye[1];
     let inter_eye = (dx * dx + dy * dy).sqrt();
     let roll = dy.atan2(dx);
+    if inter_eye <= 0.0 {
+        return (0.0, 0.0, roll.to_degrees(), 0.0);
+    }
     // Rotate into the eye-line frame.
     let (sin, cos) = (-roll).sin_cos();
     let rotate = |p: [f32; 2]| [p[0] * cos - p[1] * sin, p[0] * sin + p[1] * cos];
     let (le, re, n) = (rotate(left_eye), rotate(right_eye), rotate(nose));
-    let mouth_mid = rotate([
-        (mouth_left[0] + mouth_right[0]) / 2.0,
-        (mouth_left[1] + mouth_right[1]) / 2.0,
-    ]);
     let eye_mid = [(le[0] + re[0]) / 2.0, (le[1] + re[1]) / 2.0];
-    let yaw = if inter_eye > 0.0 {
-        // Horizontal nose offset relative to half the eye distance, as the sine of the yaw.
-        ((n[0] - eye_mid[0]) / (inter_eye / 2.0))
-            .clamp(-1.0, 1.0)
-            .asin()
-            .to_degrees()
+    // In units of the projected inter-eye distance: the nose tip's sideways offset `s` and its
+    // drop `d` below the eye line. With the head model (frontal drop V, depth D, R = |(V, D)|)
+    // nodded by pitch θ then turned by yaw ψ (weak perspective):
+    //   s = (V sin θ + D cos θ) tan ψ,   d = (V cos θ − D sin θ) / cos ψ,
+    // so (d cos ψ)² + (s / tan ψ)² = R², a quadratic in cos² ψ, then θ from d cos ψ.
+    let s = (n[0] - eye_mid[0]) / inter_eye;
+    let d = (n[1] - eye_mid[1]) / inter_eye;
+    let r2 = FRONTAL_NOSE_DROP_IED * FRONTAL_NOSE_DROP_IED + NOSE_DEPTH_IED * NOSE_DEPTH_IED;
+    let sum = d * d + s * s + r2;
+    let cos2_yaw = if d * d < 1e-6 {
+        r2 / (s * s + r2)
     } else {
-        0.0
-    };
-    let span = mouth_mid[1] - eye_mid[1];
-    let pitch = if span.abs() > 1e-3 {
-        (n[1] - eye_mid[1]) / span
-    } else {
-        FRONTAL_PITCH_RATIO
-    };
-    (inter_eye, yaw, roll.to_degrees(), pitch)
+        (sum - (sum * sum - 4.0 * d * d * r2).max(0.0).sqrt()) / (2.0 * d * d)
+    }
+    .clamp(0.0, 1.0);
+    let yaw = cos2_yaw.sqrt().acos().copysign(s);
+    let phi = NOSE_DEPTH_IED.atan2(FRONTAL_NOSE_DROP_IED);
+    let pitch = (d * yaw.cos() / r2.sqrt()).clamp(-1.0, 1.0).acos() - phi;
+    (
+        inter_eye,
+        yaw.to_degrees(),
+        roll.to_degrees(),
+        pitch.to_degrees(),
+    )
 }
 
 /// Sharpness and exposure of an aligned chip: (Laplacian variance, mean grey, clipped fraction),
@@ -267,13 +285,13 @@ pub fn chip_measures(chip: &RgbImage) -> (f32, f32, f32) {
 
 /// Assesses one face from its detection and its aligned chip.
 pub fn assess(detection: &Detection, chip: &RgbImage, limits: &QualityThresholds) -> FaceQuality {
-    let (inter_eye_px, yaw_deg, roll_deg, pitch_ratio) = pose_from_landmarks(&detection.landmarks);
+    let (inter_eye_px, yaw_deg, roll_deg, pitch_deg) = pose_from_landmarks(&detection.landmarks);
     let (sharpness, brightness, clipped_fraction) = chip_measures(chip);
     let soft = |value: f32, good: f32| (value / good).clamp(0.0, 1.0);
     let score = soft(inter_eye_px, 2.0 * limits.min_inter_eye_px)
         * (1.0 - (yaw_deg.abs() / 90.0)).clamp(0.0, 1.0)
         * (1.0 - (roll_deg.abs() / 90.0)).clamp(0.0, 1.0)
-        * (1.0 - (pitch_ratio - FRONTAL_PITCH_RATIO).abs()).clamp(0.0, 1.0)
+        * (1.0 - (pitch_deg.abs() / 90.0)).clamp(0.0, 1.0)
         * soft(sharpness, 4.0 * limits.min_sharpness)
         * (1.0 - clipped_fraction).clamp(0.0, 1.0)
         * detection.score.clamp(0.0, 1.0);
@@ -281,7 +299,7 @@ pub fn assess(detection: &Detection, chip: &RgbImage, limits: &QualityThresholds
         inter_eye_px,
         yaw_deg,
         roll_deg,
-        pitch_ratio,
+        pitch_deg,
         sharpness,
         brightness,
         clipped_fraction,
@@ -334,7 +352,47 @@ mod tests {
         let (eye, yaw, roll, pitch) = pose_from_landmarks(&ARCFACE_112);
         assert!((eye - 35.24).abs() < 0.1);
         assert!(yaw.abs() < 3.0 && roll.abs() < 1.0, "{yaw} {roll}");
-        assert!((pitch - FRONTAL_PITCH_RATIO).abs() < 0.02, "{pitch}");
+        assert!(pitch.abs() < 5.0, "{pitch}");
+    }
+
+    /// The five points of the head model, seen at a known yaw, pitch and roll (a weak
+    /// perspective camera): eyes at (±0.5, 0, 0), nose tip at (0, drop, depth), mouth corners
+    /// at (±0.4, 1.1, 0.3) inter-eye distances.
+    fn projected(yaw_deg: f32, pitch_deg: f32, roll_deg: f32) -> Landmarks {
+        let points = [
+            [-0.5, 0.0, 0.0],
+            [0.5, 0.0, 0.0],
+            [0.0, FRONTAL_NOSE_DROP_IED, NOSE_DEPTH_IED],
+            [-0.4, 1.1, 0.3],
+            [0.4, 1.1, 0.3],
+        ];
+        let (sy, cy) = yaw_deg.to_radians().sin_cos();
+        let (sp, cp) = pitch_deg.to_radians().sin_cos();
+        let (sr, cr) = roll_deg.to_radians().sin_cos();
+        points.map(|[x, y, z]| {
+            // The head nods (pitch about its ear-to-ear axis; positive: chin up, nose rises),
+            // turns (yaw about the vertical; positive: nose towards the image right), then the
+            // picture is rolled.
+            let (y, z) = (y * cp - z * sp, y * sp + z * cp);
+            let (x, _z) = (x * cy + z * sy, -x * sy + z * cy);
+            let (x, y) = (x * cr - y * sr, x * sr + y * cr);
+            [100.0 + 60.0 * x, 100.0 + 60.0 * y]
+        })
+    }
+
+    #[test]
+    fn pose_is_recovered_from_faces_of_known_pose() {
+        for yaw in [-40.0f32, -20.0, 0.0, 10.0, 30.0] {
+            for pitch in [-25.0f32, -10.0, 0.0, 15.0, 30.0] {
+                for roll in [-20.0f32, 0.0, 12.0] {
+                    let (_, y, r, p) = pose_from_landmarks(&projected(yaw, pitch, roll));
+                    let at = format!("yaw {yaw}, pitch {pitch}, roll {roll}");
+                    assert!((r - roll).abs() < 0.01, "roll {r} at {at}");
+                    assert!((y - yaw).abs() < 1.0, "yaw {y} at {at}");
+                    assert!((p - pitch).abs() < 1.0, "pitch {p} at {at}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -385,7 +443,7 @@ mod tests {
             inter_eye_px: 60.0,
             yaw_deg: 0.0,
             roll_deg: 0.0,
-            pitch_ratio: 0.49,
+            pitch_deg: 0.0,
             sharpness: 100.0,
             brightness: 120.0,
             clipped_fraction: 0.0,

@@ -114,3 +114,107 @@ fn eval_reports_rates_on_a_small_pairs_file() {
     assert_eq!(value["test_accuracy"], 1.0, "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `gatectl face calibrate` compares every image with every image of the other "people" (the
+/// image's directory): 25 directories of one image each give 25·24/2 = 300 impostor
+/// comparisons, just what FMR 1e-2 needs (3 / 0.01). The directories here hold renditions of
+/// five test photos (crops, mirror images, exposure), so this checks the command's bookkeeping
+/// and the table it writes, not accuracy; with three directories it refuses and says why.
+#[test]
+fn calibrate_writes_a_table_tied_to_the_model_and_refuses_too_few_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = [
+        "obama.jpg",
+        "obama2.jpg",
+        "obama3.jpg",
+        "biden.jpg",
+        "astronaut.png",
+    ];
+    let mut lines = String::from("fold\timg_a\timg_b\tsame\n");
+    let mut people = Vec::new();
+    for (s, source) in sources.iter().enumerate() {
+        let image = face::image::open(photos().join(source)).unwrap().to_rgb8();
+        for variant in 0..5u32 {
+            let (w, h) = (image.width(), image.height());
+            let inset = variant * w / 40;
+            let mut rendition =
+                face::image::imageops::crop_imm(&image, inset, inset, w - 2 * inset, h - 2 * inset)
+                    .to_image();
+            if variant % 2 == 1 {
+                rendition = face::image::imageops::flip_horizontal(&rendition);
+            }
+            if variant == 4 {
+                face::image::imageops::colorops::brighten_in_place(&mut rendition, 25);
+            }
+            let person = format!("p{s}{variant}");
+            std::fs::create_dir_all(dir.path().join(&person)).unwrap();
+            rendition
+                .save(dir.path().join(&person).join("0001.jpg"))
+                .unwrap();
+            people.push(person);
+        }
+    }
+    for pair in people.chunks(2) {
+        if let [a, b] = pair {
+            lines.push_str(&format!("1\t{a}/0001.jpg\t{b}/0001.jpg\t0\n"));
+        }
+    }
+    // The 25th directory, in a genuine pair with itself.
+    lines.push_str(&format!(
+        "1\t{}/0001.jpg\t{}/0001.jpg\t1\n",
+        people[24], people[24]
+    ));
+    let pairs = dir.path().join("pairs.tsv");
+    std::fs::write(&pairs, &lines).unwrap();
+    let out = dir.path().join("table.toml");
+    let args = |pairs: &std::path::Path| {
+        vec![
+            "face".to_owned(),
+            "calibrate".into(),
+            "--pairs".into(),
+            pairs.display().to_string(),
+            "--images".into(),
+            dir.path().display().to_string(),
+            "--sides".into(),
+            "symmetric".into(),
+            "--dataset".into(),
+            "test renditions".into(),
+            "--out".into(),
+            out.display().to_string(),
+        ]
+    };
+    let run = |args: Vec<String>| gatectl(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (code, text) = run(args(&pairs));
+    assert_eq!(code, 0, "{text}");
+    let table = face::calibration::MatchCalibration::load(&out).unwrap();
+    assert_eq!(table.impostor_comparisons, 300, "{text}");
+    assert_eq!(table.rows.len(), 1, "only FMR 1e-2 is supported: {text}");
+    assert_eq!(table.rows[0].fmr, 0.01);
+    assert!(table.rows[0].impostors_accepted <= 3);
+    assert!(
+        text.contains("warning: FMR 1e-2"),
+        "few comparisons are warned: {text}"
+    );
+    let manifest = face::manifest::ModelManifest::load(
+        &workspace()
+            .join("models")
+            .join(face::engine::DEFAULT_EMBEDDER_MANIFEST),
+    )
+    .unwrap();
+    assert_eq!(table.provenance.model_sha256, manifest.main_sha256());
+    assert!(table.provenance.command.contains("face calibrate"));
+
+    // Three people: 3 comparisons cannot support any row.
+    let few = dir.path().join("few.tsv");
+    std::fs::write(
+        &few,
+        format!(
+            "fold\timg_a\timg_b\tsame\n1\t{}/0001.jpg\t{}/0001.jpg\t0\n1\t{}/0001.jpg\t{}/0001.jpg\t1\n",
+            people[0], people[5], people[10], people[10]
+        ),
+    )
+    .unwrap();
+    let (code, text) = run(args(&few));
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("cannot support even FMR 1e-2"), "{text}");
+}

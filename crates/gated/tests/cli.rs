@@ -32,6 +32,69 @@ fn check_config_accepts_every_shipped_file() {
     }
 }
 
+/// The shipped face-gate example with its `[face]` models pointing at the repository's (what
+/// the package installs under /usr/share/gated/models), as typed values.
+fn example_with_repository_models() -> gate_config::GateConfig {
+    let mut config = gate_config::load(&root().join("firmware-config/face-gate-example.toml"))
+        .unwrap()
+        .config;
+    let models = root().join("models").canonicalize().unwrap();
+    let face = config.face.as_mut().unwrap();
+    face.detector = models.join("mtcnn.toml");
+    face.embedder = models.join("dlib_resnet128.toml");
+    face.attack = Some(models.join("face_antispoofing_expo.toml"));
+    config
+}
+
+#[test]
+fn check_config_logs_the_resolved_thresholds_and_refuses_a_pin_to_another_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gate.toml");
+    let config = example_with_repository_models();
+    std::fs::write(&path, config.to_toml().unwrap()).unwrap();
+    let (code, text) = check(&path);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("policy.face.match: target FMR 5e-4 -> threshold"),
+        "{text}"
+    );
+    assert!(
+        text.contains("policy.face.attack: target BPCER 1e-2"),
+        "{text}"
+    );
+
+    // The same number, pinned to a model file the gate does not load (the int8 or the
+    // face-api copy of the network, say): refused, naming the key.
+    let mut pinned = config.clone();
+    pinned.face_policy.target_fmr = None;
+    pinned.face_policy.match_threshold = Some(gate_config::schema::ThresholdSetting::Pinned(
+        gate_config::schema::PinnedThreshold {
+            value: 0.53,
+            model_sha256: "ea0b3d226733329291d579bcb3405fe3e515ec63b471ecb156d304ec49932e9b".into(),
+        },
+    ));
+    std::fs::write(&path, pinned.to_toml().unwrap()).unwrap();
+    let (code, text) = check(&path);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains(
+            "gate.toml: policy.face.match_threshold: pinned to model file sha256 ea0b3d22"
+        ),
+        "{text}"
+    );
+    // A bare number, as the examples used to ship.
+    let mut bare = config;
+    bare.face_policy.target_fmr = None;
+    bare.face_policy.match_threshold = Some(gate_config::schema::ThresholdSetting::Bare(0.36));
+    std::fs::write(&path, bare.to_toml().unwrap()).unwrap();
+    let (code, text) = check(&path);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("policy.face.match_threshold: a bare threshold (0.36) means nothing"),
+        "{text}"
+    );
+}
+
 #[test]
 fn check_config_names_every_problem_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
