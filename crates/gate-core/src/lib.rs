@@ -36,7 +36,7 @@ pub use event::{
 pub use machine::{Counters, Gate, Snapshot, Step};
 pub use policy::{GateProfile, NationalityRule, Policy, PolicyProblem};
 pub use reason::ReasonCode;
-pub use record::{Decision, Outcome, OutcomeRecord};
+pub use record::{Decision, OpenTransaction, Outcome, OutcomeRecord};
 pub use time::{Date, Now};
 pub use turnstile::{
     Turnstile, TurnstileCommand, TurnstileConfig, TurnstileEvent, TurnstileInput, TurnstileState,

@@ -209,6 +209,52 @@ impl Gate {
         }
     }
 
+    /// While the gate holds after a deny (waiting for an officer): the monotonic time at which
+    /// the hold ends by itself.
+    pub fn holding_until(&self) -> Option<u64> {
+        match &self.state {
+            State::Holding { until_ms } => Some(*until_ms),
+            _ => None,
+        }
+    }
+
+    /// Whether the gate is stopped ([`Event::Shutdown`]).
+    pub fn is_stopped(&self) -> bool {
+        matches!(self.state, State::Stopped)
+    }
+
+    /// Puts an idle gate back into the deny hold it was in when the daemon stopped or died:
+    /// red light, "see an officer", the officer called again with the deny's reasons, until an
+    /// [`Event::OfficerReset`] or `remaining_ms` from `now`. Does nothing unless the gate is
+    /// idle with no transaction.
+    pub fn restore_hold(
+        &mut self,
+        now: Now,
+        transaction_id: TransactionId,
+        reasons: Vec<ReasonCode>,
+        remaining_ms: u64,
+    ) -> Vec<Command> {
+        if !matches!(self.state, State::Idle) || remaining_ms == 0 {
+            return Vec::new();
+        }
+        self.state = State::Holding {
+            until_ms: now.monotonic_ms.saturating_add(remaining_ms),
+        };
+        vec![
+            Command::LockDoor,
+            Command::SetLights {
+                lights: Lights::Red,
+            },
+            Command::Show {
+                prompt: Prompt::SeeOfficer,
+            },
+            Command::CallOfficer {
+                transaction_id: Some(transaction_id),
+                reasons,
+            },
+        ]
+    }
+
     /// What the gate is doing now.
     pub fn snapshot(&self) -> Snapshot {
         let (state, transaction_id, step_attempts) = match &self.state {
@@ -377,7 +423,8 @@ impl Gate {
         }
     }
 
-    fn current_step(&self) -> Option<Step> {
+    /// The step the transaction in progress is in, if any.
+    pub fn current_step(&self) -> Option<Step> {
         match &self.state {
             State::Active(txn) => self.profile.plan().get(txn.step_index).copied(),
             _ => None,
@@ -900,6 +947,7 @@ impl Gate {
                 timings: txn.timings,
                 started_at_unix_ms: txn.started.unix_ms,
                 ended_at_unix_ms: now.unix_ms,
+                interrupted_at: None,
             },
         });
         out.push(Command::DiscardTransactionData {

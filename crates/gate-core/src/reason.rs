@@ -93,6 +93,9 @@ reason_codes! {
     OfficerCancelled => "OFFICER_CANCELLED",
     /// The daemon was stopping; the transaction was cut short.
     Shutdown => "SHUTDOWN",
+    /// The daemon died (power loss, a watchdog kill) while the transaction ran; it was closed
+    /// when the daemon started again, with the stage it had reached.
+    AbortedByRestart => "ABORTED_BY_RESTART",
     /// A device the transaction needed failed while it ran.
     DeviceFault => "DEVICE_FAULT",
     // --- conditions that keep the gate out of service ---

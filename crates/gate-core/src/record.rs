@@ -5,6 +5,7 @@
 
 use crate::document::DocumentHash;
 use crate::event::{Finger, TransactionId};
+use crate::machine::Step;
 use crate::policy::GateProfile;
 use crate::reason::ReasonCode;
 use serde::{Deserialize, Serialize};
@@ -111,4 +112,53 @@ pub struct OutcomeRecord {
     pub started_at_unix_ms: i64,
     /// Wall-clock end, Unix milliseconds.
     pub ended_at_unix_ms: i64,
+    /// The stage the transaction had reached when the daemon died, for a transaction closed at
+    /// the next start ([`ReasonCode::AbortedByRestart`]); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_at: Option<Step>,
+}
+
+/// What the daemon keeps on disk about a transaction while it runs (nothing personal), so it
+/// can close it after a crash: see [`OutcomeRecord::aborted_by_restart`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenTransaction {
+    /// The transaction.
+    pub transaction_id: TransactionId,
+    /// The gate profile that ran it.
+    pub profile: GateProfile,
+    /// Wall-clock start, Unix milliseconds.
+    pub started_at_unix_ms: i64,
+    /// The last stage it was known to have reached.
+    pub stage: Step,
+    /// The decision, once one was reached (a pass is on disk before the door opens).
+    pub decision: Option<Decision>,
+    /// Keyed hash of the document, once read.
+    pub document_hash: Option<DocumentHash>,
+}
+
+impl OutcomeRecord {
+    /// The record of a transaction the daemon was running when it died, closed at
+    /// `ended_at_unix_ms` by the next start: aborted, [`ReasonCode::AbortedByRestart`], with
+    /// the stage and decision it had reached.
+    pub fn aborted_by_restart(open: &OpenTransaction, ended_at_unix_ms: i64) -> Self {
+        let total = ended_at_unix_ms.saturating_sub(open.started_at_unix_ms);
+        Self {
+            schema_version: OUTCOME_SCHEMA_VERSION,
+            transaction_id: open.transaction_id,
+            profile: open.profile,
+            outcome: Outcome::Aborted,
+            decision: open.decision,
+            reasons: vec![ReasonCode::AbortedByRestart],
+            document_hash: open.document_hash,
+            scores: Scores::default(),
+            attempts: Attempts::default(),
+            timings: Timings {
+                total_ms: u64::try_from(total).unwrap_or(0),
+                ..Timings::default()
+            },
+            started_at_unix_ms: open.started_at_unix_ms,
+            ended_at_unix_ms,
+            interrupted_at: Some(open.stage),
+        }
+    }
 }

@@ -156,6 +156,87 @@ fn deny_hold_expires_by_itself() {
 }
 
 #[test]
+fn a_deny_hold_restored_after_a_restart_calls_the_officer_and_holds_until_reset_or_expiry() {
+    let mut h = Harness::new(GateProfile::FaceGate);
+    let out = h
+        .gate
+        .restore_hold(h.now, T1, vec![ReasonCode::FaceMismatch], 10_000);
+    assert_eq!(
+        out,
+        [
+            Command::LockDoor,
+            Command::SetLights {
+                lights: Lights::Red
+            },
+            Command::Show {
+                prompt: Prompt::SeeOfficer
+            },
+            Command::CallOfficer {
+                transaction_id: Some(T1),
+                reasons: vec![ReasonCode::FaceMismatch]
+            },
+        ]
+    );
+    assert_eq!(h.gate.snapshot().state, "holding");
+    assert_eq!(h.gate.holding_until(), Some(h.now.monotonic_ms + 10_000));
+    // Not a second time, and not while holding.
+    assert!(
+        h.gate
+            .restore_hold(h.now, T1, vec![ReasonCode::FaceMismatch], 10_000)
+            .is_empty()
+    );
+    h.present(2);
+    assert_eq!(h.gate.current_transaction(), None, "travellers wait");
+    h.advance(9_999);
+    assert_eq!(h.gate.snapshot().state, "holding");
+    h.advance(1);
+    assert_eq!(h.gate.snapshot().state, "idle");
+    assert_eq!(h.gate.holding_until(), None);
+
+    // An officer's reset ends a restored hold at once; a transaction in progress is never
+    // turned into a hold.
+    let mut h = Harness::new(GateProfile::FaceGate);
+    h.gate
+        .restore_hold(h.now, T1, vec![ReasonCode::DenylistHit], 60_000);
+    h.send(Event::OfficerReset);
+    assert_eq!(h.gate.snapshot().state, "idle");
+    h.present(3);
+    assert!(
+        h.gate
+            .restore_hold(h.now, T1, vec![ReasonCode::DenylistHit], 60_000)
+            .is_empty()
+    );
+    assert_eq!(h.gate.current_transaction(), Some(TransactionId(3)));
+}
+
+#[test]
+fn a_transaction_cut_by_a_crash_is_recorded_with_its_stage_and_decision() {
+    let open = gate_core::OpenTransaction {
+        transaction_id: T1,
+        profile: GateProfile::FaceGate,
+        started_at_unix_ms: 1_795_662_000_000,
+        stage: gate_core::Step::Passage,
+        decision: Some(gate_core::Decision::Pass),
+        document_hash: Some(DocumentHash([0x42; 32])),
+    };
+    let record = gate_core::OutcomeRecord::aborted_by_restart(&open, 1_795_662_004_500);
+    assert_eq!(record.outcome, Outcome::Aborted);
+    assert_eq!(record.reasons, [ReasonCode::AbortedByRestart]);
+    assert_eq!(record.decision, Some(gate_core::Decision::Pass));
+    assert_eq!(record.interrupted_at, Some(gate_core::Step::Passage));
+    assert_eq!(record.timings.total_ms, 4_500);
+    let json = serde_json::to_value(&record).unwrap();
+    assert_eq!(json["interrupted_at"], "passage");
+    assert_eq!(json["reasons"], serde_json::json!(["ABORTED_BY_RESTART"]));
+    // Records of transactions that ended normally carry no such field.
+    let mut h = Harness::new(GateProfile::FaceGate);
+    h.present(1);
+    h.advance(60_000);
+    let normal = serde_json::to_value(h.records()[0]).unwrap();
+    assert!(normal.get("interrupted_at").is_none(), "{normal}");
+}
+
+#[test]
 fn presentation_attack_denies_at_once_even_with_a_high_match() {
     let mut h = Harness::new(GateProfile::FaceGate);
     h.present(1);
