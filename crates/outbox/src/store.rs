@@ -613,6 +613,31 @@ impl Outbox {
         Ok((receipt, value))
     }
 
+    /// Runs `write_own_state` in its own immediate SQLite transaction on this database and
+    /// commits it (durable when this returns `Ok`, like an append): for a caller's own tables
+    /// (gated's journal of transactions in progress). Its rows count towards the disk budget
+    /// like events; nothing is written when the closure fails.
+    pub fn write_own_state<T>(
+        &mut self,
+        write_own_state: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql("begin own state"))?;
+        let value = write_own_state(&transaction).map_err(sql("caller state"))?;
+        transaction.commit().map_err(sql("commit own state"))?;
+        Ok(value)
+    }
+
+    /// Reads a caller's own tables (see [`Outbox::write_own_state`]).
+    pub fn read_own_state<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        read(&self.connection).map_err(sql("read caller state"))
+    }
+
     fn append_all_with<T>(
         &mut self,
         events: &[NewEvent<'_>],

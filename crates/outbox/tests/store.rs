@@ -153,6 +153,36 @@ fn append_with_commits_caller_state_atomically() {
 }
 
 #[test]
+fn caller_state_is_written_durably_on_its_own_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let mut outbox = Outbox::open(&path, config("g")).unwrap();
+    outbox
+        .write_own_state(|tx| {
+            tx.execute_batch("CREATE TABLE gate_state (k TEXT PRIMARY KEY, v TEXT)")?;
+            tx.execute("INSERT INTO gate_state (k, v) VALUES ('open', 'T1')", [])
+        })
+        .unwrap();
+    let failed = outbox.write_own_state(|tx| {
+        tx.execute("INSERT INTO gate_state (k, v) VALUES ('b', '2')", [])?;
+        tx.execute("INSERT INTO no_such_table VALUES (1)", [])
+    });
+    assert!(matches!(failed, Err(OutboxError::Sqlite { .. })));
+    drop(outbox);
+    // Another handle (a restart) sees exactly the committed state, and no event was made.
+    let again = Outbox::open(&path, config("g")).unwrap();
+    let rows: Vec<(String, String)> = again
+        .read_own_state(|connection| {
+            let mut statement = connection.prepare("SELECT k, v FROM gate_state ORDER BY k")?;
+            let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect()
+        })
+        .unwrap();
+    assert_eq!(rows, [("open".to_owned(), "T1".to_owned())]);
+    assert_eq!(again.status().unwrap().pending, 0);
+}
+
+#[test]
 fn high_water_refuses_admission_and_full_refuses_append_without_dropping() {
     let dir = tempfile::tempdir().unwrap();
     let limits = OutboxLimits {
