@@ -12,17 +12,19 @@
 //! assert_eq!(loaded.config.gate.id, "SIM-FACE-01");
 //! ```
 
+pub mod door;
 pub mod operating_point;
 pub mod schema;
+
+pub use door::load_door;
 
 use gate_core::policy::FacePolicy;
 use gate_core::{GateProfile, Policy};
 use operating_point::{FaceOperatingPoints, FaceSource};
 use schema::{
     BioCartSection, CameraConfig, CentralSection, ChipReaderConfig, ControlSection, Devices,
-    DoorConfig, DoorInputs, DoorOutputs, FacePolicySection, FaceSection, FingerprintConfig,
-    GateSection, LineConfig, PolicySection, PrivacySection, ReportingSection, SimulationSection,
-    StorageSection, TrustSection,
+    DoorConfig, FacePolicySection, FaceSection, FingerprintConfig, GateSection, PolicySection,
+    PrivacySection, ReportingSection, SimulationSection, StorageSection, TrustSection,
 };
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -395,7 +397,7 @@ fn core_policy(section: &PolicySection) -> Policy {
 }
 
 /// Removes `key` from `table` and deserialises it, recording any problem under `path`.
-fn take<T: DeserializeOwned>(
+pub(crate) fn take<T: DeserializeOwned>(
     table: &mut toml::Table,
     key: &str,
     path: &str,
@@ -593,17 +595,13 @@ fn validate(
             );
         }
     }
-    match &devices.door {
-        Some(DoorConfig::GpioCdev {
-            chip,
-            outputs,
-            inputs,
-        }) => {
+    if let Some(door) = &devices.door {
+        if let DoorConfig::GpioCdev { chip, .. } = door {
             device_paths.push(("devices.door.chip", chip));
-            check_lines(outputs, inputs, &mut bad);
         }
-        Some(DoorConfig::Rppal { outputs, inputs }) => check_lines(outputs, inputs, &mut bad),
-        _ => {}
+        for problem in door.problems() {
+            bad(&problem.key, problem.message);
+        }
     }
     if let Some(FingerprintConfig::R30x { port, baud, .. }) = &devices.fingerprint {
         device_paths.push(("devices.fingerprint.port", port));
@@ -770,47 +768,6 @@ fn validate(
         );
     }
     config
-}
-
-fn check_lines(outputs: &DoorOutputs, inputs: &DoorInputs, bad: &mut impl FnMut(&str, String)) {
-    let lines: [(&str, Option<&LineConfig>); 9] = [
-        (
-            "devices.door.outputs.lock_release",
-            Some(&outputs.lock_release),
-        ),
-        (
-            "devices.door.outputs.green_light",
-            Some(&outputs.green_light),
-        ),
-        ("devices.door.outputs.red_light", Some(&outputs.red_light)),
-        ("devices.door.outputs.buzzer", outputs.buzzer.as_ref()),
-        (
-            "devices.door.inputs.door_closed",
-            inputs.door_closed.as_ref(),
-        ),
-        (
-            "devices.door.inputs.entry_sensor",
-            inputs.entry_sensor.as_ref(),
-        ),
-        ("devices.door.inputs.exit_sensor", Some(&inputs.exit_sensor)),
-        ("devices.door.inputs.fire_alarm", inputs.fire_alarm.as_ref()),
-        ("devices.door.inputs.tamper", inputs.tamper.as_ref()),
-    ];
-    let used: Vec<(&str, u32)> = lines
-        .iter()
-        .filter_map(|(key, line)| line.map(|l| (*key, l.line)))
-        .collect();
-    for (i, (key, line)) in used.iter().enumerate() {
-        if *line > 511 {
-            bad(&format!("{key}.line"), format!("{line} is outside 0..=511"));
-        }
-        if let Some((other, _)) = used[..i].iter().find(|(_, l)| l == line) {
-            bad(
-                &format!("{key}.line"),
-                format!("line {line} is already used by {other}"),
-            );
-        }
-    }
 }
 
 #[cfg(test)]

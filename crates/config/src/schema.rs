@@ -1,8 +1,10 @@
 //! The sections of a gate's configuration file, as serde structures with unknown keys rejected.
 
+use devices::turnstile::InputBias;
 use gate_core::GateProfile;
+use gate_core::turnstile::TurnstileTimings;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `[gate]`: who this gate is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,8 +34,21 @@ pub struct ControlSection {
     pub mode: String,
 }
 
+/// gated's control socket when `control.socket` is not set (and `gatectl`'s default).
+pub const DEFAULT_SOCKET: &str = "/run/gated/control.sock";
+/// gated's state directory when `storage.state_dir` is not set.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/gated";
+/// The file name of the outbox database in the state directory.
+pub const OUTBOX_FILE: &str = "outbox.sqlite";
+
+/// The outbox database of a gate whose state directory is `state_dir`: the one place every
+/// path to it is derived from (gated, `gatectl outbox`, tests).
+pub fn outbox_in(state_dir: &Path) -> PathBuf {
+    state_dir.join(OUTBOX_FILE)
+}
+
 fn default_socket() -> PathBuf {
-    PathBuf::from("/run/gated/control.sock")
+    PathBuf::from(DEFAULT_SOCKET)
 }
 
 fn default_mode() -> String {
@@ -66,13 +81,20 @@ pub struct StorageSection {
 }
 
 fn default_state_dir() -> PathBuf {
-    PathBuf::from("/var/lib/gated")
+    PathBuf::from(DEFAULT_STATE_DIR)
 }
 fn default_outbox_max_mb() -> u64 {
     512
 }
 fn default_retention_days() -> u32 {
     30
+}
+
+impl StorageSection {
+    /// The outbox database in [`StorageSection::state_dir`].
+    pub fn outbox_path(&self) -> PathBuf {
+        outbox_in(&self.state_dir)
+    }
 }
 
 impl Default for StorageSection {
@@ -198,7 +220,7 @@ fn default_sim_capture_ms() -> u64 {
     700
 }
 
-/// One GPIO line and how it is wired.
+/// One GPIO output line and how it is wired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LineConfig {
@@ -207,6 +229,37 @@ pub struct LineConfig {
     /// The line is active when low.
     #[serde(default)]
     pub active_low: bool,
+}
+
+/// One GPIO input line: how it is wired and debounced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputLineConfig {
+    /// Line offset on the chip (BCM number on a Raspberry Pi).
+    pub line: u32,
+    /// The line is active when low.
+    #[serde(default)]
+    pub active_low: bool,
+    /// Internal pull resistor: `as-is` (external resistor, the default), `pull-up`,
+    /// `pull-down` or `disabled`.
+    #[serde(default)]
+    pub bias: InputBias,
+    /// Debounce period of the line in milliseconds, done by the GPIO driver (0, the default:
+    /// none; at most 1000). The door machine's own filters are in `[devices.door.timings]`.
+    #[serde(default)]
+    pub debounce_ms: u32,
+}
+
+impl InputLineConfig {
+    /// Line `line`, active high, no bias, no debounce.
+    pub const fn on(line: u32) -> Self {
+        Self {
+            line,
+            active_low: false,
+            bias: InputBias::AsIs,
+            debounce_ms: 0,
+        }
+    }
 }
 
 /// Door outputs.
@@ -228,24 +281,24 @@ pub struct DoorOutputs {
     pub lock_fail_safe: bool,
 }
 
-/// Door inputs.
+/// Door inputs, by the names gated's status and `gatectl io` use.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DoorInputs {
     /// Door closed switch (active = closed).
     #[serde(default)]
-    pub door_closed: Option<LineConfig>,
-    /// Entry passage sensor.
+    pub door_closed: Option<InputLineConfig>,
+    /// Entry-side passage beam (active = interrupted).
     #[serde(default)]
-    pub entry_sensor: Option<LineConfig>,
-    /// Exit passage sensor (confirms the passage).
-    pub exit_sensor: LineConfig,
+    pub entry_beam: Option<InputLineConfig>,
+    /// Exit-side passage beam (active = interrupted); confirms the passage.
+    pub exit_beam: InputLineConfig,
     /// Fire-alarm release input.
     #[serde(default)]
-    pub fire_alarm: Option<LineConfig>,
+    pub fire_alarm: Option<InputLineConfig>,
     /// Tamper switch.
     #[serde(default)]
-    pub tamper: Option<LineConfig>,
+    pub tamper: Option<InputLineConfig>,
 }
 
 /// `[devices.door]`.
@@ -266,6 +319,10 @@ pub enum DoorConfig {
         outputs: DoorOutputs,
         /// Input lines.
         inputs: DoorInputs,
+        /// Time limits and filters of the door machine (`[devices.door.timings]`: unlock
+        /// window, held-open alarm, door and beam debounce, passage window, alarm sound).
+        #[serde(default)]
+        timings: TurnstileTimings,
     },
     /// Raspberry Pi GPIO through rppal.
     Rppal {
@@ -273,6 +330,9 @@ pub enum DoorConfig {
         outputs: DoorOutputs,
         /// Input lines (BCM numbers).
         inputs: DoorInputs,
+        /// Time limits and filters of the door machine, as for `gpio-cdev`.
+        #[serde(default)]
+        timings: TurnstileTimings,
     },
 }
 

@@ -475,3 +475,37 @@ fn fingerprint_module_address_and_password_default_to_the_factory_values() {
         }
     ));
 }
+
+#[test]
+fn real_door_timings_and_input_debounce_are_configurable() {
+    let example = include_str!("../../../firmware-config/face-gate-example.toml");
+    let line = "exit_beam = { line = 10, active_low = true }";
+    assert!(
+        example.contains(line),
+        "the example's exit beam line changed"
+    );
+    let text = format!(
+        "{example}\n[devices.door.timings]\nheld_open_ms = 20000\nbeam_debounce_ms = 30\n"
+    )
+    .replace(
+        line,
+        "exit_beam = { line = 10, active_low = true, bias = \"pull-up\", debounce_ms = 10 }",
+    );
+    let loaded = parse(&text, Path::new("test.toml")).unwrap_or_else(|err| panic!("{err}"));
+    let door = loaded.config.devices.door.unwrap();
+    let machine = door.machine_config();
+    assert_eq!(machine.timings.held_open_ms, 20_000);
+    assert_eq!(machine.timings.beam_debounce_ms, 30);
+    assert_eq!(
+        machine.timings.door_debounce_ms,
+        gate_core::turnstile::TurnstileTimings::default().door_debounce_ms
+    );
+    let exit = door.io_config().inputs.exit_beam.unwrap();
+    assert_eq!(exit.debounce_ms, 10);
+    assert_eq!(exit.bias, devices::turnstile::InputBias::PullUp);
+    // Out of range: named by key.
+    let keys = keys_of(&text.replace("held_open_ms = 20000", "held_open_ms = 5"));
+    assert_eq!(keys, ["devices.door.timings.held_open_ms"]);
+    let keys = keys_of(&text.replace("debounce_ms = 10 }", "debounce_ms = 5000 }"));
+    assert_eq!(keys, ["devices.door.inputs.exit_beam.debounce_ms"]);
+}

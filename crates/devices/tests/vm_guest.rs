@@ -12,17 +12,11 @@ use std::time::{Duration, Instant};
 use devices::camera::{
     Backoff, Camera, CameraError, CaptureRequest, PixelFormat, ReconnectingCamera, V4l2Camera,
 };
-use devices::turnstile::{
-    GpiocdevTurnstile, Input, Output, TurnstileDriver, TurnstileIo, TurnstileIoConfig,
-};
-use gate_core::TransactionId;
-use gate_core::turnstile::{TurnstileEvent, TurnstileState};
+use devices::turnstile::{GpiocdevTurnstile, Input, Output, TurnstileIo};
 
-fn guest_var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: these tests run only inside the qemu VM, use tests/vm/run")
-    })
-}
+#[path = "support/vm_gpio.rs"]
+mod vm_gpio;
+use vm_gpio::{gpio_config, guest_var, line_level, pull, write_sysfs};
 
 fn video_device() -> PathBuf {
     PathBuf::from(guest_var("GATE_VM_VIDEO_DEVICE"))
@@ -115,11 +109,6 @@ fn missing_device_is_a_typed_not_found() {
     ));
 }
 
-fn write_sysfs(path: &Path, value: &str) {
-    std::fs::write(path, value)
-        .unwrap_or_else(|error| panic!("write {value:?} to {}: {error}", path.display()));
-}
-
 #[test]
 #[ignore = "runs only inside the qemu VM: tests/vm/run"]
 fn vivid_unbind_makes_the_camera_down_and_rebind_brings_it_back() {
@@ -177,52 +166,6 @@ fn vivid_unbind_makes_the_camera_down_and_rebind_brings_it_back() {
 }
 
 // ------------------------------------------------------------------ GPIO on gpio-sim
-
-const GPIO_CONFIG: &str = r#"
-backend = "gpio-cdev"
-chip = "CHIP"
-consumer = "gate-vm-test"
-[outputs.lock_release]
-line = 0
-[outputs.green_light]
-line = 1
-active = "low"
-[outputs.red_light]
-line = 2
-[outputs.buzzer]
-line = 3
-safe_state = "active"
-[inputs.door_closed]
-line = 4
-[inputs.entry_passage]
-line = 5
-active = "low"
-[inputs.exit_passage]
-line = 6
-[inputs.fire_alarm]
-line = 7
-"#;
-
-fn gpio_config() -> TurnstileIoConfig {
-    toml::from_str(&GPIO_CONFIG.replace("CHIP", &guest_var("GATE_VM_GPIO_CHIP"))).unwrap()
-}
-
-fn sim_line(line: u32) -> PathBuf {
-    PathBuf::from(guest_var("GATE_VM_GPIO_SYSFS")).join(format!("sim_gpio{line}"))
-}
-
-/// The physical level of a gpio-sim line as the simulator sees it.
-fn line_level(line: u32) -> u8 {
-    let text = std::fs::read_to_string(sim_line(line).join("value")).unwrap();
-    text.trim().parse().unwrap()
-}
-
-fn pull(line: u32, up: bool) {
-    write_sysfs(
-        &sim_line(line).join("pull"),
-        if up { "pull-up" } else { "pull-down" },
-    );
-}
 
 #[test]
 #[ignore = "runs only inside the qemu VM: tests/vm/run"]
@@ -293,13 +236,13 @@ fn gpio_sim_outputs_start_safe_and_follow_set_output() {
 #[test]
 #[ignore = "runs only inside the qemu VM: tests/vm/run"]
 fn gpio_sim_pulls_arrive_as_timestamped_input_edges() {
-    // gpio-sim lines start pulled down: door_closed inactive, entry_passage (active-low) active.
+    // gpio-sim lines start pulled down: door_closed inactive, entry_beam (active-low) active.
     for line in 4..8 {
         pull(line, false);
     }
     let mut io = GpiocdevTurnstile::open(&gpio_config()).unwrap();
     assert!(!io.read_input(Input::DoorClosed).unwrap());
-    assert!(io.read_input(Input::EntryPassage).unwrap());
+    assert!(io.read_input(Input::EntryBeam).unwrap());
     assert_eq!(io.wait_edge(Duration::from_millis(50)).unwrap(), None);
 
     let injected = Instant::now();
@@ -316,8 +259,8 @@ fn gpio_sim_pulls_arrive_as_timestamped_input_edges() {
     let edge2 = io
         .wait_edge(Duration::from_secs(2))
         .unwrap()
-        .expect("no edge for entry_passage");
-    assert_eq!((edge2.input, edge2.active), (Input::EntryPassage, false));
+        .expect("no edge for entry_beam");
+    assert_eq!((edge2.input, edge2.active), (Input::EntryBeam, false));
     assert!(
         edge2.timestamp > edge.timestamp,
         "kernel timestamps must increase"
@@ -338,7 +281,7 @@ fn gpio_sim_pulls_arrive_as_timestamped_input_edges() {
         vec![(Input::FireAlarm, true), (Input::DoorClosed, false)]
     );
     println!("first injected edge received after {edge_latency:?}");
-    // Injected-edge latency over many toggles of exit_passage (line 6).
+    // Injected-edge latency over many toggles of exit_beam (line 6).
     let mut samples = Vec::new();
     for round in 0..50 {
         let up = round % 2 == 0;
@@ -347,8 +290,8 @@ fn gpio_sim_pulls_arrive_as_timestamped_input_edges() {
         let edge = io
             .wait_edge(Duration::from_secs(2))
             .unwrap()
-            .expect("no edge for exit_passage");
-        assert_eq!((edge.input, edge.active), (Input::ExitPassage, up));
+            .expect("no edge for exit_beam");
+        assert_eq!((edge.input, edge.active), (Input::ExitBeam, up));
         samples.push(edge.received_at.duration_since(injected));
     }
     samples.sort();
@@ -372,159 +315,4 @@ fn gpio_lines_in_use_are_reported_with_the_chip() {
         .map(|error| error.to_string())
         .unwrap_or_default();
     assert!(error.contains(&guest_var("GATE_VM_GPIO_CHIP")), "{error}");
-}
-
-/// Polls the driver until an event matching `wanted` arrives; returns every event seen.
-fn poll_until(
-    driver: &mut TurnstileDriver<GpiocdevTurnstile>,
-    wanted: impl Fn(&TurnstileEvent) -> bool,
-) -> Vec<TurnstileEvent> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        let step = driver.poll(Duration::from_millis(20));
-        assert!(step.faults.is_empty(), "{:?}", step.faults);
-        seen.extend(step.events);
-        if seen.iter().any(&wanted) {
-            return seen;
-        }
-    }
-    panic!("wanted event did not arrive; saw {seen:?}");
-}
-
-/// Polls until no edge has arrived for 100 ms.
-fn drain(driver: &mut TurnstileDriver<GpiocdevTurnstile>) -> Vec<TurnstileEvent> {
-    let mut seen = Vec::new();
-    let mut quiet_since = Instant::now();
-    while quiet_since.elapsed() < Duration::from_millis(100) {
-        let step = driver.poll(Duration::from_millis(20));
-        assert!(step.faults.is_empty(), "{:?}", step.faults);
-        if !step.is_empty() {
-            quiet_since = Instant::now();
-        }
-        seen.extend(step.events);
-    }
-    seen
-}
-
-fn wait_line(line: u32, level: u8, started: Instant) -> Duration {
-    while line_level(line) != level {
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "line {line} never went to {level}"
-        );
-    }
-    started.elapsed()
-}
-
-#[test]
-#[ignore = "runs only inside the qemu VM: tests/vm/run"]
-fn gpio_sim_turnstile_driver_runs_the_machine_end_to_end() {
-    // Door closed (line 4 high), entry beam clear (active-low line 5 high), exit beam and fire
-    // alarm clear (lines 6, 7 low).
-    for (line, up) in [(4, true), (5, true), (6, false), (7, false)] {
-        pull(line, up);
-    }
-    // The buzzer's safe state is "active" in this config; beams without debounce so the
-    // rounds below may follow each other quickly.
-    let text = format!("{GPIO_CONFIG}[timings]\nbeam_debounce_ms = 0\n");
-    let config: TurnstileIoConfig =
-        toml::from_str(&text.replace("CHIP", &guest_var("GATE_VM_GPIO_CHIP"))).unwrap();
-    let io = GpiocdevTurnstile::open(&config).unwrap();
-    let (mut driver, first) = TurnstileDriver::start(io, config.machine_config().unwrap()).unwrap();
-    assert!(first.faults.is_empty(), "{:?}", first.faults);
-    assert!(first.events.is_empty(), "{:?}", first.events);
-    // Locked, green off (active-low: 1), red off, buzzer off after power-up.
-    assert_eq!(
-        [line_level(0), line_level(1), line_level(2), line_level(3)],
-        [0, 1, 0, 0]
-    );
-    assert_eq!(driver.status().state, TurnstileState::Locked);
-
-    let mut decision_to_line = Vec::new();
-    let mut authorise_call = Vec::new();
-    let mut exit_edge_to_relock = Vec::new();
-    for round in 0..30u128 {
-        let id = TransactionId(round + 1);
-        let started = Instant::now();
-        let step = driver.authorise(id, Duration::from_secs(10));
-        authorise_call.push(started.elapsed());
-        decision_to_line.push(wait_line(0, 1, started));
-        assert_eq!(
-            step.events,
-            [TurnstileEvent::Unlocked { transaction_id: id }]
-        );
-        assert_eq!(line_level(1), 0, "green on (active-low)");
-        pull(5, false); // entry beam interrupted
-        pull(4, false); // door opens
-        pull(5, true); // entry beam clear
-        assert_eq!(drain(&mut driver), []);
-        let started = Instant::now();
-        pull(6, true); // exit beam interrupted: the passage counts
-        let seen = poll_until(&mut driver, |event| {
-            matches!(event, TurnstileEvent::PassageCompleted { .. })
-        });
-        exit_edge_to_relock.push(wait_line(0, 0, started));
-        assert_eq!(
-            seen,
-            [TurnstileEvent::PassageCompleted { transaction_id: id }]
-        );
-        pull(6, false);
-        pull(4, true); // door closes
-        assert_eq!(drain(&mut driver), []);
-        assert_eq!(driver.status().state, TurnstileState::Locked);
-    }
-
-    // Forced entry, then the fire alarm releasing the lock through the real lines.
-    pull(4, false);
-    poll_until(&mut driver, |event| *event == TurnstileEvent::ForcedEntry);
-    assert_eq!(line_level(0), 0, "forcing the door never releases the lock");
-    assert_eq!(line_level(3), 1, "buzzer sounds");
-    pull(4, true);
-    let started = Instant::now();
-    pull(7, true);
-    poll_until(&mut driver, |event| {
-        *event == TurnstileEvent::FireAlarmRelease
-    });
-    let fire_to_release = wait_line(0, 1, started);
-    pull(7, false);
-    poll_until(&mut driver, |event| {
-        *event == TurnstileEvent::RelockedAfterFire
-    });
-    assert_eq!(line_level(0), 0);
-
-    let (_io, last) = driver.shutdown();
-    assert!(last.faults.is_empty(), "{:?}", last.faults);
-    assert_eq!(
-        line_level(0),
-        0,
-        "fail-secure lock stays engaged at shutdown"
-    );
-    assert_eq!(line_level(3), 1, "buzzer back at its safe state (active)");
-
-    for (label, samples) in [
-        (
-            "turnstile driver: authorise() -> lock line high in sysfs (decision-to-line-change)",
-            &mut decision_to_line,
-        ),
-        (
-            "turnstile driver: authorise() call alone (machine + 2 line ioctls)",
-            &mut authorise_call,
-        ),
-        (
-            "turnstile driver: exit-beam pull write -> PassageCompleted and lock line low",
-            &mut exit_edge_to_relock,
-        ),
-    ] {
-        samples.sort();
-        println!(
-            "VM-MEASURE: {label}: median {:?}, max {:?} over {} passages (TCG)",
-            samples[samples.len() / 2],
-            samples[samples.len() - 1],
-            samples.len()
-        );
-    }
-    println!(
-        "VM-MEASURE: turnstile driver: fire-alarm pull write -> lock line released: {fire_to_release:?} (TCG)"
-    );
 }

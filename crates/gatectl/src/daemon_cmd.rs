@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 /// Default socket path, as in `systemd/gated.service`.
-pub const DEFAULT_SOCKET: &str = "/run/gated/control.sock";
+pub const DEFAULT_SOCKET: &str = gate_config::schema::DEFAULT_SOCKET;
 
 /// Where to find gated.
 #[derive(Debug, clap::Args)]

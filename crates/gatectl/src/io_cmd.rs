@@ -1,25 +1,25 @@
-//! `gatectl io watch`: live turnstile input states, offline (stop gated first: the GPIO lines
-//! can be requested by one process at a time).
+//! `gatectl io watch`: live door input states, offline (stop gated first: the GPIO lines can
+//! be requested by one process at a time).
 //!
-//! Opening the lines drives every configured output to its safe state (lock engaged unless
-//! configured fail-safe), exactly like gated at start-up. The gpio-cdev and rppal backends need
-//! gatectl built with the cargo features `gpio-cdev` / `rppal`. Exit codes: 0 ok, 1 failure,
-//! 2 usage.
+//! It reads the gate's own configuration file, `[devices.door]` only (the one door schema,
+//! validated as gated validates it), and names the inputs as gated's status does. Opening the
+//! lines drives every configured output to its safe state (lock engaged unless configured
+//! fail-safe), exactly like gated at start-up. The gpio-cdev and rppal backends need gatectl
+//! built with the cargo features `gpio-cdev` / `rppal`. Exit codes: 0 ok, 1 failure, 2 usage.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use devices::turnstile::{TurnstileIo, TurnstileIoConfig};
+use devices::turnstile::TurnstileIo;
 
 /// I/O subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum IoCommand {
     /// Print every mapped input's state, then each input edge as it happens.
     Watch {
-        /// TOML file with the turnstile I/O config, either at the top level or as a
-        /// `[turnstile]` table (so a gate config file works as is).
+        /// The gate's configuration file (its `[devices.door]` is read).
         #[arg(long)]
         config: PathBuf,
         /// Stop after this many edges.
@@ -46,30 +46,17 @@ pub fn run(command: IoCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn load_config(path: &Path) -> anyhow::Result<TurnstileIoConfig> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("{} is not TOML", path.display()))?;
-    let config: TurnstileIoConfig = match table.get("turnstile") {
-        Some(section) => section.clone().try_into(),
-        None => toml::Value::Table(table).try_into(),
-    }
-    .with_context(|| format!("{}: invalid turnstile config", path.display()))?;
-    config
-        .validate()
-        .with_context(|| format!("{}: invalid turnstile config", path.display()))?;
-    Ok(config)
-}
-
 fn watch(
     config: &Path,
     count: Option<u64>,
     duration: Option<Duration>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let config = load_config(config)?;
-    let mut io = config.open().context("cannot open the turnstile lines")?;
+    let door = gate_config::load_door(config).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let mut io = door
+        .io_config()
+        .open()
+        .context("cannot open the door's lines")?;
     for input in io.inputs() {
         let active = io
             .read_input(input)

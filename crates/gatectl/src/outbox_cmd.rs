@@ -8,14 +8,16 @@ use std::process::ExitCode;
 use anyhow::Context;
 use outbox::Outbox;
 
-/// Default location of the outbox database.
-const DEFAULT_DB: &str = "/var/lib/gated/outbox.db";
+/// The outbox database gated writes with the default state directory.
+fn default_db() -> PathBuf {
+    gate_config::schema::StorageSection::default().outbox_path()
+}
 
 /// Path of the outbox database.
 #[derive(Debug, clap::Args)]
 pub struct DbArg {
-    /// Outbox database file.
-    #[arg(long, default_value = DEFAULT_DB)]
+    /// Outbox database file (gated's is `<storage.state_dir>/outbox.sqlite`).
+    #[arg(long, default_value_os_t = default_db())]
     db: PathBuf,
     /// Print JSON (stable for scripts).
     #[arg(long)]

@@ -1,5 +1,4 @@
-//! `gatectl camera` and `gatectl io` against the simulated backends (frame-sequence simulator,
-//! in-memory turnstile), through the built binary.
+//! `gatectl camera` against the frame-sequence simulator, through the built binary.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -97,54 +96,4 @@ fn camera_failures_exit_1_with_the_reason_and_bad_usage_exits_2() {
     );
     let usage = gatectl(&["camera", "info", "--formats", "h264"]);
     assert_eq!(usage.status.code(), Some(2));
-}
-
-#[test]
-fn io_watch_prints_the_mapped_inputs_of_a_gate_config_section() {
-    let folder = scratch("io");
-    let config = folder.join("gate.toml");
-    std::fs::write(
-        &config,
-        "[turnstile]\nbackend = \"in-memory\"\n[turnstile.outputs.lock_release]\nline = 0\n\
-         [turnstile.inputs.door_closed]\nline = 1\n[turnstile.inputs.fire_alarm]\nline = 2\n",
-    )
-    .unwrap();
-    let output = gatectl(&[
-        "io",
-        "watch",
-        "--config",
-        config.to_str().unwrap(),
-        "--duration",
-        "0",
-        "--json",
-    ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0]["state"]["input"], "door_closed");
-    assert_eq!(lines[1]["state"]["input"], "fire_alarm");
-    assert_eq!(lines[1]["state"]["active"], false);
-
-    std::fs::write(
-        &config,
-        "backend = \"in-memory\"\nblink = true\n[outputs.lock_release]\nline = 0\n",
-    )
-    .unwrap();
-    let bad = gatectl(&[
-        "io",
-        "watch",
-        "--config",
-        config.to_str().unwrap(),
-        "--duration",
-        "0",
-    ]);
-    assert_eq!(bad.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("blink"));
 }

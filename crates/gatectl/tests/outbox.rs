@@ -115,3 +115,27 @@ fn a_missing_database_is_a_failure() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 }
+
+#[test]
+fn the_default_database_is_the_one_gated_writes_with_default_paths() {
+    // gated keeps its outbox in `storage.state_dir`; with the default state directory that is
+    // where `gatectl outbox` must look when no --db is given.
+    let gated_writes = gate_config::schema::StorageSection::default().outbox_path();
+    assert_eq!(
+        gated_writes,
+        std::path::Path::new("/var/lib/gated/outbox.sqlite"),
+        "the documented default"
+    );
+    for command in [["outbox", "status"], ["sync", "status"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_gatectl"))
+            .args(command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains(&format!("[default: {}]", gated_writes.display())),
+            "{command:?}: {help}"
+        );
+    }
+}

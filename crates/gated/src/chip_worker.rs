@@ -8,6 +8,8 @@
 //! and is never logged.
 
 use crate::health::{DeviceRole, HealthReporter, HealthSender};
+use crate::roles::{DeviceReport, DocumentReader};
+use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, inbox};
 use devices::mrz_scanner::SerialMrzScanner;
 use gate_core::{Authenticity, Date, ReasonCode, TransactionId};
 use gate_protocol::Health;
@@ -19,8 +21,6 @@ use mrtd::pace::PacePassword;
 use mrtd::pcsc::{PcscError, PcscReader};
 use mrtd::reader::{ChipReader, ReadError, ReaderOptions};
 use std::path::PathBuf;
-use std::sync::mpsc as std_mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
@@ -56,23 +56,6 @@ pub struct ChipWorkerConfig {
     pub authenticity: AuthenticityPolicy,
 }
 
-/// What the main loop hears from the document reader.
-#[derive(Debug)]
-pub enum ChipReport {
-    /// A document with a valid MRZ was laid on the reader; `transaction_id` is new.
-    Presented {
-        /// The transaction this document starts (if the core accepts it).
-        transaction_id: TransactionId,
-    },
-    /// The chip of `transaction_id` was read (or not).
-    Read {
-        /// The transaction.
-        transaction_id: TransactionId,
-        /// The document, or why it could not be read.
-        result: Result<Box<ReadDocument>, ReasonCode>,
-    },
-}
-
 /// What the chip said about its holder; personal fields are zeroised on drop.
 pub struct ReadDocument {
     /// Document code (`P`, `ID`...).
@@ -97,6 +80,9 @@ pub struct ReadDocument {
     pub photo: Option<Zeroizing<Vec<u8>>>,
     /// What could be established about authenticity.
     pub authenticity: Authenticity,
+    /// The reader itself knows the document is refused: the simulator's denylisted document.
+    /// A real reader never sets it; the gate's down-synced denylist decides.
+    pub simulated_denylist_hit: bool,
 }
 
 impl std::fmt::Debug for ReadDocument {
@@ -113,29 +99,40 @@ enum ChipJob {
     Read { transaction_id: TransactionId },
     ReloadTrust,
     Discard { transaction_id: TransactionId },
-    Stop,
 }
 
-/// Handle to the document reader thread.
-pub struct ChipWorker {
-    jobs: std_mpsc::Sender<ChipJob>,
-    thread: Option<JoinHandle<()>>,
+/// The document reader of a real gate: its worker thread's handle.
+#[derive(Debug)]
+pub struct PcscDocumentReader {
+    jobs: Jobs<ChipJob>,
 }
 
-impl ChipWorker {
+impl std::fmt::Debug for ChipJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChipJob::Read { transaction_id } => write!(f, "Read({transaction_id})"),
+            ChipJob::ReloadTrust => f.write_str("ReloadTrust"),
+            ChipJob::Discard { transaction_id } => write!(f, "Discard({transaction_id})"),
+        }
+    }
+}
+
+impl PcscDocumentReader {
     /// Starts the thread; it opens the scanner and the reader (retrying while they are
     /// missing) and reports their health.
-    pub fn spawn(
+    pub fn start(
         config: ChipWorkerConfig,
-        reports: mpsc::Sender<ChipReport>,
+        reports: mpsc::Sender<DeviceReport>,
         health: HealthSender,
-    ) -> std::io::Result<Self> {
-        let (jobs, receiver) = std_mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("chip".into())
-            .spawn(move || {
+    ) -> Result<(Self, Worker), WorkerError> {
+        let (jobs, inbox) = inbox();
+        let stopper = jobs.clone();
+        let worker = Worker::thread(
+            "chip",
+            move || stopper.stop(),
+            move || {
                 let trust = config.trust.as_ref().and_then(load_trust);
-                let mut worker = Worker {
+                let mut worker = ChipThread {
                     trust,
                     config,
                     reports,
@@ -146,36 +143,27 @@ impl ChipWorker {
                     state: State::Idle,
                     pending: None,
                 };
-                worker.run(&receiver);
-            })?;
-        Ok(Self {
-            jobs,
-            thread: Some(thread),
-        })
+                worker.run(&inbox);
+            },
+        )?;
+        Ok((Self { jobs }, worker))
     }
+}
 
-    /// The core asks for the chip of `transaction_id` to be read.
-    pub fn read(&self, transaction_id: TransactionId) {
-        let _ = self.jobs.send(ChipJob::Read { transaction_id });
+impl DocumentReader for PcscDocumentReader {
+    fn read(&self, transaction_id: TransactionId) {
+        self.jobs.send(ChipJob::Read { transaction_id });
     }
 
     /// Loads the trust store again from its files (SIGHUP); a store that fails to load leaves
     /// the previous one in force.
-    pub fn reload_trust(&self) {
-        let _ = self.jobs.send(ChipJob::ReloadTrust);
+    fn reload_trust(&self) {
+        self.jobs.send(ChipJob::ReloadTrust);
     }
 
     /// The transaction is over (or was refused): forget its MRZ, take the next document.
-    pub fn discard(&self, transaction_id: TransactionId) {
-        let _ = self.jobs.send(ChipJob::Discard { transaction_id });
-    }
-
-    /// Stops the thread and waits for it.
-    pub fn stop(mut self) {
-        let _ = self.jobs.send(ChipJob::Stop);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    fn discard(&self, transaction_id: TransactionId) {
+        self.jobs.send(ChipJob::Discard { transaction_id });
     }
 }
 
@@ -197,10 +185,10 @@ enum State {
 /// served next if it is this recent when the gate becomes free.
 const PENDING_DOCUMENT_MAX_AGE: Duration = Duration::from_secs(3);
 
-struct Worker {
+struct ChipThread {
     config: ChipWorkerConfig,
     trust: Option<TrustStore>,
-    reports: mpsc::Sender<ChipReport>,
+    reports: mpsc::Sender<DeviceReport>,
     health: HealthReporter,
     scanner: Option<SerialMrzScanner>,
     reader: Option<PcscReader>,
@@ -209,15 +197,15 @@ struct Worker {
     pending: Option<(Box<Mrz>, Instant)>,
 }
 
-impl Worker {
-    fn run(&mut self, jobs: &std_mpsc::Receiver<ChipJob>) {
+impl ChipThread {
+    fn run(&mut self, jobs: &Inbox<ChipJob>) {
         loop {
             // Jobs first: they are short and the core waits on them.
             loop {
-                match jobs.try_recv() {
-                    Ok(ChipJob::Stop) | Err(std_mpsc::TryRecvError::Disconnected) => return,
-                    Ok(job) => self.job(job),
-                    Err(std_mpsc::TryRecvError::Empty) => break,
+                match jobs.try_next() {
+                    Next::Stop => return,
+                    Next::Job(job) => self.job(job),
+                    Next::Idle => break,
                 }
             }
             self.ensure_open();
@@ -247,14 +235,14 @@ impl Worker {
                     ..
                 } = &self.state
                 else {
-                    self.send(ChipReport::Read {
+                    self.send(DeviceReport::DocumentRead {
                         transaction_id,
                         result: Err(ReasonCode::ChipReadFailed),
                     });
                     return;
                 };
                 if *presented != transaction_id {
-                    self.send(ChipReport::Read {
+                    self.send(DeviceReport::DocumentRead {
                         transaction_id,
                         result: Err(ReasonCode::ChipReadFailed),
                     });
@@ -270,7 +258,7 @@ impl Worker {
                     since: Instant::now(),
                     mrz,
                 };
-                self.send(ChipReport::Read {
+                self.send(DeviceReport::DocumentRead {
                     transaction_id,
                     result,
                 });
@@ -295,11 +283,10 @@ impl Worker {
                     self.trust = Some(store);
                 }
             }
-            ChipJob::Stop => {}
         }
     }
 
-    fn send(&self, report: ChipReport) {
+    fn send(&self, report: DeviceReport) {
         let _ = self.reports.blocking_send(report);
     }
 
@@ -371,7 +358,7 @@ impl Worker {
             mrz,
             since: Instant::now(),
         };
-        self.send(ChipReport::Presented { transaction_id });
+        self.send(DeviceReport::DocumentPresented { transaction_id });
     }
 
     /// Reads the scanner while a transaction is in progress: the same document again is
@@ -494,6 +481,7 @@ impl Worker {
             expiry_date,
             photo,
             authenticity,
+            simulated_denylist_hit: false,
         })
     }
 

@@ -1,20 +1,21 @@
 //! The face gate's camera and face matcher: one dedicated thread owns the camera and the ONNX
-//! sessions, turns capture commands into [`Event::FaceCaptured`] and reports camera health.
+//! sessions, turns capture commands into [`DeviceReport::FaceCompared`] (and BioCart photos
+//! into [`DeviceReport::FacePhoto`], the photo in the same message) and reports camera health.
 //!
 //! Per transaction it holds the chip photo's reference embedding (computed as soon as the chip
 //! is read, while the traveller steps up to the camera); it is dropped when the core discards
 //! the transaction's data. Frames never leave the thread and are never written anywhere.
 
 use crate::health::{DeviceRole, HealthReporter, HealthSender};
-use crate::samples::Sample;
+use crate::roles::{DeviceReport, FaceCamera};
+use crate::samples::PhotoSample;
 use crate::unix_ms;
+use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, inbox};
 use devices::camera::{Backoff, Camera, CameraError, ReconnectingCamera};
 use face::gate::GateOutcome;
 use face::{FaceConfig, FaceEngine, Reference, RgbImage};
-use gate_core::{Event, FaceAttempt, FaceQualityCheck, FaceQualityShortfall, TransactionId};
+use gate_core::{FaceAttempt, FaceQualityCheck, FaceQualityShortfall, TransactionId};
 use gate_protocol::Health;
-use std::sync::mpsc as std_mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
@@ -40,8 +41,19 @@ enum FaceJob {
     Photo { transaction_id: TransactionId },
     /// Forget everything about `transaction_id`.
     Discard { transaction_id: TransactionId },
-    /// End the thread.
-    Stop,
+}
+
+impl std::fmt::Debug for FaceJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FaceJob::Reference { transaction_id, .. } => {
+                write!(f, "Reference({transaction_id}, redacted)")
+            }
+            FaceJob::Capture { transaction_id, .. } => write!(f, "Capture({transaction_id})"),
+            FaceJob::Photo { transaction_id } => write!(f, "Photo({transaction_id})"),
+            FaceJob::Discard { transaction_id } => write!(f, "Discard({transaction_id})"),
+        }
+    }
 }
 
 /// Settings of the face worker, from `[face]` and `[devices.camera]`.
@@ -108,67 +120,60 @@ fn threshold_mismatch(engine: &FaceEngine, expected: &ExpectedModels) -> Option<
     None
 }
 
-/// Handle to the face worker thread.
+/// The camera and face models of a real gate: its worker thread's handle.
+#[derive(Debug)]
 pub struct FaceWorker {
-    jobs: std_mpsc::Sender<FaceJob>,
-    thread: Option<JoinHandle<()>>,
+    jobs: Jobs<FaceJob>,
 }
 
 impl FaceWorker {
     /// Starts the worker: it loads the models and opens the camera on its own thread, and
     /// reports the camera's health (down until both are ready) through `health`.
-    pub fn spawn(
+    pub fn start(
         config: FaceWorkerConfig,
-        events: mpsc::Sender<Event>,
-        samples: mpsc::Sender<Sample>,
+        reports: mpsc::Sender<DeviceReport>,
         health: HealthSender,
-    ) -> std::io::Result<Self> {
-        let (jobs, receiver) = std_mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("face".into())
-            .spawn(move || {
-                let mut worker = Worker::start(config, events, samples, health);
-                worker.run(&receiver);
-            })?;
-        Ok(Self {
-            jobs,
-            thread: Some(thread),
-        })
+    ) -> Result<(Self, Worker), WorkerError> {
+        let (jobs, inbox) = inbox();
+        let stopper = jobs.clone();
+        let worker = Worker::thread(
+            "face",
+            move || stopper.stop(),
+            move || {
+                let mut worker = FaceThread::start(config, reports, health);
+                worker.run(&inbox);
+            },
+        )?;
+        Ok((Self { jobs }, worker))
     }
+}
 
+impl FaceCamera for FaceWorker {
     /// Hands over the chip photo of `transaction_id`; the reference is computed at once.
-    pub fn set_reference(&self, transaction_id: TransactionId, photo: zeroize::Zeroizing<Vec<u8>>) {
-        let _ = self.jobs.send(FaceJob::Reference {
+    fn set_reference(&self, transaction_id: TransactionId, photo: zeroize::Zeroizing<Vec<u8>>) {
+        self.jobs.send(FaceJob::Reference {
             transaction_id,
             photo,
         });
     }
 
-    /// Captures a burst for `transaction_id` and reports one [`Event::FaceCaptured`].
-    pub fn capture(&self, transaction_id: TransactionId, attempt: u8) {
-        let _ = self.jobs.send(FaceJob::Capture {
+    /// Captures a burst for `transaction_id` and reports one [`DeviceReport::FaceCompared`].
+    fn capture(&self, transaction_id: TransactionId, attempt: u8) {
+        self.jobs.send(FaceJob::Capture {
             transaction_id,
             attempt,
         });
     }
 
     /// Takes the BioCart face photo of `transaction_id`; reports one
-    /// [`Event::FacePhotoCaptured`] and hands the photo to the main loop as a [`Sample`].
-    pub fn photo(&self, transaction_id: TransactionId) {
-        let _ = self.jobs.send(FaceJob::Photo { transaction_id });
+    /// [`DeviceReport::FacePhoto`] carrying the photo.
+    fn photo(&self, transaction_id: TransactionId) {
+        self.jobs.send(FaceJob::Photo { transaction_id });
     }
 
     /// Drops the reference and anything else held for `transaction_id`.
-    pub fn discard(&self, transaction_id: TransactionId) {
-        let _ = self.jobs.send(FaceJob::Discard { transaction_id });
-    }
-
-    /// Stops the thread and waits for it.
-    pub fn stop(mut self) {
-        let _ = self.jobs.send(FaceJob::Stop);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    fn discard(&self, transaction_id: TransactionId) {
+        self.jobs.send(FaceJob::Discard { transaction_id });
     }
 }
 
@@ -180,22 +185,20 @@ enum HeldReference {
 
 type Opener = Box<dyn FnMut() -> Result<Box<dyn Camera>, CameraError> + Send>;
 
-struct Worker {
+struct FaceThread {
     engine: Option<FaceEngine>,
     engine_problem: Option<String>,
     camera: ReconnectingCamera<Opener>,
-    events: mpsc::Sender<Event>,
-    samples: mpsc::Sender<Sample>,
+    reports: mpsc::Sender<DeviceReport>,
     health: HealthReporter,
     burst_frames: usize,
     reference: Option<(TransactionId, HeldReference)>,
 }
 
-impl Worker {
+impl FaceThread {
     fn start(
         config: FaceWorkerConfig,
-        events: mpsc::Sender<Event>,
-        samples: mpsc::Sender<Sample>,
+        reports: mpsc::Sender<DeviceReport>,
         health: HealthSender,
     ) -> Self {
         let started = Instant::now();
@@ -244,8 +247,7 @@ impl Worker {
             engine,
             engine_problem,
             camera,
-            events,
-            samples,
+            reports,
             health: HealthReporter::new(DeviceRole::Camera, health),
             burst_frames: config.burst_frames.max(1),
             reference: None,
@@ -254,15 +256,15 @@ impl Worker {
         worker
     }
 
-    fn run(&mut self, jobs: &std_mpsc::Receiver<FaceJob>) {
+    fn run(&mut self, jobs: &Inbox<FaceJob>) {
         loop {
-            match jobs.recv_timeout(IDLE_PROBE) {
-                Ok(FaceJob::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
-                Ok(FaceJob::Reference {
+            match jobs.next(IDLE_PROBE) {
+                Next::Stop => return,
+                Next::Job(FaceJob::Reference {
                     transaction_id,
                     photo,
                 }) => self.set_reference(transaction_id, &photo),
-                Ok(FaceJob::Capture {
+                Next::Job(FaceJob::Capture {
                     transaction_id,
                     attempt,
                 }) => {
@@ -274,20 +276,24 @@ impl Worker {
                         ms = started.elapsed().as_millis() as u64,
                         "face burst compared"
                     );
-                    let _ = self.events.blocking_send(Event::FaceCaptured {
+                    let _ = self.reports.blocking_send(DeviceReport::FaceCompared {
                         transaction_id,
                         attempt: outcome,
                     });
                 }
-                Ok(FaceJob::Photo { transaction_id }) => {
-                    let quality = self.photo(transaction_id);
+                Next::Job(FaceJob::Photo { transaction_id }) => {
+                    let photo = self.photo();
+                    let quality = photo.as_ref().map(|photo| photo.quality);
                     info!(quality, "face photo taken");
-                    let _ = self.events.blocking_send(Event::FacePhotoCaptured {
+                    // The photo travels with its result: it is with the main loop before
+                    // the core hears of it and asks for the hand-over.
+                    let _ = self.reports.blocking_send(DeviceReport::FacePhoto {
                         transaction_id,
                         quality,
+                        photo,
                     });
                 }
-                Ok(FaceJob::Discard { transaction_id }) => {
+                Next::Job(FaceJob::Discard { transaction_id }) => {
                     if self
                         .reference
                         .as_ref()
@@ -296,7 +302,7 @@ impl Worker {
                         self.reference = None;
                     }
                 }
-                Err(std_mpsc::RecvTimeoutError::Timeout) => self.probe(),
+                Next::Idle => self.probe(),
             }
         }
     }
@@ -423,9 +429,9 @@ impl Worker {
         }
     }
 
-    /// The best frame of a burst, cropped around the face and encoded as JPEG (handed to the
-    /// main loop); its quality, or `None` when no frame shows a face.
-    fn photo(&mut self, transaction_id: TransactionId) -> Option<u8> {
+    /// The best frame of a burst, cropped around the face and encoded as JPEG, with its
+    /// quality; `None` when no frame shows a face.
+    fn photo(&mut self) -> Option<PhotoSample> {
         let frames = match self.grab_burst() {
             Ok(frames) => frames,
             Err(problem) => {
@@ -467,13 +473,11 @@ impl Worker {
             warn!(error = %err, "face photo not encoded");
             return None;
         }
-        let _ = self.samples.blocking_send(Sample::FacePhoto {
-            transaction_id,
+        Some(PhotoSample {
             quality,
             jpeg: zeroize::Zeroizing::new(jpeg),
             captured_at_ms: unix_ms(),
-        });
-        Some(quality)
+        })
     }
 
     /// Captures one burst of frames; `Err` when the camera delivered nothing.

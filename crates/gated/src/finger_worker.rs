@@ -3,23 +3,25 @@
 //! image capture with quality for the BioCart.
 //!
 //! Templates come from the main loop per verification and are wiped after it; BioCart images
-//! go to the main loop as ISO/IEC 19794-4 records ([`Sample`]), which wipes them with the
-//! transaction's data. None is logged.
+//! go to the main loop as ISO/IEC 19794-4 records ([`FingerSample`]) with the capture's
+//! result, and are wiped with the transaction's data. None is logged. Enrolments are looked up
+//! in the down-synced list by the outbox writer ([`crate::store`]).
 
 use crate::health::{DeviceRole, HealthReporter, HealthSender};
-use crate::samples::Sample;
+use crate::roles::{DeviceReport, FingerReader};
+use crate::samples::FingerSample;
+use crate::store::{Store, StoreJob};
 use crate::unix_ms;
+use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, inbox};
 use devices::fingerprint::iso19794_4::{FingerImageRecord, FingerPosition, ImageEncoding};
 use devices::fingerprint::r30x::{
     FACTORY_ADDRESS, FACTORY_BAUD_RATE, FACTORY_PASSWORD, R30xConfig, ReconnectPolicy, SerialR30x,
     SerialSettings,
 };
 use devices::fingerprint::{Capture, FingerprintError, FingerprintSensor, Template, TemplateSlot};
-use gate_core::{Event, Finger, FingerAttempt, TransactionId};
+use gate_core::{DocumentHash, Finger, FingerAttempt, TransactionId};
 use gate_protocol::Health;
 use std::path::PathBuf;
-use std::sync::mpsc as std_mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -45,38 +47,58 @@ pub struct FingerWorkerConfig {
 }
 
 enum FingerJob {
-    /// Verify the live finger against `template` (fingerprint gate).
+    /// Verify the live finger against `template` (fingerprint gate); no template: the
+    /// placement fails.
     Verify {
         transaction_id: TransactionId,
         finger: Finger,
-        template: zeroize::Zeroizing<Vec<u8>>,
+        template: Option<zeroize::Zeroizing<Vec<u8>>>,
     },
     /// Capture an image of the finger and rate it (BioCart).
     Capture {
         transaction_id: TransactionId,
         finger: Finger,
     },
-    Stop,
 }
 
-/// Handle to the fingerprint thread.
+impl std::fmt::Debug for FingerJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FingerJob::Verify {
+                transaction_id,
+                finger,
+                ..
+            } => write!(f, "Verify({transaction_id}, {finger:?}, redacted)"),
+            FingerJob::Capture {
+                transaction_id,
+                finger,
+            } => write!(f, "Capture({transaction_id}, {finger:?})"),
+        }
+    }
+}
+
+/// The fingerprint module of a real gate: its worker thread's handle.
+#[derive(Debug)]
 pub struct FingerWorker {
-    jobs: std_mpsc::Sender<FingerJob>,
-    thread: Option<JoinHandle<()>>,
+    jobs: Jobs<FingerJob>,
+    store: Store,
 }
 
 impl FingerWorker {
     /// Starts the thread; the module is opened lazily and reopened after it vanishes.
-    pub fn spawn(
+    /// Enrolments are looked up by `store`.
+    pub fn start(
         config: FingerWorkerConfig,
-        events: mpsc::Sender<Event>,
-        samples: mpsc::Sender<Sample>,
+        reports: mpsc::Sender<DeviceReport>,
         health: HealthSender,
-    ) -> std::io::Result<Self> {
-        let (jobs, receiver) = std_mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("fingerprint".into())
-            .spawn(move || {
+        store: Store,
+    ) -> Result<(Self, Worker), WorkerError> {
+        let (jobs, inbox) = inbox();
+        let stopper = jobs.clone();
+        let worker = Worker::thread(
+            "fingerprint",
+            move || stopper.stop(),
+            move || {
                 let settings = SerialSettings {
                     baud_rate: config.baud,
                     ..SerialSettings::new(config.port.clone())
@@ -86,30 +108,36 @@ impl FingerWorker {
                     password: config.password,
                     ..R30xConfig::default()
                 };
-                let mut worker = Worker {
+                let mut worker = FingerThread {
                     sensor: SerialR30x::disconnected(settings, module, ReconnectPolicy::default()),
                     config,
-                    events,
-                    samples,
+                    reports,
                     health: HealthReporter::new(DeviceRole::Fingerprint, health),
                 };
                 worker.probe();
-                worker.run(&receiver);
-            })?;
-        Ok(Self {
-            jobs,
-            thread: Some(thread),
-        })
+                worker.run(&inbox);
+            },
+        )?;
+        Ok((Self { jobs, store }, worker))
+    }
+}
+
+impl FingerReader for FingerWorker {
+    fn lookup_enrolment(&self, transaction_id: TransactionId, hash: DocumentHash) {
+        self.store.send(StoreJob::Enrolment {
+            transaction_id,
+            hash,
+        });
     }
 
     /// Verifies the live `finger` of `transaction_id` against its enrolled `template`.
-    pub fn verify(
+    fn verify(
         &self,
         transaction_id: TransactionId,
         finger: Finger,
-        template: zeroize::Zeroizing<Vec<u8>>,
+        template: Option<zeroize::Zeroizing<Vec<u8>>>,
     ) {
-        let _ = self.jobs.send(FingerJob::Verify {
+        self.jobs.send(FingerJob::Verify {
             transaction_id,
             finger,
             template,
@@ -117,40 +145,43 @@ impl FingerWorker {
     }
 
     /// Captures `finger` of `transaction_id` (BioCart).
-    pub fn capture(&self, transaction_id: TransactionId, finger: Finger) {
-        let _ = self.jobs.send(FingerJob::Capture {
+    fn capture(&self, transaction_id: TransactionId, finger: Finger) {
+        self.jobs.send(FingerJob::Capture {
             transaction_id,
             finger,
         });
     }
 
-    /// Stops the thread and waits for it.
-    pub fn stop(mut self) {
-        let _ = self.jobs.send(FingerJob::Stop);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+    /// The module holds nothing of a transaction between jobs.
+    fn discard(&self, _transaction_id: TransactionId) {}
 }
 
-struct Worker {
+struct FingerThread {
     config: FingerWorkerConfig,
     sensor: SerialR30x,
-    events: mpsc::Sender<Event>,
-    samples: mpsc::Sender<Sample>,
+    reports: mpsc::Sender<DeviceReport>,
     health: HealthReporter,
 }
 
-impl Worker {
-    fn run(&mut self, jobs: &std_mpsc::Receiver<FingerJob>) {
+impl FingerThread {
+    fn run(&mut self, jobs: &Inbox<FingerJob>) {
         loop {
-            match jobs.recv_timeout(IDLE_PROBE) {
-                Ok(FingerJob::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
-                Err(std_mpsc::RecvTimeoutError::Timeout) => self.probe(),
-                Ok(FingerJob::Verify {
+            match jobs.next(IDLE_PROBE) {
+                Next::Stop => return,
+                Next::Idle => self.probe(),
+                Next::Job(FingerJob::Verify {
                     transaction_id,
                     finger,
-                    template,
+                    template: None,
+                }) => {
+                    // The core only asks for enrolled fingers; answer as a failed placement.
+                    warn!(?finger, "no enrolled template for this finger");
+                    self.send(transaction_id, finger, FingerAttempt::NoFinger, None);
+                }
+                Next::Job(FingerJob::Verify {
+                    transaction_id,
+                    finger,
+                    template: Some(template),
                 }) => {
                     let started = Instant::now();
                     let attempt = self.verify(&template);
@@ -160,25 +191,33 @@ impl Worker {
                         ms = started.elapsed().as_millis() as u64,
                         "finger verified"
                     );
-                    self.send(transaction_id, finger, attempt);
+                    self.send(transaction_id, finger, attempt, None);
                 }
-                Ok(FingerJob::Capture {
+                Next::Job(FingerJob::Capture {
                     transaction_id,
                     finger,
                 }) => {
-                    let attempt = self.capture(transaction_id, finger);
+                    let (attempt, sample) = self.capture(finger);
                     info!(?finger, result = attempt_name(&attempt), "finger captured");
-                    self.send(transaction_id, finger, attempt);
+                    self.send(transaction_id, finger, attempt, sample);
                 }
             }
         }
     }
 
-    fn send(&self, transaction_id: TransactionId, finger: Finger, attempt: FingerAttempt) {
-        let _ = self.events.blocking_send(Event::FingerCaptured {
+    /// The result and the captured image record travel in one message.
+    fn send(
+        &self,
+        transaction_id: TransactionId,
+        finger: Finger,
+        attempt: FingerAttempt,
+        sample: Option<FingerSample>,
+    ) {
+        let _ = self.reports.blocking_send(DeviceReport::Finger {
             transaction_id,
             finger,
             attempt,
+            sample,
         });
     }
 
@@ -238,10 +277,10 @@ impl Worker {
         })
     }
 
-    fn capture(&mut self, transaction_id: TransactionId, finger: Finger) -> FingerAttempt {
+    fn capture(&mut self, finger: Finger) -> (FingerAttempt, Option<FingerSample>) {
         match self.wait_for_finger() {
             Ok(true) => {}
-            Ok(false) | Err(()) => return FingerAttempt::NoFinger,
+            Ok(false) | Err(()) => return (FingerAttempt::NoFinger, None),
         }
         match self.sensor.upload_image() {
             Ok(image) => {
@@ -257,23 +296,22 @@ impl Worker {
                     ImageEncoding::Png,
                 )
                 .and_then(|record| record.encode());
-                match record {
-                    Ok(record) => {
-                        let _ = self.samples.blocking_send(Sample::Finger {
-                            transaction_id,
-                            finger,
-                            quality,
-                            record: zeroize::Zeroizing::new(record),
-                            captured_at_ms: unix_ms(),
-                        });
+                let sample = match record {
+                    Ok(record) => Some(FingerSample {
+                        quality,
+                        record: zeroize::Zeroizing::new(record),
+                        captured_at_ms: unix_ms(),
+                    }),
+                    Err(err) => {
+                        warn!(error = %err, "finger image record not encoded");
+                        None
                     }
-                    Err(err) => warn!(error = %err, "finger image record not encoded"),
-                }
-                FingerAttempt::Captured { quality }
+                };
+                (FingerAttempt::Captured { quality }, sample)
             }
             Err(err) => {
                 self.fault(&err);
-                FingerAttempt::NoFinger
+                (FingerAttempt::NoFinger, None)
             }
         }
     }

@@ -1,25 +1,37 @@
 //! The gate daemon, `gated`.
 //!
-//! It reads the gate's configuration, drives every output to its safe state, opens the durable
-//! outbox, starts the devices, serves the control socket and runs the [`gate_core::Gate`] state
-//! machine: device results become events, the core's commands are executed in order. It talks
-//! to systemd (READY, WATCHDOG, STOPPING) and stops cleanly on SIGTERM: door locked, the
-//! transaction in progress recorded as aborted.
+//! It reads the gate's configuration, drives the door to its safe state before anything else,
+//! opens the durable outbox (closing the transactions a crash left open), starts the devices,
+//! serves the control socket and runs the [`gate_core::Gate`] state machine: device results
+//! become events, the core's commands are executed in order. It talks to systemd (READY,
+//! WATCHDOG, STOPPING) and stops cleanly on SIGTERM: door locked, the transaction in progress
+//! recorded as aborted, every worker stopped and joined.
 //!
-//! Modules: [`daemon`] (main loop and command execution), [`control`] (the Unix socket),
-//! [`sim`] (simulated devices), [`hashing`] (keyed document hash), [`systemd`].
+//! Modules: [`daemon`] (start-up, main loop and command dispatch), [`worker`] (the one shape
+//! of every worker), [`door`] (the turnstile machine on the door's lines), [`store`] (the
+//! outbox writer) and [`journal`] (what survives a crash), [`roles`] (the device roles real
+//! and simulated devices share), [`chip_worker`], [`face_worker`], [`finger_worker`], [`sim`]
+//! (simulated devices), [`clock`], [`lists`], [`event_kind`], [`control`] (the Unix socket),
+//! [`hashing`] (keyed document hash), [`systemd`].
 
 pub mod chip_worker;
+pub mod clock;
 pub mod control;
 pub mod daemon;
 pub mod door;
+pub mod event_kind;
 pub mod face_worker;
 pub mod finger_worker;
 pub mod hashing;
 pub mod health;
+pub mod journal;
+pub mod lists;
+pub mod roles;
 pub mod samples;
 pub mod sim;
+pub mod store;
 pub mod systemd;
+pub mod worker;
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
 pub fn unix_ms() -> i64 {

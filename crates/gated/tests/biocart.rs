@@ -10,12 +10,15 @@ mod support;
 
 use devices::fingerprint::iso19794_4::FingerImageRecord;
 use devices::fingerprint::simulator::{ModuleSimulator, SimulatedFinger, SimulatorOptions};
+use gate_config::GateConfig;
+use gate_config::schema::{BioCartSection, CameraConfig, FaceSection, FingerprintConfig};
+use gate_core::GateProfile;
 use gate_protocol::{Health, Request, Response, SimulatedTraveller};
 use outbox::handover::{BoothPrivateKey, HandOverFinger};
 use std::path::Path;
 use support::{Gated, fast_sim_config};
 
-fn biocart_config(root: &Path, module_port: &Path, booth_key_file: &Path) -> String {
+fn biocart_config(root: &Path, module_port: &Path, booth_key_file: &Path) -> GateConfig {
     let photos = artefacts::photos_dir();
     let frames = root.join("frames");
     std::fs::create_dir_all(&frames).unwrap();
@@ -26,34 +29,37 @@ fn biocart_config(root: &Path, module_port: &Path, booth_key_file: &Path) -> Str
         .join("models")
         .canonicalize()
         .unwrap();
-    let base = fast_sim_config();
-    let start = base.find("[devices.camera]").unwrap();
-    let end = base.find("[simulation]").unwrap();
-    let devices = format!(
-        "[devices.camera]\nbackend = \"frames\"\ndir = {:?}\nfps = 25\n\n\
-         [devices.fingerprint]\nbackend = \"r30x\"\nport = {:?}\nbaud = 57600\naddress = 4294967295\npassword = 0\n\n",
-        frames.display().to_string(),
-        module_port.display().to_string(),
-    );
-    format!(
-        "{}{}{}\n[face]\nonnxruntime = {:?}\ndetector = {:?}\nembedder = {:?}\nthreads = 1\nburst_frames = 3\n\n[biocart]\nbooth_id = \"NRT-T1-BOOTH-07\"\nbooth_public_key_file = {:?}\n",
-        &base[..start].replace("profile = \"face_gate\"", "profile = \"bio_cart\""),
-        devices,
-        &base[end..].replace(
-            "max_attempts = 3\ncapture_timeout_ms = 10000",
-            "max_attempts = 3\ncapture_timeout_ms = 4000",
-        ),
-        artefacts::ort_library().display().to_string(),
-        models
-            .join(face::engine::DEFAULT_DETECTOR_MANIFEST)
-            .display()
-            .to_string(),
-        models
-            .join(face::engine::DEFAULT_EMBEDDER_MANIFEST)
-            .display()
-            .to_string(),
-        booth_key_file.display().to_string(),
-    )
+    let mut config = fast_sim_config();
+    config.gate.profile = GateProfile::BioCart;
+    // A BioCart has no door.
+    config.devices.door = None;
+    config.devices.camera = Some(CameraConfig::Frames {
+        dir: frames,
+        fps: 25,
+    });
+    config.devices.fingerprint = Some(FingerprintConfig::R30x {
+        port: module_port.to_owned(),
+        baud: 57_600,
+        address: Some(0xFFFF_FFFF),
+        password: Some(0),
+    });
+    config.face = Some(FaceSection {
+        onnxruntime: artefacts::ort_library(),
+        detector: models.join(face::engine::DEFAULT_DETECTOR_MANIFEST),
+        embedder: models.join(face::engine::DEFAULT_EMBEDDER_MANIFEST),
+        attack: None,
+        threads: 1,
+        burst_frames: 3,
+        match_calibration: None,
+        attack_calibration: None,
+    });
+    config.biocart = Some(BioCartSection {
+        booth_id: "NRT-T1-BOOTH-07".into(),
+        booth_public_key_file: booth_key_file.to_owned(),
+        handover_ttl_hours: 24,
+    });
+    config.policy.fingerprint.capture_timeout_ms = 4000;
+    config
 }
 
 #[test]

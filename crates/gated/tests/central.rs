@@ -8,7 +8,7 @@ mod support;
 use gate_protocol::{Request, Response, SimulatedTraveller};
 use gated::hashing::DocumentHasher;
 use std::time::{Duration, Instant};
-use support::{Gated, curl, fast_sim_config, start_central};
+use support::{Gated, central_section, curl, fast_sim_config, start_central};
 
 #[test]
 fn gate_refuses_until_lists_arrive_applies_the_denylist_and_delivers_events() {
@@ -17,17 +17,9 @@ fn gate_refuses_until_lists_arrive_applies_the_denylist_and_delivers_events() {
     let key = [0x5a_u8; 32];
     let key_file = work.path().join("document-hash.key");
     std::fs::write(&key_file, key).unwrap();
-    let config = format!(
-        "{}\n[central]\nurl = \"{}\"\nbatch_size = 50\nmax_list_age_s = 3600\n",
-        fast_sim_config().replace(
-            "[simulation]",
-            &format!(
-                "[privacy]\ndocument_hash_key_file = \"{}\"\n\n[simulation]",
-                key_file.display()
-            )
-        ),
-        central.url
-    );
+    let mut config = fast_sim_config();
+    config.privacy.document_hash_key_file = Some(key_file.clone());
+    config.central = Some(central_section(&central.url, 50, 3600));
     let gated = Gated::start(&config);
     // No list yet: out of service.
     let status = gated.status();

@@ -201,7 +201,7 @@ impl Rig {
     fn start_with(&mut self, config: &GateConfig) {
         let gated = Gated::start_in_with_env(
             self.root.path(),
-            &config.to_toml().unwrap(),
+            config,
             &[("PCSCLITE_CSOCK_NAME", self.pcscd.socket().as_os_str())],
         );
         gated.wait_for("the document reader and camera to come up", |s| {

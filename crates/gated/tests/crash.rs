@@ -12,7 +12,7 @@ mod pg;
 use gate_protocol::{Request, Response, SimulatedTraveller};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use support::{Gated, curl, fast_sim_config, free_port, start_central_on};
+use support::{Gated, central_section, curl, free_port, sim_config_with_delays, start_central_on};
 
 /// Transactions the gate must admit before the test stops killing things.
 const TRANSACTIONS: u64 = 1_000;
@@ -60,21 +60,9 @@ fn sigkill_gated_and_central_at_random_points_loses_and_doubles_nothing() {
     let root = tempfile::tempdir().unwrap();
     let key_file = root.path().join("key");
     std::fs::write(&key_file, [9u8; 32]).unwrap();
-    let config = format!(
-        "{}\n[central]\nurl = \"{}\"\nbatch_size = 20\n",
-        fast_sim_config()
-            .replace("read_ms = 40", "read_ms = 2")
-            .replace("capture_ms = 40", "capture_ms = 2")
-            .replace("passage_ms = 60", "passage_ms = 2")
-            .replace(
-                "[simulation]",
-                &format!(
-                    "[privacy]\ndocument_hash_key_file = \"{}\"\n\n[simulation]",
-                    key_file.display()
-                )
-            ),
-        central.url
-    );
+    let mut config = sim_config_with_delays(2, 2, 2);
+    config.privacy.document_hash_key_file = Some(key_file.clone());
+    config.central = Some(central_section(&central.url, 20, 24 * 3600));
 
     let started = Instant::now();
     let mut admitted = 0u64;

@@ -224,7 +224,8 @@ fn outbox_at_its_high_water_mark_turns_travellers_away_and_raises_the_alarm() {
     }
     let pending_before = filler.status().unwrap().pending;
     drop(filler);
-    let config = fast_sim_config().replace("outbox_max_mb = 64", "outbox_max_mb = 1");
+    let mut config = fast_sim_config();
+    config.storage.outbox_max_mb = 1;
     let gated = Gated::start_in(dir.path(), &config);
     let status = gated.wait_for("the high-water alarm", |s| {
         s.out_of_service_reasons == [ReasonCode::OutboxFull]
@@ -397,10 +398,9 @@ fn door_pulse_needs_maintenance_mode_is_recorded_and_relocks_by_itself() {
 
 #[test]
 fn throughput_figures_are_recorded_each_period_for_published_waiting_times() {
-    let gated = Gated::start(&format!(
-        "{}\n[reporting]\nthroughput_period_s = 2\n",
-        fast_sim_config()
-    ));
+    let mut config = fast_sim_config();
+    config.reporting.throughput_period_s = 2;
+    let gated = Gated::start(&config);
     simulate(&gated, SimulatedTraveller::default());
     gated.wait_for("the first pass", |s| s.counters.passed == 1);
     simulate(&gated, SimulatedTraveller::default());
@@ -436,4 +436,46 @@ fn throughput_figures_are_recorded_each_period_for_published_waiting_times() {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+}
+
+#[test]
+fn an_outcome_that_cannot_be_recorded_leaves_the_screen_out_of_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fast_sim_config();
+    config.policy.timeouts.door_open_ms = 1_000;
+    let gated = Gated::start_in(dir.path(), &config);
+    // Cleared and the door released, but the traveller stays put: the transaction ends when
+    // the door's time runs out.
+    simulate(
+        &gated,
+        SimulatedTraveller {
+            walks_through: false,
+            ..SimulatedTraveller::default()
+        },
+    );
+    gated.wait_for("the door release", |s| s.door_unlocked);
+    // Another writer holds the database: the outcome cannot be written when the door's time
+    // is up.
+    let blocker =
+        outbox::rusqlite::Connection::open(gated.state_dir.join("outbox.sqlite")).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let status = gated.wait_for("the outbox alarm", |s| {
+        s.out_of_service_reasons.contains(&ReasonCode::OutboxFull)
+    });
+    assert_eq!(status.state, "idle");
+    assert_eq!(
+        status.display,
+        gate_core::Prompt::OutOfService,
+        "the screen invites the next traveller while the gate is out of service"
+    );
+    blocker.execute_batch("ROLLBACK").unwrap();
+    drop(blocker);
+    // Once the database is free again the outcome is written and the gate takes travellers.
+    let status = gated.wait_for("the outcome to be written", |s| {
+        s.out_of_service_reasons.is_empty()
+    });
+    assert_eq!(status.display, gate_core::Prompt::PlaceDocument);
+    let events = gated.outbox_events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(outcome_of(&events[0]).1, ["PASSAGE_NOT_COMPLETED"]);
 }

@@ -1,90 +1,106 @@
-//! The turnstile driver runs gate-core's turnstile machine against the in-memory backend on its
-//! own thread, as gated does: requests in over a channel, input edges injected through the
-//! backend's handle, events and applied outputs out.
+//! The door worker runs gate-core's turnstile machine against the in-memory backend on its own
+//! thread, as gated does: requests in, input edges injected through the backend's handle,
+//! steps (events and applied outputs) out and the door's state published on a watch channel.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use devices::turnstile::{
-    DriverRequest, DriverStep, InMemoryTurnstile, InMemoryTurnstileHandle, Input, Output,
-    TurnstileDriver, TurnstileIoConfig,
+    InMemoryTurnstile, InMemoryTurnstileHandle, Input, InputLine, Output, OutputLine, SafeState,
+    TurnstileBackend, TurnstileIo, TurnstileIoConfig,
 };
-use gate_core::turnstile::{TurnstileEvent, TurnstileState};
+use gate_core::turnstile::{
+    FittedSensors, OutputSafeDefaults, SafeDefault, TurnstileConfig, TurnstileEvent,
+    TurnstileState, TurnstileTimings,
+};
 use gate_core::{Lights, TransactionId};
+use gated::door::{Door, DriverStep, TurnstileDriver};
+use gated::worker::Worker;
+use tokio::sync::mpsc;
 
-const CONFIG: &str = r#"
-backend = "in-memory"
-[outputs.lock_release]
-line = 0
-[outputs.green_light]
-line = 1
-[outputs.red_light]
-line = 2
-[outputs.buzzer]
-line = 3
-[inputs.door_closed]
-line = 4
-[inputs.entry_passage]
-line = 5
-[inputs.exit_passage]
-line = 6
-[inputs.fire_alarm]
-line = 7
-[inputs.tamper]
-line = 8
-[timings]
-door_debounce_ms = 20
-beam_debounce_ms = 10
-"#;
+/// Every output and input on its own in-memory line.
+fn io_config() -> TurnstileIoConfig {
+    let mut config = TurnstileIoConfig::new(TurnstileBackend::InMemory, OutputLine::on(0));
+    config.outputs.green_light = Some(OutputLine::on(1));
+    config.outputs.red_light = Some(OutputLine::on(2));
+    config.outputs.buzzer = Some(OutputLine::on(3));
+    config.inputs.door_closed = Some(InputLine::on(4));
+    config.inputs.entry_beam = Some(InputLine::on(5));
+    config.inputs.exit_beam = Some(InputLine::on(6));
+    config.inputs.fire_alarm = Some(InputLine::on(7));
+    config.inputs.tamper = Some(InputLine::on(8));
+    config
+}
+
+/// Every sensor fitted, short debounce.
+fn machine() -> TurnstileConfig {
+    TurnstileConfig {
+        safe_defaults: OutputSafeDefaults::default(),
+        sensors: FittedSensors::default(),
+        timings: TurnstileTimings {
+            door_debounce_ms: 20,
+            beam_debounce_ms: 10,
+            ..TurnstileTimings::default()
+        },
+    }
+}
 
 const T1: TransactionId = TransactionId(0x11);
 const T2: TransactionId = TransactionId(0x22);
 
 struct Running {
-    requests: mpsc::Sender<DriverRequest>,
+    runtime: tokio::runtime::Runtime,
+    door: Door,
+    worker: Worker,
     steps: mpsc::Receiver<DriverStep>,
     handle: InMemoryTurnstileHandle,
-    thread: thread::JoinHandle<InMemoryTurnstile>,
 }
 
 impl Running {
-    /// Starts the driver with the door closed and everything else inactive.
-    fn start(config_text: &str) -> (Self, DriverStep) {
-        let io_config: TurnstileIoConfig = toml::from_str(config_text).unwrap();
-        let (io, handle) = InMemoryTurnstile::new(&io_config).unwrap();
+    /// Starts the door worker with the door closed and everything else inactive.
+    fn start(io_config: &TurnstileIoConfig, machine: TurnstileConfig) -> (Self, DriverStep) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (io, handle) = InMemoryTurnstile::new(io_config).unwrap();
         handle.set_input(Input::DoorClosed, true);
-        let (driver, first) =
-            TurnstileDriver::start(io, io_config.machine_config().unwrap()).unwrap();
-        let (requests, queue) = mpsc::channel();
-        let (step_tx, steps) = mpsc::channel();
-        let thread = thread::spawn(move || {
-            driver.run(&queue, Duration::from_millis(5), |step| {
-                step_tx.send(step).is_ok()
-            })
-        });
+        let (steps_tx, mut steps) = mpsc::channel(64);
+        let (door, worker) = Door::start(Box::new(io), machine, steps_tx).unwrap();
+        let first = steps.try_recv().unwrap();
         (
             Self {
-                requests,
+                runtime,
+                door,
+                worker,
                 steps,
                 handle,
-                thread,
             },
             first,
         )
     }
 
-    fn send(&self, request: DriverRequest) {
-        self.requests.send(request).unwrap();
+    fn next_step(&mut self, wait: Duration) -> Option<DriverStep> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Ok(step) = self.steps.try_recv() {
+                return Some(step);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// Collects events until `wanted` arrives (or fails after 5 s).
-    fn events_until(&self, wanted: TurnstileEvent) -> Vec<TurnstileEvent> {
+    fn events_until(&mut self, wanted: TurnstileEvent) -> Vec<TurnstileEvent> {
         let deadline = Instant::now() + Duration::from_secs(5);
         let mut seen = Vec::new();
         while Instant::now() < deadline {
-            if let Ok(step) = self.steps.recv_timeout(Duration::from_millis(50)) {
+            if let Some(step) = self.next_step(Duration::from_millis(50)) {
                 assert!(step.faults.is_empty(), "{:?}", step.faults);
                 seen.extend(step.events);
                 if seen.contains(&wanted) {
@@ -96,21 +112,20 @@ impl Running {
     }
 
     /// Events arriving within `window`.
-    fn events_within(&self, window: Duration) -> Vec<TurnstileEvent> {
+    fn events_within(&mut self, window: Duration) -> Vec<TurnstileEvent> {
         let deadline = Instant::now() + window;
         let mut seen = Vec::new();
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            if let Ok(step) = self.steps.recv_timeout(left) {
+            if let Some(step) = self.next_step(left) {
                 seen.extend(step.events);
             }
         }
         seen
     }
 
+    /// The state the door thread published: never waits for the thread.
     fn status(&self) -> gate_core::turnstile::TurnstileStatus {
-        let (reply, answer) = mpsc::channel();
-        self.send(DriverRequest::Status { reply });
-        answer.recv_timeout(Duration::from_secs(5)).unwrap()
+        self.door.state().status
     }
 
     fn input(&self, input: Input, active: bool) {
@@ -119,23 +134,21 @@ impl Running {
     }
 
     fn stop(self) -> InMemoryTurnstileHandle {
-        self.send(DriverRequest::Stop);
-        self.thread.join().unwrap();
+        self.runtime.block_on(self.worker.stop()).unwrap();
         self.handle
     }
 }
 
 #[test]
 fn start_drives_the_safe_state_before_anything_else() {
-    let io_config: TurnstileIoConfig = toml::from_str(CONFIG).unwrap();
-    let (io, handle) = InMemoryTurnstile::new(&io_config).unwrap();
+    let (io, handle) = InMemoryTurnstile::new(&io_config()).unwrap();
     // A previous process crashed mid-unlock: the lines are left released.
     let mut io = io;
-    devices::turnstile::TurnstileIo::set_output(&mut io, Output::LockRelease, true).unwrap();
-    devices::turnstile::TurnstileIo::set_output(&mut io, Output::GreenLight, true).unwrap();
+    io.set_output(Output::LockRelease, true).unwrap();
+    io.set_output(Output::GreenLight, true).unwrap();
     let before = handle.output_history().len();
     handle.set_input(Input::DoorClosed, true);
-    let (driver, step) = TurnstileDriver::start(io, io_config.machine_config().unwrap()).unwrap();
+    let (driver, step) = TurnstileDriver::start(io, machine()).unwrap();
     let history = handle.output_history();
     assert_eq!(
         (history[before].output, history[before].active),
@@ -154,21 +167,16 @@ fn start_drives_the_safe_state_before_anything_else() {
 
 #[test]
 fn authorised_passage_on_a_thread_then_tailgating() {
-    let (rig, _) = Running::start(CONFIG);
-    rig.send(DriverRequest::Indicate {
-        lights: Lights::Green,
-    });
-    rig.send(DriverRequest::Authorise {
-        transaction_id: T1,
-        unlock_for: Duration::from_secs(10),
-    });
+    let (mut rig, _) = Running::start(&io_config(), machine());
+    rig.door.indicate(Lights::Green);
+    rig.door.authorise(T1, Duration::from_secs(10));
     rig.events_until(TurnstileEvent::Unlocked { transaction_id: T1 });
     assert_eq!(rig.handle.output(Output::LockRelease), Some(true));
     assert_eq!(rig.handle.output(Output::GreenLight), Some(true));
-    rig.input(Input::EntryPassage, true);
+    rig.input(Input::EntryBeam, true);
     rig.input(Input::DoorClosed, false);
-    rig.input(Input::EntryPassage, false);
-    rig.input(Input::ExitPassage, true);
+    rig.input(Input::EntryBeam, false);
+    rig.input(Input::ExitBeam, true);
     let seen = rig.events_until(TurnstileEvent::PassageCompleted { transaction_id: T1 });
     assert_eq!(
         seen,
@@ -176,9 +184,9 @@ fn authorised_passage_on_a_thread_then_tailgating() {
     );
     assert_eq!(rig.handle.output(Output::LockRelease), Some(false));
     // A second person follows through the open door.
-    rig.input(Input::ExitPassage, false);
-    rig.input(Input::EntryPassage, true);
-    rig.input(Input::ExitPassage, true);
+    rig.input(Input::ExitBeam, false);
+    rig.input(Input::EntryBeam, true);
+    rig.input(Input::ExitBeam, true);
     rig.events_until(TurnstileEvent::Tailgating { transaction_id: T1 });
     assert_eq!(rig.handle.output(Output::Buzzer), Some(true));
     assert_eq!(rig.handle.output(Output::RedLight), Some(true));
@@ -194,12 +202,9 @@ fn authorised_passage_on_a_thread_then_tailgating() {
 
 #[test]
 fn unlock_times_out_on_the_driver_clock() {
-    let (rig, _) = Running::start(CONFIG);
+    let (mut rig, _) = Running::start(&io_config(), machine());
     let started = Instant::now();
-    rig.send(DriverRequest::Authorise {
-        transaction_id: T1,
-        unlock_for: Duration::from_millis(300),
-    });
+    rig.door.authorise(T1, Duration::from_millis(300));
     let seen = rig.events_until(TurnstileEvent::UnlockTimedOut { transaction_id: T1 });
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(
@@ -215,7 +220,7 @@ fn unlock_times_out_on_the_driver_clock() {
 
 #[test]
 fn forced_entry_fire_alarm_and_status_through_the_driver() {
-    let (rig, _) = Running::start(CONFIG);
+    let (mut rig, _) = Running::start(&io_config(), machine());
     rig.input(Input::DoorClosed, false);
     rig.events_until(TurnstileEvent::ForcedEntry);
     assert_eq!(rig.handle.output(Output::LockRelease), Some(false));
@@ -224,10 +229,7 @@ fn forced_entry_fire_alarm_and_status_through_the_driver() {
     rig.events_until(TurnstileEvent::FireAlarmRelease);
     assert_eq!(rig.handle.output(Output::LockRelease), Some(true));
     assert_eq!(rig.status().state, TurnstileState::FireRelease);
-    rig.send(DriverRequest::Authorise {
-        transaction_id: T2,
-        unlock_for: Duration::from_secs(5),
-    });
+    rig.door.authorise(T2, Duration::from_secs(5));
     let refused = rig.events_within(Duration::from_millis(200));
     assert!(
         matches!(
@@ -239,7 +241,7 @@ fn forced_entry_fire_alarm_and_status_through_the_driver() {
         ),
         "{refused:?}"
     );
-    rig.input(Input::ExitPassage, true);
+    rig.input(Input::ExitBeam, true);
     rig.input(Input::FireAlarm, false);
     rig.events_until(TurnstileEvent::FireAlarmCleared);
     assert_eq!(
@@ -247,7 +249,7 @@ fn forced_entry_fire_alarm_and_status_through_the_driver() {
         Some(true),
         "someone still in the passage"
     );
-    rig.input(Input::ExitPassage, false);
+    rig.input(Input::ExitBeam, false);
     rig.events_until(TurnstileEvent::RelockedAfterFire);
     assert_eq!(rig.handle.output(Output::LockRelease), Some(false));
     let status = rig.status();
@@ -258,11 +260,11 @@ fn forced_entry_fire_alarm_and_status_through_the_driver() {
 
 #[test]
 fn fail_safe_lock_is_released_again_at_stop() {
-    let text = CONFIG.replace(
-        "[outputs.lock_release]\nline = 0\n",
-        "[outputs.lock_release]\nline = 0\nsafe_state = \"fail-safe\"\n",
-    );
-    let (rig, first) = Running::start(&text);
+    let mut io = io_config();
+    io.outputs.lock_release.safe_state = SafeState::Active;
+    let mut fail_safe = machine();
+    fail_safe.safe_defaults.lock_release = SafeDefault::Active;
+    let (rig, first) = Running::start(&io, fail_safe);
     assert_eq!(
         first.applied[0],
         (Output::LockRelease, true),

@@ -52,11 +52,6 @@ fn face_gate(chip_photo: &Path, frames: &Path) -> GateConfig {
     config
 }
 
-/// A gate config whose chip photo is `chip_photo` and whose camera plays the files in `frames`.
-fn face_gate_config(chip_photo: &Path, frames: &Path) -> String {
-    face_gate(chip_photo, frames).to_toml().unwrap()
-}
-
 /// A frame folder holding `copies` copies of `photo`.
 fn frames_of(root: &Path, photo: &Path, copies: usize) -> PathBuf {
     let dir = root.join("frames");
@@ -75,7 +70,7 @@ fn start(chip: &str, frames: Option<&str>) -> (tempfile::TempDir, Gated) {
         Some(name) => frames_of(root.path(), &photos.join(name), 3),
         None => root.path().join("no-camera-here"),
     };
-    let config = face_gate_config(&photos.join(chip), &frame_dir);
+    let config = face_gate(&photos.join(chip), &frame_dir);
     let gated = Gated::start_in(root.path(), &config);
     (root, gated)
 }

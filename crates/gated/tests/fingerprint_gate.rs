@@ -100,7 +100,7 @@ fn the_shipped_examples_bring_a_factory_default_module_into_service() {
         // A module as it leaves the factory: address FFFFFFFF, password 00000000.
         let simulator = ModuleSimulator::start(SimulatorOptions::default()).unwrap();
         let config = shipped_example(example_name, root.path(), &simulator.port_path());
-        let gated = Gated::start_in(root.path(), &config.to_toml().unwrap());
+        let gated = Gated::start_in(root.path(), &config);
         let status = gated.wait_for(&format!("{example_name}: the module in service"), |s| {
             fingerprint_health(s).0 == Health::Up
         });
@@ -124,7 +124,7 @@ fn a_module_with_another_password_is_down_for_that_reason_in_plain_words() {
         root.path(),
         &simulator.port_path(),
     );
-    let gated = Gated::start_in(root.path(), &config.to_toml().unwrap());
+    let gated = Gated::start_in(root.path(), &config);
     let status = gated.wait_for("the wrong password to be reported", |s| {
         fingerprint_health(s).1.starts_with("wrong password")
     });
@@ -145,7 +145,7 @@ fn a_module_with_another_password_is_down_for_that_reason_in_plain_words() {
         *password = Some(CHANGED_PASSWORD);
     }
     let state = tempfile::tempdir().unwrap();
-    let gated = Gated::start_in(state.path(), &config.to_toml().unwrap());
+    let gated = Gated::start_in(state.path(), &config);
     gated.wait_for("the module in service with its password", |s| {
         fingerprint_health(s).0 == Health::Up
     });
@@ -241,7 +241,7 @@ fn enrolled_traveller_passes_unregistered_wrong_and_near_miss_fingers_are_refuse
 
     let threshold = u64::from(config.policy.fingerprint.match_threshold);
     let attempts = usize::from(config.policy.fingerprint.max_attempts);
-    let gated = Gated::start_in(work.path(), &config.to_toml().unwrap());
+    let gated = Gated::start_in(work.path(), &config);
     gated.wait_for("the module and the lists", |s| {
         s.out_of_service_reasons.is_empty() && fingerprint_health(s).0 == Health::Up
     });

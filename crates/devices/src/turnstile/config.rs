@@ -1,4 +1,7 @@
 //! [`TurnstileIoConfig`]: which line each output and input is on, and how it is wired.
+//!
+//! This is a typed value, not a file format: the gate's configuration (`[devices.door]`,
+//! crate `gate-config`) is the one schema technicians write, and it builds this.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -6,14 +9,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use gate_core::turnstile::{
-    FittedSensors, OutputSafeDefaults, SafeDefault, TurnstileConfig, TurnstileTimings,
-};
-
 use super::{Input, Output};
 
 /// Longest debounce period accepted for an input.
-const MAX_DEBOUNCE_MS: u32 = 1000;
+pub const MAX_DEBOUNCE_MS: u32 = 1000;
 
 /// Which turnstile I/O backend to open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,43 +79,57 @@ pub enum InputBias {
 }
 
 /// One output line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputLine {
     /// GPIO chip (`/dev/gpiochip0`); defaults to the top-level `chip`. Not used by rppal.
-    #[serde(default)]
     pub chip: Option<PathBuf>,
     /// Line offset on the chip (BCM GPIO number for rppal).
     pub line: u32,
     /// Electrical level meaning "asserted".
-    #[serde(default)]
     pub active: ActiveLevel,
     /// State at power-up and on `drive_safe_state`.
-    #[serde(default)]
     pub safe_state: SafeState,
 }
 
+impl OutputLine {
+    /// Line `line` of the default chip, active high, safe state inactive.
+    pub const fn on(line: u32) -> Self {
+        Self {
+            chip: None,
+            line,
+            active: ActiveLevel::High,
+            safe_state: SafeState::Inactive,
+        }
+    }
+}
+
 /// One input line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputLine {
     /// GPIO chip (`/dev/gpiochip0`); defaults to the top-level `chip`. Not used by rppal.
-    #[serde(default)]
     pub chip: Option<PathBuf>,
     /// Line offset on the chip (BCM GPIO number for rppal).
     pub line: u32,
     /// Electrical level meaning "asserted".
-    #[serde(default)]
     pub active: ActiveLevel,
     /// Internal pull resistor.
-    #[serde(default)]
     pub bias: InputBias,
-    /// Debounce period in milliseconds (0 = none), at most 1000.
-    #[serde(default)]
+    /// Debounce period in milliseconds (0 = none), at most [`MAX_DEBOUNCE_MS`].
     pub debounce_ms: u32,
 }
 
 impl InputLine {
+    /// Line `line` of the default chip, active high, bias as is, no debounce.
+    pub const fn on(line: u32) -> Self {
+        Self {
+            chip: None,
+            line,
+            active: ActiveLevel::High,
+            bias: InputBias::AsIs,
+            debounce_ms: 0,
+        }
+    }
+
     /// The debounce period.
     pub fn debounce(&self) -> Duration {
         Duration::from_millis(u64::from(self.debounce_ms))
@@ -124,87 +137,65 @@ impl InputLine {
 }
 
 /// The output lines; only `lock_release` is mandatory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputLines {
     /// Lock release (asserted = unlocked).
     pub lock_release: OutputLine,
     /// Green light.
-    #[serde(default)]
     pub green_light: Option<OutputLine>,
     /// Red light.
-    #[serde(default)]
     pub red_light: Option<OutputLine>,
     /// Buzzer.
-    #[serde(default)]
     pub buzzer: Option<OutputLine>,
 }
 
 /// The input lines; all optional (the policy decides what it needs).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InputLines {
     /// Door closed switch.
-    #[serde(default)]
     pub door_closed: Option<InputLine>,
-    /// Entry-side passage sensor.
-    #[serde(default)]
-    pub entry_passage: Option<InputLine>,
-    /// Exit-side passage sensor.
-    #[serde(default)]
-    pub exit_passage: Option<InputLine>,
+    /// Entry-side passage beam.
+    pub entry_beam: Option<InputLine>,
+    /// Exit-side passage beam.
+    pub exit_beam: Option<InputLine>,
     /// Fire-alarm release contact.
-    #[serde(default)]
     pub fire_alarm: Option<InputLine>,
     /// Tamper switch.
-    #[serde(default)]
     pub tamper: Option<InputLine>,
 }
 
-/// Turnstile I/O configuration, to embed in the gate config (for example as `[turnstile]`).
-///
-/// ```toml
-/// backend = "gpio-cdev"
-/// chip = "/dev/gpiochip0"
-///
-/// [outputs.lock_release]
-/// line = 17
-/// active = "low"          # relay board switches on a low level
-/// safe_state = "inactive" # fail-secure (the default)
-/// [outputs.green_light]
-/// line = 27
-///
-/// [inputs.door_closed]
-/// line = 22
-/// bias = "pull-up"
-/// active = "low"          # switch to ground when closed
-/// debounce_ms = 10
-/// [inputs.fire_alarm]
-/// line = 23
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Turnstile I/O configuration: the backend and, for every output and input, its line and
+/// wiring. Built from the gate's `[devices.door]` by `gate-config`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TurnstileIoConfig {
     /// Which backend.
     pub backend: TurnstileBackend,
     /// Default GPIO chip for lines that name none (gpio-cdev).
-    #[serde(default)]
     pub chip: Option<PathBuf>,
     /// Consumer label shown by `gpioinfo` for the requested lines.
-    #[serde(default = "default_consumer")]
     pub consumer: String,
     /// Output lines.
     pub outputs: OutputLines,
     /// Input lines.
-    #[serde(default)]
     pub inputs: InputLines,
-    /// Time limits of the turnstile state machine (`[turnstile.timings]`; defaults apply).
-    #[serde(default)]
-    pub timings: TurnstileTimings,
 }
 
-fn default_consumer() -> String {
-    "gated".to_owned()
+impl TurnstileIoConfig {
+    /// A configuration for `backend` with only the lock release mapped, consumer `gated`.
+    pub fn new(backend: TurnstileBackend, lock_release: OutputLine) -> Self {
+        Self {
+            backend,
+            chip: None,
+            consumer: "gated".to_owned(),
+            outputs: OutputLines {
+                lock_release,
+                green_light: None,
+                red_light: None,
+                buzzer: None,
+            },
+            inputs: InputLines::default(),
+        }
+    }
 }
 
 /// What is wrong with a [`TurnstileIoConfig`].
@@ -250,15 +241,6 @@ pub enum TurnstileConfigError {
         /// The backend in the config.
         configured: TurnstileBackend,
     },
-    /// The turnstile state machine cannot run with this config (missing exit beam, a time
-    /// limit out of range).
-    #[error("turnstile {key}: {message}")]
-    Machine {
-        /// Dotted key below the turnstile table (`timings.held_open_ms`, `inputs.exit_passage`).
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
     /// rppal line numbers are BCM GPIO numbers (0..=255).
     #[error("{what}: line {line} is not a BCM GPIO number")]
     LineOutOfRange {
@@ -289,8 +271,8 @@ impl TurnstileIoConfig {
         let lines = &self.inputs;
         [
             (Input::DoorClosed, lines.door_closed.as_ref()),
-            (Input::EntryPassage, lines.entry_passage.as_ref()),
-            (Input::ExitPassage, lines.exit_passage.as_ref()),
+            (Input::EntryBeam, lines.entry_beam.as_ref()),
+            (Input::ExitBeam, lines.exit_beam.as_ref()),
             (Input::FireAlarm, lines.fire_alarm.as_ref()),
             (Input::Tamper, lines.tamper.as_ref()),
         ]
@@ -302,46 +284,6 @@ impl TurnstileIoConfig {
     /// The chip a line is on: its own `chip`, else the top-level one.
     pub fn chip_of(&self, line_chip: Option<&PathBuf>) -> Option<PathBuf> {
         line_chip.or(self.chip.as_ref()).cloned()
-    }
-
-    /// The configuration of the pure turnstile state machine ([`gate_core::turnstile`]):
-    /// safe defaults from each output's `safe_state` (unmapped outputs: inactive), fitted
-    /// sensors from the mapped inputs, and `timings`. Checked: the machine needs an
-    /// `exit_passage` input and time limits in range.
-    pub fn machine_config(&self) -> Result<TurnstileConfig, TurnstileConfigError> {
-        let safe = |line: Option<&OutputLine>| match line.map(|line| line.safe_state) {
-            Some(SafeState::Active) => SafeDefault::Active,
-            Some(SafeState::Inactive) | None => SafeDefault::Inactive,
-        };
-        let outputs = &self.outputs;
-        let inputs = &self.inputs;
-        let config = TurnstileConfig {
-            safe_defaults: OutputSafeDefaults {
-                lock_release: safe(Some(&outputs.lock_release)),
-                green_light: safe(outputs.green_light.as_ref()),
-                red_light: safe(outputs.red_light.as_ref()),
-                buzzer: safe(outputs.buzzer.as_ref()),
-            },
-            sensors: FittedSensors {
-                door_closed: inputs.door_closed.is_some(),
-                entry_beam: inputs.entry_passage.is_some(),
-                exit_beam: inputs.exit_passage.is_some(),
-                fire_alarm: inputs.fire_alarm.is_some(),
-                tamper: inputs.tamper.is_some(),
-            },
-            timings: self.timings,
-        };
-        match config.validate().into_iter().next() {
-            None => Ok(config),
-            Some(problem) => Err(TurnstileConfigError::Machine {
-                key: if problem.key == "sensors.exit_beam" {
-                    "inputs.exit_passage".to_owned()
-                } else {
-                    problem.key
-                },
-                message: problem.message,
-            }),
-        }
     }
 
     /// Checks the config for the configured backend: chips present (gpio-cdev) or absent
@@ -397,32 +339,37 @@ impl TurnstileIoConfig {
 mod tests {
     use super::*;
 
-    const EXAMPLE: &str = r#"
-backend = "gpio-cdev"
-chip = "/dev/gpiochip0"
-[outputs.lock_release]
-line = 17
-active = "low"
-[outputs.green_light]
-line = 27
-safe_state = "active"
-[inputs.door_closed]
-line = 22
-bias = "pull-up"
-active = "low"
-debounce_ms = 10
-[inputs.fire_alarm]
-chip = "/dev/gpiochip1"
-line = 17
-"#;
-
-    fn parse(text: &str) -> Result<TurnstileIoConfig, String> {
-        toml::from_str(text).map_err(|error| error.to_string())
+    /// gpio-cdev on /dev/gpiochip0: lock (active low), green light (safe state active), door
+    /// switch (pull-up, active low, 10 ms debounce) and a fire alarm on another chip.
+    fn example() -> TurnstileIoConfig {
+        let mut config = TurnstileIoConfig::new(
+            TurnstileBackend::GpioCdev,
+            OutputLine {
+                active: ActiveLevel::Low,
+                ..OutputLine::on(17)
+            },
+        );
+        config.chip = Some(PathBuf::from("/dev/gpiochip0"));
+        config.outputs.green_light = Some(OutputLine {
+            safe_state: SafeState::Active,
+            ..OutputLine::on(27)
+        });
+        config.inputs.door_closed = Some(InputLine {
+            active: ActiveLevel::Low,
+            bias: InputBias::PullUp,
+            debounce_ms: 10,
+            ..InputLine::on(22)
+        });
+        config.inputs.fire_alarm = Some(InputLine {
+            chip: Some(PathBuf::from("/dev/gpiochip1")),
+            ..InputLine::on(17)
+        });
+        config
     }
 
     #[test]
-    fn parses_the_documented_example_with_defaults() {
-        let config = parse(EXAMPLE).unwrap();
+    fn lines_are_listed_in_a_fixed_order_with_their_chip() {
+        let config = example();
         config.validate().unwrap();
         assert_eq!(config.consumer, "gated");
         let outputs = config.output_lines();
@@ -437,6 +384,10 @@ line = 17
         assert_eq!(outputs[0].1.safe_state, SafeState::Inactive);
         assert_eq!(outputs[1].1.safe_state, SafeState::Active);
         let inputs = config.input_lines();
+        assert_eq!(
+            inputs.iter().map(|(input, _)| *input).collect::<Vec<_>>(),
+            vec![Input::DoorClosed, Input::FireAlarm]
+        );
         assert_eq!(inputs[0].1.bias, InputBias::PullUp);
         assert_eq!(inputs[0].1.debounce(), Duration::from_millis(10));
         // Same offset on another chip is a different line.
@@ -447,55 +398,9 @@ line = 17
     }
 
     #[test]
-    fn rejects_unknown_fields_and_names() {
-        let unknown_field =
-            parse(&EXAMPLE.replace("debounce_ms = 10", "debounce = 10")).unwrap_err();
-        assert!(unknown_field.contains("debounce"), "{unknown_field}");
-        let unknown_input =
-            parse(&EXAMPLE.replace("[inputs.fire_alarm]", "[inputs.smoke]")).unwrap_err();
-        assert!(unknown_input.contains("smoke"), "{unknown_input}");
-        let missing_lock =
-            parse("backend = \"gpio-cdev\"\n[outputs.buzzer]\nline = 1\n").unwrap_err();
-        assert!(missing_lock.contains("lock_release"), "{missing_lock}");
-    }
-
-    #[test]
-    fn machine_config_follows_the_lines_and_safe_states() {
-        let mut text = EXAMPLE.replace("safe_state = \"active\"", "safe_state = \"fail-safe\"");
-        let no_exit = parse(&text).unwrap().machine_config().unwrap_err();
-        assert!(
-            matches!(&no_exit, TurnstileConfigError::Machine { key, .. } if key == "inputs.exit_passage"),
-            "{no_exit}"
-        );
-        text.push_str("[inputs.exit_passage]\nline = 30\n[timings]\nheld_open_ms = 20000\n");
-        let config = parse(&text).unwrap();
-        let machine = config.machine_config().unwrap();
-        assert_eq!(machine.safe_defaults.lock_release, SafeDefault::Inactive);
-        assert_eq!(machine.safe_defaults.green_light, SafeDefault::Active);
-        assert_eq!(machine.safe_defaults.buzzer, SafeDefault::Inactive);
-        assert!(machine.sensors.door_closed && machine.sensors.exit_beam);
-        assert!(!machine.sensors.entry_beam && !machine.sensors.tamper);
-        assert_eq!(machine.timings.held_open_ms, 20_000);
-        assert_eq!(
-            machine.timings.max_unlock_ms,
-            TurnstileTimings::default().max_unlock_ms
-        );
-        let bad = parse(&text.replace("held_open_ms = 20000", "held_open_ms = 5")).unwrap();
-        assert!(matches!(
-            bad.machine_config(),
-            Err(TurnstileConfigError::Machine { key, .. }) if key == "timings.held_open_ms"
-        ));
-        let secure =
-            parse(&EXAMPLE.replace("safe_state = \"active\"", "safe_state = \"fail-secure\""));
-        assert_eq!(
-            secure.unwrap().outputs.green_light.unwrap().safe_state,
-            SafeState::Inactive
-        );
-    }
-
-    #[test]
     fn validation_names_the_offending_lines() {
-        let duplicate = parse(&EXAMPLE.replace("line = 27", "line = 17")).unwrap();
+        let mut duplicate = example();
+        duplicate.outputs.green_light = Some(OutputLine::on(17));
         assert_eq!(
             duplicate.validate(),
             Err(TurnstileConfigError::DuplicateLine {
@@ -505,16 +410,21 @@ line = 17
                 second: "outputs.green_light".to_owned(),
             })
         );
-        let no_chip = parse(&EXAMPLE.replace("chip = \"/dev/gpiochip0\"\n", "")).unwrap();
+        let mut no_chip = example();
+        no_chip.chip = None;
         assert!(
             matches!(no_chip.validate(), Err(TurnstileConfigError::MissingChip { what }) if what == "outputs.lock_release")
         );
-        let rppal_with_chip = parse(&EXAMPLE.replace("gpio-cdev", "rppal")).unwrap();
+        let mut rppal_with_chip = example();
+        rppal_with_chip.backend = TurnstileBackend::Rppal;
         assert!(matches!(
             rppal_with_chip.validate(),
             Err(TurnstileConfigError::ChipNotSupported { .. })
         ));
-        let slow = parse(&EXAMPLE.replace("debounce_ms = 10", "debounce_ms = 5000")).unwrap();
+        let mut slow = example();
+        if let Some(line) = slow.inputs.door_closed.as_mut() {
+            line.debounce_ms = 5000;
+        }
         assert!(matches!(
             slow.validate(),
             Err(TurnstileConfigError::DebounceTooLong {

@@ -244,26 +244,23 @@ impl TurnstileIo for InMemoryTurnstile {
 mod tests {
     use super::*;
 
-    fn config(text: &str) -> TurnstileIoConfig {
-        toml::from_str(text).unwrap()
-    }
+    use crate::turnstile::{InputLine, OutputLine, SafeState, TurnstileBackend};
 
-    const CONFIG: &str = r#"
-backend = "in-memory"
-[outputs.lock_release]
-line = 0
-[outputs.green_light]
-line = 1
-safe_state = "active"
-[inputs.entry_passage]
-line = 4
-[inputs.fire_alarm]
-line = 5
-"#;
+    /// Lock, green light (safe state active), entry beam and fire alarm.
+    fn config() -> TurnstileIoConfig {
+        let mut config = TurnstileIoConfig::new(TurnstileBackend::InMemory, OutputLine::on(0));
+        config.outputs.green_light = Some(OutputLine {
+            safe_state: SafeState::Active,
+            ..OutputLine::on(1)
+        });
+        config.inputs.entry_beam = Some(InputLine::on(4));
+        config.inputs.fire_alarm = Some(InputLine::on(5));
+        config
+    }
 
     #[test]
     fn outputs_start_at_their_safe_state_and_are_observable() {
-        let (mut io, handle) = InMemoryTurnstile::new(&config(CONFIG)).unwrap();
+        let (mut io, handle) = InMemoryTurnstile::new(&config()).unwrap();
         assert_eq!(handle.output(Output::LockRelease), Some(false));
         assert_eq!(handle.output(Output::GreenLight), Some(true));
         assert_eq!(handle.output(Output::Buzzer), None);
@@ -296,24 +293,24 @@ line = 5
 
     #[test]
     fn injected_input_changes_arrive_as_ordered_edges() {
-        let (mut io, handle) = InMemoryTurnstile::new(&config(CONFIG)).unwrap();
+        let (mut io, handle) = InMemoryTurnstile::new(&config()).unwrap();
         assert_eq!(io.wait_edge(Duration::from_millis(5)).unwrap(), None);
-        assert!(handle.set_input(Input::EntryPassage, true));
+        assert!(handle.set_input(Input::EntryBeam, true));
         assert!(
-            !handle.set_input(Input::EntryPassage, true),
+            !handle.set_input(Input::EntryBeam, true),
             "no edge without a change"
         );
-        assert!(handle.set_input(Input::EntryPassage, false));
+        assert!(handle.set_input(Input::EntryBeam, false));
         assert!(!handle.set_input(Input::Tamper, true), "unmapped input");
         let first = io.wait_edge(Duration::from_millis(5)).unwrap().unwrap();
         let second = io.wait_edge(Duration::from_millis(5)).unwrap().unwrap();
         assert_eq!(
             (first.input, first.active, second.active),
-            (Input::EntryPassage, true, false)
+            (Input::EntryBeam, true, false)
         );
         assert!(first.timestamp <= second.timestamp);
         assert_eq!(io.wait_edge(Duration::from_millis(5)).unwrap(), None);
-        assert!(!io.read_input(Input::EntryPassage).unwrap());
+        assert!(!io.read_input(Input::EntryBeam).unwrap());
         assert!(matches!(
             io.read_input(Input::Tamper),
             Err(TurnstileIoError::NotMapped { .. })

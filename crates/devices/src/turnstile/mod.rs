@@ -2,10 +2,10 @@
 //! lights, buzzer) and inputs (door position, passage sensors, fire-alarm release, tamper),
 //! each mapped to a GPIO line with its active level by [`TurnstileIoConfig`].
 //!
-//! This is the hardware side. The policy (one passage per decision, tailgating, forced
-//! entry, fire alarm...) is the pure state machine [`gate_core::turnstile::Turnstile`];
-//! [`TurnstileDriver`] runs it against any backend here: it feeds the machine the
-//! [`InputEdge`]s read here and applies its commands with [`TurnstileIo::set_output`].
+//! This is the hardware side only. The policy (one passage per decision, tailgating, forced
+//! entry, fire alarm...) is a pure state machine in `gate-core`; the gate daemon runs it
+//! against any backend here, feeding it the [`InputEdge`]s read here and applying its
+//! commands with [`TurnstileIo::set_output`].
 //!
 //! Values are *logical* everywhere: `true` means "asserted" (lock released, light on, door
 //! closed, person in the beam, fire alarm releasing, tamper switch open); the configured
@@ -22,7 +22,6 @@
 //! first "drive to safe state"; [`TurnstileIo::drive_safe_state`] does it again on demand.
 
 mod config;
-mod driver;
 #[cfg(feature = "gpio-cdev")]
 mod gpiocdev;
 mod memory;
@@ -37,12 +36,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 pub use config::{
-    ActiveLevel, InputBias, InputLine, InputLines, OutputLine, OutputLines, SafeState,
-    TurnstileBackend, TurnstileConfigError, TurnstileIoConfig,
-};
-pub use driver::{
-    DriverRequest, DriverStep, TurnstileDriver, TurnstileDriverError, input_of, output_of,
-    sensor_of,
+    ActiveLevel, InputBias, InputLine, InputLines, MAX_DEBOUNCE_MS, OutputLine, OutputLines,
+    SafeState, TurnstileBackend, TurnstileConfigError, TurnstileIoConfig,
 };
 #[cfg(feature = "gpio-cdev")]
 pub use gpiocdev::GpiocdevTurnstile;
@@ -90,10 +85,10 @@ impl Output {
 pub enum Input {
     /// Door / leaf position switch (asserted = closed).
     DoorClosed,
-    /// Passage sensor on the entry side (asserted = beam interrupted).
-    EntryPassage,
-    /// Passage sensor on the exit side (asserted = beam interrupted).
-    ExitPassage,
+    /// Passage beam on the entry side (asserted = beam interrupted).
+    EntryBeam,
+    /// Passage beam on the exit side (asserted = beam interrupted).
+    ExitBeam,
     /// Fire-alarm release contact (asserted = the fire panel demands free exit).
     FireAlarm,
     /// Tamper switch (asserted = housing open).
@@ -104,8 +99,8 @@ impl Input {
     /// Every input, in a fixed order.
     pub const ALL: [Input; 5] = [
         Input::DoorClosed,
-        Input::EntryPassage,
-        Input::ExitPassage,
+        Input::EntryBeam,
+        Input::ExitBeam,
         Input::FireAlarm,
         Input::Tamper,
     ];
@@ -114,8 +109,8 @@ impl Input {
     pub const fn name(self) -> &'static str {
         match self {
             Input::DoorClosed => "door_closed",
-            Input::EntryPassage => "entry_passage",
-            Input::ExitPassage => "exit_passage",
+            Input::EntryBeam => "entry_beam",
+            Input::ExitBeam => "exit_beam",
             Input::FireAlarm => "fire_alarm",
             Input::Tamper => "tamper",
         }
@@ -149,7 +144,7 @@ impl FromStr for Input {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Input::ALL.into_iter().find(|input| input.name() == text).ok_or_else(|| {
             format!(
-                "unknown input {text:?} (expected one of door_closed, entry_passage, exit_passage, fire_alarm, tamper)"
+                "unknown input {text:?} (expected one of door_closed, entry_beam, exit_beam, fire_alarm, tamper)"
             )
         })
     }
@@ -264,9 +259,9 @@ impl<T: TurnstileIo + ?Sized> TurnstileIo for Box<T> {
 impl TurnstileIoConfig {
     /// Opens the configured backend; its outputs start at their safe state.
     ///
-    /// `backend = "in-memory"` gives an [`InMemoryTurnstile`] whose inputs never change
-    /// (a gate without turnstile hardware); tests use [`InMemoryTurnstile::new`] to keep the
-    /// injection handle.
+    /// [`TurnstileBackend::InMemory`] gives an [`InMemoryTurnstile`] whose inputs never
+    /// change (a gate without turnstile hardware); tests and simulations use
+    /// [`InMemoryTurnstile::new`] to keep the injection handle.
     pub fn open(&self) -> Result<Box<dyn TurnstileIo>, TurnstileIoError> {
         match self.backend {
             TurnstileBackend::InMemory => Ok(Box::new(InMemoryTurnstile::new(self)?.0)),

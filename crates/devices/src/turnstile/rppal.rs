@@ -183,8 +183,8 @@ mod tests {
             eprintln!("running on a Raspberry Pi: the off-Pi error cannot be observed here");
             return;
         }
-        let config: TurnstileIoConfig =
-            toml::from_str("backend = \"rppal\"\n[outputs.lock_release]\nline = 17\n").unwrap();
+        let config =
+            TurnstileIoConfig::new(TurnstileBackend::Rppal, super::super::OutputLine::on(17));
         let error = RppalTurnstile::open(&config)
             .err()
             .map(|error| error.to_string())

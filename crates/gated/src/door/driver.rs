@@ -1,18 +1,16 @@
-//! [`TurnstileDriver`]: runs the pure turnstile state machine of `gate-core`
-//! ([`gate_core::turnstile::Turnstile`]) against any [`TurnstileIo`] backend.
-//!
-//! The driver owns the backend and the machine. It reads input edges, feeds them to the machine
-//! stamped with milliseconds since the driver started (from the edge's `received_at`), delivers
-//! timer ticks at the machine's deadlines, applies the machine's output commands in order and
-//! returns the machine's events. Everything is blocking: run it on a dedicated thread, either
-//! calling [`TurnstileDriver::poll`] in your own loop or handing it to [`TurnstileDriver::run`]
-//! with a request channel.
+//! [`TurnstileDriver`]: the pure turnstile machine ([`gate_core::turnstile::Turnstile`])
+//! running against turnstile I/O ([`TurnstileIo`], any backend of `devices::turnstile`). It
+//! stamps each input edge with the machine's clock, delivers ticks at the machine's deadlines,
+//! applies the machine's output commands in order and returns the machine's events. Everything
+//! is blocking: the door worker ([`super::Door`]) runs it on a dedicated thread.
 //!
 //! Start-up order ([`TurnstileDriver::start`]): the backend's outputs are driven to their safe
 //! state (lock engaged when fail-secure) before anything else, then the inputs are read, then
 //! the machine powers up (safe defaults again, then the state the sensors call for).
+//!
+//! Inputs have one name everywhere: the backend's [`Input`] and the machine's [`Sensor`] are
+//! the same five (`door_closed`, `entry_beam`, `exit_beam`, `fire_alarm`, `tamper`).
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use gate_core::turnstile::{
@@ -21,7 +19,7 @@ use gate_core::turnstile::{
 };
 use gate_core::{Lights, TransactionId, Turnstile};
 
-use super::{Input, Output, TurnstileIo, TurnstileIoError};
+use devices::turnstile::{Input, Output, TurnstileIo, TurnstileIoError};
 
 /// At most this many queued edges are dropped at start-up (a chattering line must not keep
 /// `start` busy).
@@ -31,8 +29,8 @@ const MAX_STALE_EDGES: usize = 1024;
 pub const fn input_of(sensor: Sensor) -> Input {
     match sensor {
         Sensor::DoorClosed => Input::DoorClosed,
-        Sensor::EntryBeam => Input::EntryPassage,
-        Sensor::ExitBeam => Input::ExitPassage,
+        Sensor::EntryBeam => Input::EntryBeam,
+        Sensor::ExitBeam => Input::ExitBeam,
         Sensor::FireAlarm => Input::FireAlarm,
         Sensor::Tamper => Input::Tamper,
     }
@@ -42,8 +40,8 @@ pub const fn input_of(sensor: Sensor) -> Input {
 pub const fn sensor_of(input: Input) -> Sensor {
     match input {
         Input::DoorClosed => Sensor::DoorClosed,
-        Input::EntryPassage => Sensor::EntryBeam,
-        Input::ExitPassage => Sensor::ExitBeam,
+        Input::EntryBeam => Sensor::EntryBeam,
+        Input::ExitBeam => Sensor::ExitBeam,
         Input::FireAlarm => Sensor::FireAlarm,
         Input::Tamper => Sensor::Tamper,
     }
@@ -97,7 +95,8 @@ pub struct DriverStep {
 }
 
 impl DriverStep {
-    fn merge(&mut self, other: DriverStep) {
+    /// Appends what `other` did.
+    pub fn merge(&mut self, other: DriverStep) {
         self.events.extend(other.events);
         self.applied.extend(other.applied);
         self.faults.extend(other.faults);
@@ -107,33 +106,6 @@ impl DriverStep {
     pub fn is_empty(&self) -> bool {
         self.events.is_empty() && self.applied.is_empty() && self.faults.is_empty()
     }
-}
-
-/// A request to a driver running in [`TurnstileDriver::run`].
-#[derive(Debug)]
-pub enum DriverRequest {
-    /// Release the lock for one passage of `transaction_id` (a positive decision, or a
-    /// technician's pulse with a fresh id).
-    Authorise {
-        /// The transaction.
-        transaction_id: TransactionId,
-        /// How long the lock may stay released.
-        unlock_for: Duration,
-    },
-    /// Withdraw any authorisation: lock engaged.
-    Lock,
-    /// The lights the transaction machine asks for.
-    Indicate {
-        /// The lights.
-        lights: Lights,
-    },
-    /// Send back a status snapshot.
-    Status {
-        /// Where to send it.
-        reply: Sender<TurnstileStatus>,
-    },
-    /// Shut down: withdraw everything, outputs to their safe defaults, return.
-    Stop,
 }
 
 /// The pure turnstile machine running against a [`TurnstileIo`] backend.
@@ -149,7 +121,7 @@ impl<I: TurnstileIo> TurnstileDriver<I> {
     /// Takes over the backend: safe state first, inputs read, machine powered up.
     ///
     /// Every sensor the configuration marks fitted must be mapped by the backend (use
-    /// [`super::TurnstileIoConfig::machine_config`] to derive one that is).
+    /// `gate_config::schema::DoorConfig::machine_config` to derive one that is).
     pub fn start(
         mut io: I,
         config: TurnstileConfig,
@@ -313,106 +285,71 @@ impl<I: TurnstileIo> TurnstileDriver<I> {
     pub fn io(&self) -> &I {
         &self.io
     }
-
-    /// Serves `requests` until [`DriverRequest::Stop`] or the sender is dropped, polling the
-    /// backend every `poll_interval` at most, and hands every non-empty step to `report`
-    /// (which returns `false` to stop). Shuts down before returning the backend.
-    pub fn run(
-        mut self,
-        requests: &Receiver<DriverRequest>,
-        poll_interval: Duration,
-        mut report: impl FnMut(DriverStep) -> bool,
-    ) -> I {
-        loop {
-            let mut step = DriverStep::default();
-            let mut stop = false;
-            loop {
-                match requests.recv_timeout(Duration::ZERO) {
-                    Ok(DriverRequest::Authorise {
-                        transaction_id,
-                        unlock_for,
-                    }) => step.merge(self.authorise(transaction_id, unlock_for)),
-                    Ok(DriverRequest::Lock) => step.merge(self.lock()),
-                    Ok(DriverRequest::Indicate { lights }) => step.merge(self.indicate(lights)),
-                    Ok(DriverRequest::Status { reply }) => {
-                        // A caller that stopped waiting is not an error.
-                        let _ = reply.send(self.status());
-                    }
-                    Ok(DriverRequest::Stop) | Err(RecvTimeoutError::Disconnected) => {
-                        stop = true;
-                        break;
-                    }
-                    Err(RecvTimeoutError::Timeout) => break,
-                }
-            }
-            if stop {
-                let (io, last) = self.shutdown();
-                step.merge(last);
-                if !step.is_empty() {
-                    report(step);
-                }
-                return io;
-            }
-            step.merge(self.poll(poll_interval));
-            if !step.is_empty() && !report(step) {
-                let (io, last) = self.shutdown();
-                if !last.is_empty() {
-                    report(last);
-                }
-                return io;
-            }
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::turnstile::{InMemoryTurnstile, TurnstileIoConfig};
+    use devices::turnstile::{
+        InMemoryTurnstile, InputLine, OutputLine, TurnstileBackend, TurnstileIoConfig,
+    };
+    use gate_core::turnstile::FittedSensors;
 
-    fn config(text: &str) -> TurnstileIoConfig {
-        toml::from_str(text).unwrap()
+    /// The lock, an exit beam and a door switch.
+    fn io_config() -> TurnstileIoConfig {
+        let mut config = TurnstileIoConfig::new(TurnstileBackend::InMemory, OutputLine::on(0));
+        config.inputs.exit_beam = Some(InputLine::on(1));
+        config.inputs.door_closed = Some(InputLine::on(2));
+        config
     }
 
-    const CONFIG: &str = r#"
-backend = "in-memory"
-[outputs.lock_release]
-line = 0
-[inputs.exit_passage]
-line = 1
-[inputs.door_closed]
-line = 2
-"#;
+    fn machine() -> TurnstileConfig {
+        TurnstileConfig {
+            sensors: FittedSensors {
+                door_closed: true,
+                entry_beam: false,
+                exit_beam: true,
+                fire_alarm: false,
+                tamper: false,
+            },
+            ..TurnstileConfig::default()
+        }
+    }
 
     #[test]
     fn start_refuses_a_machine_that_expects_unmapped_sensors() {
-        let io_config = config(CONFIG);
-        let (io, _) = InMemoryTurnstile::new(&io_config).unwrap();
+        let (io, _) = InMemoryTurnstile::new(&io_config()).unwrap();
         let error = TurnstileDriver::start(io, TurnstileConfig::default()).unwrap_err();
         assert!(
             matches!(
                 error,
                 TurnstileDriverError::SensorNotMapped {
-                    input: Input::EntryPassage
+                    input: Input::EntryBeam
                 }
             ),
             "{error}"
         );
-        let (io, _) = InMemoryTurnstile::new(&io_config).unwrap();
-        let machine = io_config.machine_config().unwrap();
-        assert!(TurnstileDriver::start(io, machine).is_ok());
+        let (io, _) = InMemoryTurnstile::new(&io_config()).unwrap();
+        assert!(TurnstileDriver::start(io, machine()).is_ok());
     }
 
     #[test]
     fn unmapped_outputs_are_skipped() {
-        let io_config = config(CONFIG);
-        let (io, handle) = InMemoryTurnstile::new(&io_config).unwrap();
-        let (mut driver, step) =
-            TurnstileDriver::start(io, io_config.machine_config().unwrap()).unwrap();
+        let (io, handle) = InMemoryTurnstile::new(&io_config()).unwrap();
+        let (mut driver, step) = TurnstileDriver::start(io, machine()).unwrap();
         assert!(step.faults.is_empty(), "{:?}", step.faults);
         assert_eq!(step.applied, [(Output::LockRelease, false)]);
         let step = driver.authorise(TransactionId(5), Duration::from_secs(5));
         assert_eq!(step.applied, [(Output::LockRelease, true)]);
         assert_eq!(handle.output(Output::LockRelease), Some(true));
+    }
+
+    #[test]
+    fn inputs_and_sensors_are_the_same_five_by_name() {
+        for sensor in Sensor::ALL {
+            assert_eq!(sensor_of(input_of(sensor)), sensor);
+            let name = serde_json::to_value(sensor).unwrap();
+            assert_eq!(name, input_of(sensor).name(), "{sensor:?}");
+        }
     }
 }

@@ -1,7 +1,14 @@
-//! Runs the real gated binary with simulated devices in a temporary directory and talks to it
-//! over its control socket.
+//! Runs gated with simulated devices in a temporary directory, as a child process
+//! ([`Gated`]: signals, kills, restarts) or in process ([`InProcess`]: a clock the test moves),
+//! and talks to it over its control socket ([`Client`]). Configurations are typed values.
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
+mod in_process;
+#[allow(unused_imports)]
+pub use in_process::{EPOCH_UNIX_MS, InProcess};
+
+use gate_config::GateConfig;
+use gate_config::schema::{CameraConfig, CentralSection, ChipReaderConfig, DoorConfig};
 use gate_protocol::{Request, RequestEnvelope, Response, ResponseEnvelope, StatusReport};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -10,46 +17,101 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const SIM_CONFIG: &str = include_str!("../../../../firmware-config/sim-face-gate.toml");
+/// The shipped simulated face gate, `firmware-config/sim-face-gate.toml`.
+pub fn shipped_sim_config() -> GateConfig {
+    let path = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../firmware-config/sim-face-gate.toml"
+    ));
+    gate_config::load(path)
+        .unwrap_or_else(|err| panic!("{err}"))
+        .config
+}
 
+/// A gated as seen through its socket and its state directory.
+pub struct Client {
+    /// The control socket.
+    pub socket: PathBuf,
+    /// The state directory (the outbox).
+    pub state_dir: PathBuf,
+    /// gated's log, when it writes one to a file.
+    pub log: Option<PathBuf>,
+}
+
+/// The gated binary as a child process.
 pub struct Gated {
     pub child: Child,
     /// The temporary directory, when this `Gated` owns it.
     pub owned_dir: Option<tempfile::TempDir>,
     /// Where config, socket, state and log live.
     pub root: PathBuf,
-    pub socket: PathBuf,
-    pub state_dir: PathBuf,
-    pub log: PathBuf,
+    client: Client,
 }
 
-/// The simulated face gate with fast simulated devices.
-pub fn fast_sim_config() -> String {
-    SIM_CONFIG
-        .replace("read_ms = 600", "read_ms = 40")
-        .replace("capture_ms = 700", "capture_ms = 40")
-        .replace("passage_ms = 1500", "passage_ms = 60")
+impl std::ops::Deref for Gated {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// The simulated face gate with fast simulated devices: chip read and face capture in 40 ms,
+/// the traveller through the door 60 ms after it opens.
+pub fn fast_sim_config() -> GateConfig {
+    sim_config_with_delays(40, 40, 60)
+}
+
+/// The simulated face gate with the given simulated device delays (milliseconds).
+pub fn sim_config_with_delays(read_ms: u64, capture_ms: u64, passage_ms: u64) -> GateConfig {
+    let mut config = shipped_sim_config();
+    config.devices.chip_reader = Some(ChipReaderConfig::Simulated {
+        read_ms,
+        photo: None,
+    });
+    config.devices.camera = Some(CameraConfig::Simulated { capture_ms });
+    config.devices.door = Some(DoorConfig::Simulated { passage_ms });
+    config
+}
+
+/// `[central]` for a test central at `url` (plain http on loopback).
+pub fn central_section(url: &str, batch_size: u32, max_list_age_s: u64) -> CentralSection {
+    CentralSection {
+        url: url.to_owned(),
+        ca_file: None,
+        client_cert: None,
+        client_key: None,
+        batch_size,
+        max_list_age_s,
+    }
 }
 
 impl Gated {
-    pub fn start(config_text: &str) -> Self {
+    pub fn start(config: &GateConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut gated = Self::start_in(dir.path(), config_text);
+        let mut gated = Self::start_in(dir.path(), config);
         gated.owned_dir = Some(dir);
         gated
     }
 
     /// Starts gated on the state kept in `root` (for restarts).
-    pub fn start_in(root: &Path, config_text: &str) -> Self {
-        Self::start_in_with_env(root, config_text, &[])
+    pub fn start_in(root: &Path, config: &GateConfig) -> Self {
+        Self::start_in_with_env(root, config, &[])
     }
 
     /// Like [`Gated::start_in`], with extra environment variables for gated.
     pub fn start_in_with_env(
         root: &Path,
-        config_text: &str,
+        config: &GateConfig,
         env: &[(&str, &std::ffi::OsStr)],
     ) -> Self {
+        let child = Self::spawn(root, config, env);
+        child.wait_for_socket();
+        child
+    }
+
+    /// Starts gated without waiting for its socket (for start-up failures).
+    pub fn spawn(root: &Path, config: &GateConfig, env: &[(&str, &std::ffi::OsStr)]) -> Self {
+        let config_text = config.to_toml().unwrap();
         let config = root.join("gate.toml");
         std::fs::write(&config, config_text).unwrap();
         let socket = root.join("run/control.sock");
@@ -74,19 +136,47 @@ impl Gated {
             )
             .spawn()
             .unwrap();
-        let gated = Gated {
+        Gated {
             child,
             owned_dir: None,
             root: root.to_owned(),
-            socket,
-            state_dir,
-            log,
-        };
-        gated.wait_for_socket();
-        gated
+            client: Client {
+                socket,
+                state_dir,
+                log: Some(log),
+            },
+        }
     }
 
-    fn wait_for_socket(&self) {
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "gated did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Client {
+    /// Waits (20 s at most) until the socket takes connections.
+    pub fn wait_for_socket(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if UnixStream::connect(&self.socket).is_ok() {
@@ -97,8 +187,12 @@ impl Gated {
         panic!("gated did not open its socket; log:\n{}", self.log_text());
     }
 
+    /// gated's log so far (empty for an in-process gated: its log goes to the test's output).
     pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.log
+            .as_ref()
+            .and_then(|log| std::fs::read_to_string(log).ok())
+            .unwrap_or_default()
     }
 
     pub fn request(&self, request: Request) -> ResponseEnvelope {
@@ -138,34 +232,9 @@ impl Gated {
         }
     }
 
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "gated did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGKILL: no shutdown path runs.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
     /// Every event in the outbox database, delivered or not, as JSON envelopes.
     pub fn all_outbox_events(&self) -> Vec<serde_json::Value> {
-        let path = self.state_dir.join("outbox.sqlite");
+        let path = gate_config::schema::outbox_in(&self.state_dir);
         let outbox = outbox::Outbox::attach(&path, outbox::system_clock()).unwrap();
         outbox
             .events_after(0, 1_000_000)
@@ -177,7 +246,7 @@ impl Gated {
 
     /// Events in the outbox database, as JSON (kind, payload...).
     pub fn outbox_events(&self) -> Vec<serde_json::Value> {
-        let path = self.state_dir.join("outbox.sqlite");
+        let path = gate_config::schema::outbox_in(&self.state_dir);
         let outbox = outbox::Outbox::attach(&path, outbox::system_clock()).unwrap();
         outbox
             .pending(10_000)

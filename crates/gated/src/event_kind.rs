@@ -1,0 +1,13 @@
+//! The kinds of the events gated appends to its outbox (the `kind` of each event central
+//! receives). Part of the event schema: a kind may be added, never renamed.
+
+/// A traveller transaction ended (payload: `gate_core::OutcomeRecord`).
+pub const TRANSACTION_OUTCOME: &str = "transaction.outcome";
+/// The door raised an alarm (payload: the turnstile event).
+pub const DOOR_ALARM: &str = "door.alarm";
+/// A technician released the door in maintenance mode (payload: `{"ms": N}`).
+pub const DOOR_MANUAL_RELEASE: &str = "door.manual_release";
+/// Travellers and time per traveller over one reporting period.
+pub const GATE_THROUGHPUT: &str = "gate.throughput";
+/// A BioCart record was queued for the inspection booth (payload: ids, never the record).
+pub const BIOCART_RECORD: &str = "biocart.record";
