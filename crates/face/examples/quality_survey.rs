@@ -11,7 +11,9 @@
 //!   fails it against those that pass every limit (a limit worth having refuses faces that
 //!   would not match anyway);
 //! - with `--rotations`, the roll estimate checked against faces rotated in the image plane by
-//!   known angles (mean and largest error in degrees).
+//!   known angles (mean and largest error in degrees);
+//! - with `--dump FILE`, one line per genuine pair (numbers only: the probe's measures and the
+//!   pair's score at the calibrated threshold), for sweeping limits offline.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -85,12 +87,14 @@ fn run() -> Result<(), String> {
     let mut all_sides = false;
     let mut rotations: Vec<f32> = Vec::new();
     let mut models = PathBuf::from("models");
+    let mut dump: Option<PathBuf> = None;
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--pairs" => pairs = Some(PathBuf::from(value()?)),
             "--images" => images = Some(PathBuf::from(value()?)),
             "--models" => models = PathBuf::from(value()?),
+            "--dump" => dump = Some(PathBuf::from(value()?)),
             "--side" => all_sides = value()? == "all",
             "--rotations" => {
                 rotations = value()?
@@ -188,6 +192,29 @@ fn run() -> Result<(), String> {
             Some((rule.score(a, b), issues_of(q)))
         })
         .collect();
+    if let Some(path) = &dump {
+        let mut text = String::from(
+            "score\tinter_eye_px\tyaw_deg\troll_deg\tpitch_deg\tsharpness\tbrightness\tclipped_fraction\n",
+        );
+        for p in pairs.iter().filter(|p| p.same) {
+            let a = measured.get(p.image_a.as_str()).and_then(|m| m.as_ref());
+            let b = measured.get(p.image_b.as_str()).and_then(|m| m.as_ref());
+            if let (Some((_, ea)), Some((q, eb))) = (a, b) {
+                text.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                    rule.score(ea, eb),
+                    q.inter_eye_px,
+                    q.yaw_deg,
+                    q.roll_deg,
+                    q.pitch_deg,
+                    q.sharpness,
+                    q.brightness,
+                    q.clipped_fraction
+                ));
+            }
+        }
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     let fnmr = |rows: &[&(f32, Vec<QualityIssue>)]| {
         rows.iter().filter(|(s, _)| *s < threshold).count() as f64 / rows.len().max(1) as f64
     };
