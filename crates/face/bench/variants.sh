@@ -42,5 +42,6 @@ $REPO/models/mtcnn.toml $INT8/dlib_resnet128_int8.toml
 $REPO/models/mtcnn.toml $WORK/w600k_mbf.toml
 $REPO/models/mtcnn.toml $INT8/w600k_mbf_int8.toml
 $WORK/scrfd_500m_320.toml $WORK/w600k_mbf.toml
+$WORK/scrfd_500m_320.toml $INT8/w600k_mbf_int8.toml
 $INT8/scrfd_500m_320_int8.toml $INT8/w600k_mbf_int8.toml
 LIST
