@@ -5,8 +5,24 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
 
 use support::{gatectl, shipped, text};
+
+/// `gatectl io watch --config FILE --duration 0` with `extra` arguments.
+fn watch(file: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "io",
+        "watch",
+        "--config",
+        file.to_str().unwrap(),
+        "--duration",
+        "0",
+    ];
+    args.extend(extra);
+    gatectl(&args)
+}
 
 #[test]
 fn io_watch_reads_the_gates_door_section_and_names_inputs_as_gated_does() {
@@ -27,15 +43,7 @@ fn io_watch_reads_the_gates_door_section_and_names_inputs_as_gated_does() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("gate.toml");
     std::fs::write(&file, config.to_toml().unwrap()).unwrap();
-    let output = gatectl(&[
-        "io",
-        "watch",
-        "--config",
-        file.to_str().unwrap(),
-        "--duration",
-        "0",
-        "--json",
-    ]);
+    let output = watch(&file, &["--json"]);
     assert!(output.status.success(), "{}", text(&output));
     let watched: BTreeSet<String> = String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -52,14 +60,7 @@ fn io_watch_names_the_offending_key_of_a_bad_door_section() {
     let mut text_config = shipped("sim-face-gate.toml").to_toml().unwrap();
     text_config.push_str("\n[devices.door.blink]\nrate = 2\n");
     std::fs::write(&file, text_config).unwrap();
-    let output = gatectl(&[
-        "io",
-        "watch",
-        "--config",
-        file.to_str().unwrap(),
-        "--duration",
-        "0",
-    ]);
+    let output = watch(&file, &[]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert!(text(&output).contains("devices.door"), "{}", text(&output));
     assert!(text(&output).contains("blink"), "{}", text(&output));

@@ -9,7 +9,7 @@
 
 use crate::health::{DeviceRole, HealthReporter, HealthSender};
 use crate::roles::{DeviceReport, DocumentReader};
-use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, inbox};
+use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, serve};
 use devices::mrz_scanner::SerialMrzScanner;
 use gate_core::{Authenticity, Date, ReasonCode, TransactionId};
 use gate_protocol::Health;
@@ -125,27 +125,21 @@ impl PcscDocumentReader {
         reports: mpsc::Sender<DeviceReport>,
         health: HealthSender,
     ) -> Result<(Self, Worker), WorkerError> {
-        let (jobs, inbox) = inbox();
-        let stopper = jobs.clone();
-        let worker = Worker::thread(
-            "chip",
-            move || stopper.stop(),
-            move || {
-                let trust = config.trust.as_ref().and_then(load_trust);
-                let mut worker = ChipThread {
-                    trust,
-                    config,
-                    reports,
-                    health: HealthReporter::new(DeviceRole::ChipReader, health),
-                    scanner: None,
-                    reader: None,
-                    next_open: Instant::now(),
-                    state: State::Idle,
-                    pending: None,
-                };
-                worker.run(&inbox);
-            },
-        )?;
+        let (jobs, worker) = serve("chip", move |inbox| {
+            let trust = config.trust.as_ref().and_then(load_trust);
+            let mut worker = ChipThread {
+                trust,
+                config,
+                reports,
+                health: HealthReporter::new(DeviceRole::ChipReader, health),
+                scanner: None,
+                reader: None,
+                next_open: Instant::now(),
+                state: State::Idle,
+                pending: None,
+            };
+            worker.run(&inbox);
+        })?;
         Ok((Self { jobs }, worker))
     }
 }

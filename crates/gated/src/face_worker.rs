@@ -10,7 +10,7 @@ use crate::health::{DeviceRole, HealthReporter, HealthSender};
 use crate::roles::{DeviceReport, FaceCamera};
 use crate::samples::PhotoSample;
 use crate::unix_ms;
-use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, inbox};
+use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, serve};
 use devices::camera::{Backoff, Camera, CameraError, ReconnectingCamera};
 use face::gate::GateOutcome;
 use face::{FaceConfig, FaceEngine, Reference, RgbImage};
@@ -134,16 +134,10 @@ impl FaceWorker {
         reports: mpsc::Sender<DeviceReport>,
         health: HealthSender,
     ) -> Result<(Self, Worker), WorkerError> {
-        let (jobs, inbox) = inbox();
-        let stopper = jobs.clone();
-        let worker = Worker::thread(
-            "face",
-            move || stopper.stop(),
-            move || {
-                let mut worker = FaceThread::start(config, reports, health);
-                worker.run(&inbox);
-            },
-        )?;
+        let (jobs, worker) = serve("face", move |inbox| {
+            let mut worker = FaceThread::start(config, reports, health);
+            worker.run(&inbox);
+        })?;
         Ok((Self { jobs }, worker))
     }
 }

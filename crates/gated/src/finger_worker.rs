@@ -12,7 +12,7 @@ use crate::roles::{DeviceReport, FingerReader};
 use crate::samples::FingerSample;
 use crate::store::{Store, StoreJob};
 use crate::unix_ms;
-use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, inbox};
+use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, serve};
 use devices::fingerprint::iso19794_4::{FingerImageRecord, FingerPosition, ImageEncoding};
 use devices::fingerprint::r30x::{
     FACTORY_ADDRESS, FACTORY_BAUD_RATE, FACTORY_PASSWORD, R30xConfig, ReconnectPolicy, SerialR30x,
@@ -93,31 +93,25 @@ impl FingerWorker {
         health: HealthSender,
         store: Store,
     ) -> Result<(Self, Worker), WorkerError> {
-        let (jobs, inbox) = inbox();
-        let stopper = jobs.clone();
-        let worker = Worker::thread(
-            "fingerprint",
-            move || stopper.stop(),
-            move || {
-                let settings = SerialSettings {
-                    baud_rate: config.baud,
-                    ..SerialSettings::new(config.port.clone())
-                };
-                let module = R30xConfig {
-                    address: config.address,
-                    password: config.password,
-                    ..R30xConfig::default()
-                };
-                let mut worker = FingerThread {
-                    sensor: SerialR30x::disconnected(settings, module, ReconnectPolicy::default()),
-                    config,
-                    reports,
-                    health: HealthReporter::new(DeviceRole::Fingerprint, health),
-                };
-                worker.probe();
-                worker.run(&inbox);
-            },
-        )?;
+        let (jobs, worker) = serve("fingerprint", move |inbox| {
+            let settings = SerialSettings {
+                baud_rate: config.baud,
+                ..SerialSettings::new(config.port.clone())
+            };
+            let module = R30xConfig {
+                address: config.address,
+                password: config.password,
+                ..R30xConfig::default()
+            };
+            let mut worker = FingerThread {
+                sensor: SerialR30x::disconnected(settings, module, ReconnectPolicy::default()),
+                config,
+                reports,
+                health: HealthReporter::new(DeviceRole::Fingerprint, health),
+            };
+            worker.probe();
+            worker.run(&inbox);
+        })?;
         Ok((Self { jobs, store }, worker))
     }
 }

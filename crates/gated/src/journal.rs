@@ -156,3 +156,93 @@ pub fn recover(outbox: &mut Outbox, kind: &str, now_unix_ms: i64) -> Result<Reco
     }
     Ok(recovery)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gate_core::{Decision, DocumentHash, GateProfile, Outcome, Step};
+
+    fn outbox(dir: &std::path::Path) -> Outbox {
+        Outbox::open(
+            dir.join("o.sqlite"),
+            outbox::OutboxConfig::new("G", outbox::OutboxLimits::default()),
+        )
+        .unwrap()
+    }
+
+    fn open(id: u128, stage: Step, decision: Option<Decision>) -> OpenTransaction {
+        OpenTransaction {
+            transaction_id: TransactionId(id),
+            profile: GateProfile::FaceGate,
+            started_at_unix_ms: 1_000,
+            stage,
+            decision,
+            document_hash: Some(DocumentHash([1; 32])),
+        }
+    }
+
+    #[test]
+    fn recovery_closes_what_a_crash_left_open_once_and_keeps_a_running_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut outbox = outbox(dir.path());
+        prepare(&mut outbox).unwrap();
+        write_open(&mut outbox, &open(1, Step::ReadDocument, None)).unwrap();
+        write_open(&mut outbox, &open(2, Step::MatchFace, None)).unwrap();
+        // Transaction 2 moved on to the door before the crash.
+        write_open(&mut outbox, &open(2, Step::Passage, Some(Decision::Pass))).unwrap();
+        // Transaction 3 ended normally, into a deny hold until 50 000.
+        write_open(&mut outbox, &open(3, Step::MatchFace, None)).unwrap();
+        let hold = DenyHold {
+            transaction_id: TransactionId(3),
+            reasons: vec![ReasonCode::FaceMismatch],
+            until_unix_ms: 50_000,
+        };
+        let payload = serde_json::json!({});
+        close(
+            &mut outbox,
+            &NewEvent {
+                kind: "transaction.outcome",
+                occurred_at_ms: 2_000,
+                payload: &payload,
+            },
+            TransactionId(3),
+            Some(&hold),
+        )
+        .unwrap();
+
+        let recovery = recover(&mut outbox, "transaction.outcome", 10_000).unwrap();
+        let closed: Vec<(u128, Option<Step>, Option<Decision>)> = recovery
+            .closed
+            .iter()
+            .map(|r| (r.transaction_id.0, r.interrupted_at, r.decision))
+            .collect();
+        assert_eq!(
+            closed,
+            [
+                (1, Some(Step::ReadDocument), None),
+                (2, Some(Step::Passage), Some(Decision::Pass)),
+            ]
+        );
+        assert!(
+            recovery
+                .closed
+                .iter()
+                .all(|r| r.outcome == Outcome::Aborted)
+        );
+        assert_eq!(recovery.hold, Some(hold));
+        assert_eq!(outbox.status().unwrap().pending, 3);
+        // Closed once: a second start finds nothing open; the hold is still running.
+        let again = recover(&mut outbox, "transaction.outcome", 20_000).unwrap();
+        assert!(again.closed.is_empty());
+        assert!(again.hold.is_some());
+        // Past its end the hold is not restored, and is gone.
+        assert_eq!(
+            recover(&mut outbox, "transaction.outcome", 60_000)
+                .unwrap()
+                .hold,
+            None
+        );
+        clear_hold(&mut outbox).unwrap();
+        assert_eq!(outbox.status().unwrap().pending, 3);
+    }
+}

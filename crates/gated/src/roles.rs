@@ -133,6 +133,24 @@ pub trait FingerReader: Send {
     fn discard(&self, transaction_id: TransactionId);
 }
 
+/// The traveller at the door once it opens for them: real people at a real door (nothing to
+/// drive), the simulated traveller at the simulated door.
+pub trait Traveller: Send {
+    /// The door was released for `transaction_id`'s traveller.
+    fn door_released(&self, transaction_id: TransactionId);
+    /// `transaction_id` is over: its traveller is gone.
+    fn gone(&self, transaction_id: TransactionId);
+}
+
+/// Travellers at a real door walk through by themselves.
+#[derive(Clone, Copy, Debug)]
+pub struct RealTravellers;
+
+impl Traveller for RealTravellers {
+    fn door_released(&self, _transaction_id: TransactionId) {}
+    fn gone(&self, _transaction_id: TransactionId) {}
+}
+
 /// The gate's devices by role (absent: the profile has no such device).
 pub struct Roles {
     /// The document reader.
@@ -141,4 +159,6 @@ pub struct Roles {
     pub camera: Option<Box<dyn FaceCamera>>,
     /// The fingerprint reader.
     pub finger: Option<Box<dyn FingerReader>>,
+    /// Who walks through the door.
+    pub traveller: Box<dyn Traveller>,
 }

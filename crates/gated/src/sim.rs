@@ -11,7 +11,7 @@
 use crate::chip_worker::ReadDocument;
 use crate::clock::Clock;
 use crate::door::DoorState;
-use crate::roles::{DeviceReport, DocumentReader, FaceCamera, FingerReader};
+use crate::roles::{DeviceReport, DocumentReader, FaceCamera, FingerReader, Traveller};
 use crate::worker::Worker;
 use devices::turnstile::{InMemoryTurnstileHandle, Input};
 use gate_config::GateConfig;
@@ -188,6 +188,16 @@ impl FaceCamera for Simulator {
     }
 
     fn discard(&self, transaction_id: TransactionId) {
+        self.transaction_over(transaction_id);
+    }
+}
+
+impl Traveller for Simulator {
+    fn door_released(&self, transaction_id: TransactionId) {
+        self.door_authorised(transaction_id);
+    }
+
+    fn gone(&self, transaction_id: TransactionId) {
         self.transaction_over(transaction_id);
     }
 }

@@ -11,7 +11,7 @@ use crate::door::{DoorState, LockTicket};
 use crate::event_kind;
 use crate::journal::{self, DenyHold};
 use crate::lists::{self, EnrolledTemplates, List};
-use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, inbox};
+use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, serve};
 use gate_core::{DocumentHash, OpenTransaction, OutcomeRecord, TransactionId};
 use outbox::handover::{BoothPublicKey, HandOverRecord};
 use outbox::sync::SyncSignal;
@@ -269,8 +269,6 @@ impl Store {
         sync: Option<SyncSignal>,
     ) -> Result<(Self, Worker), WorkerError> {
         let (view_tx, view) = watch::channel(OutboxView::default());
-        let (jobs, inbox) = inbox();
-        let stopper = jobs.clone();
         let mut writer = Writer {
             outbox,
             reports,
@@ -280,7 +278,7 @@ impl Store {
             refreshed: None,
         };
         writer.refresh_view();
-        let worker = Worker::thread("outbox", move || stopper.stop(), move || writer.run(&inbox))?;
+        let (jobs, worker) = serve("outbox", move |inbox| writer.run(&inbox))?;
         Ok((Self { jobs, view }, worker))
     }
 
@@ -392,20 +390,16 @@ impl Writer {
             }
             StoreJob::Start(open) => {
                 let ok = self.journal(&open, "transaction start not recorded: it does not go on");
-                self.report(StoreReport::StartDurable {
-                    transaction_id: open.transaction_id,
-                    ok,
-                });
+                let transaction_id = open.transaction_id;
+                self.report(StoreReport::StartDurable { transaction_id, ok });
             }
             StoreJob::Progress(open) => {
                 self.journal(&open, "transaction progress not recorded");
             }
             StoreJob::Decision(open) => {
                 let ok = self.journal(&open, "pass decision not recorded: the door stays locked");
-                self.report(StoreReport::DecisionDurable {
-                    transaction_id: open.transaction_id,
-                    ok,
-                });
+                let transaction_id = open.transaction_id;
+                self.report(StoreReport::DecisionDurable { transaction_id, ok });
             }
             StoreJob::Outcome {
                 seq,

@@ -158,6 +158,18 @@ pub fn inbox<J>() -> (Jobs<J>, Inbox<J>) {
     (Jobs(sender), Inbox(receiver))
 }
 
+/// Starts a worker thread named `name` serving its own [`Inbox`] with `body`; stopping it
+/// queues a stop after the jobs already sent.
+pub fn serve<J: Send + 'static>(
+    name: &'static str,
+    body: impl FnOnce(Inbox<J>) + Send + 'static,
+) -> Result<(Jobs<J>, Worker), WorkerError> {
+    let (jobs, inbox) = inbox();
+    let stopper = jobs.clone();
+    let worker = Worker::thread(name, move || stopper.stop(), move || body(inbox))?;
+    Ok((jobs, worker))
+}
+
 impl<J> Jobs<J> {
     /// Queues a job; a worker that is gone is logged, not an error (it is stopping).
     pub fn send(&self, job: J) {
@@ -198,24 +210,18 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_thread_worker_serves_jobs_until_stopped_and_is_joined() {
-        let (jobs, inbox) = inbox::<u32>();
         let (done_tx, done_rx) = std_mpsc::channel();
-        let stopper = jobs.clone();
-        let worker = Worker::thread(
-            "test-worker",
-            move || stopper.stop(),
-            move || {
-                let mut sum = 0;
-                loop {
-                    match inbox.next(Duration::from_secs(5)) {
-                        Next::Job(n) => sum += n,
-                        Next::Idle => {}
-                        Next::Stop => break,
-                    }
+        let (jobs, worker) = serve("test-worker", move |inbox: Inbox<u32>| {
+            let mut sum = 0;
+            loop {
+                match inbox.next(Duration::from_secs(5)) {
+                    Next::Job(n) => sum += n,
+                    Next::Idle => {}
+                    Next::Stop => break,
                 }
-                let _ = done_tx.send(sum);
-            },
-        )
+            }
+            let _ = done_tx.send(sum);
+        })
         .unwrap();
         jobs.send(2);
         jobs.send(3);

@@ -8,7 +8,7 @@ mod support;
 use gate_protocol::{Request, Response, SimulatedTraveller};
 use gated::hashing::DocumentHasher;
 use std::time::{Duration, Instant};
-use support::{Gated, central_section, curl, fast_sim_config, start_central};
+use support::{Gated, central_section, curl, fast_sim_config, publish_list, start_central};
 
 #[test]
 fn gate_refuses_until_lists_arrive_applies_the_denylist_and_delivers_events() {
@@ -31,16 +31,7 @@ fn gate_refuses_until_lists_arrive_applies_the_denylist_and_delivers_events() {
     // Publish a denylist holding the second simulated document (SIM000002).
     let hasher = DocumentHasher::from_file(&key_file).unwrap();
     let stolen = hasher.hash("UTO", "SIM000002").to_hex();
-    let body = serde_json::json!({ "version": 1, "items": [stolen] }).to_string();
-    curl(&[
-        "-X",
-        "PUT",
-        "-H",
-        "content-type: application/json",
-        "--data",
-        &body,
-        &format!("{}/v1/lists/denylist", central.url),
-    ]);
+    publish_list(&central.url, "denylist", &[serde_json::json!(stolen)]);
     gated.wait_for("lists to arrive", |s| s.out_of_service_reasons.is_empty());
 
     let admitted = |gated: &Gated| match gated.ok(Request::Simulate {

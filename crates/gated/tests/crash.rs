@@ -12,7 +12,9 @@ mod pg;
 use gate_protocol::{Request, Response, SimulatedTraveller};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use support::{Gated, central_section, curl, free_port, sim_config_with_delays, start_central_on};
+use support::{
+    Gated, central_section, curl, free_port, publish_list, sim_config_with_delays, start_central_on,
+};
 
 /// Transactions the gate must admit before the test stops killing things.
 const TRANSACTIONS: u64 = 1_000;
@@ -47,16 +49,7 @@ fn sigkill_gated_and_central_at_random_points_loses_and_doubles_nothing() {
     let database = cluster.url();
     let port = free_port();
     let mut central = start_central_on(port, &database);
-    let body = serde_json::json!({ "version": 1, "items": [] }).to_string();
-    curl(&[
-        "-X",
-        "PUT",
-        "-H",
-        "content-type: application/json",
-        "--data",
-        &body,
-        &format!("{}/v1/lists/denylist", central.url),
-    ]);
+    publish_list(&central.url, "denylist", &[]);
     let root = tempfile::tempdir().unwrap();
     let key_file = root.path().join("key");
     std::fs::write(&key_file, [9u8; 32]).unwrap();

@@ -4,7 +4,7 @@
 mod support;
 
 use gate_core::{Outcome, ReasonCode};
-use gate_protocol::{ErrorCode, Health, Request, Response, SimulatedDocument, SimulatedTraveller};
+use gate_protocol::{ErrorCode, Health, Request, SimulatedDocument, SimulatedTraveller};
 use support::{Gated, fast_sim_config, raw_exchange};
 
 fn outcome_of(event: &serde_json::Value) -> (String, Vec<String>) {
@@ -16,15 +16,6 @@ fn outcome_of(event: &serde_json::Value) -> (String, Vec<String>) {
         .map(|r| r.as_str().unwrap().to_owned())
         .collect();
     (payload["outcome"].as_str().unwrap().to_owned(), reasons)
-}
-
-fn simulate(gated: &Gated, traveller: SimulatedTraveller) -> gate_core::TransactionId {
-    match gated.ok(Request::Simulate { traveller }) {
-        Response::SimulationStarted {
-            transaction_id: Some(id),
-        } => id,
-        other => panic!("traveller not admitted: {other:?}"),
-    }
 }
 
 #[test]
@@ -50,7 +41,7 @@ fn status_answers_over_the_socket() {
 #[test]
 fn genuine_traveller_passes_and_the_outcome_is_durable_without_personal_data() {
     let gated = Gated::start(&fast_sim_config());
-    let id = simulate(&gated, SimulatedTraveller::default());
+    let id = gated.admit(SimulatedTraveller::default());
     let status = gated.wait_for("the pass", |s| s.counters.passed == 1);
     assert_eq!(status.last_outcome.unwrap().transaction_id, id);
     assert_eq!(status.state, "idle");
@@ -84,7 +75,7 @@ fn impostor_is_denied_and_the_gate_holds_until_the_officer_resets_it() {
         face_scores: vec![0.05, 0.1, 0.12],
         ..SimulatedTraveller::default()
     };
-    simulate(&gated, traveller);
+    gated.admit(traveller);
     let status = gated.wait_for("the deny", |s| s.counters.denied == 1);
     let last = status.last_outcome.unwrap();
     assert_eq!(last.outcome, Outcome::Denied);
@@ -92,36 +83,22 @@ fn impostor_is_denied_and_the_gate_holds_until_the_officer_resets_it() {
     assert_eq!(status.state, "holding");
     assert!(!status.door_unlocked);
     // A second traveller is turned away while the officer is on the way.
-    let refused = gated.ok(Request::Simulate {
-        traveller: SimulatedTraveller::default(),
-    });
-    assert_eq!(
-        refused,
-        Response::SimulationStarted {
-            transaction_id: None
-        }
-    );
-    assert_eq!(gated.ok(Request::OfficerReset), Response::Done);
-    assert_eq!(gated.status().state, "idle");
-    simulate(&gated, SimulatedTraveller::default());
+    gated.officer_clears_the_hold();
+    gated.admit(SimulatedTraveller::default());
     gated.wait_for("the next pass", |s| s.counters.passed == 1);
 }
 
 #[test]
 fn a_second_traveller_while_one_is_inside_is_turned_away_without_disturbing_the_first() {
     let gated = Gated::start(&fast_sim_config());
-    simulate(&gated, SimulatedTraveller::default());
-    let refused = gated.ok(Request::Simulate {
-        traveller: SimulatedTraveller {
+    gated.admit(SimulatedTraveller::default());
+    assert_eq!(
+        gated.simulate(SimulatedTraveller {
             document: SimulatedDocument::Forged,
             ..SimulatedTraveller::default()
-        },
-    });
-    assert_eq!(
-        refused,
-        Response::SimulationStarted {
-            transaction_id: None
-        }
+        }),
+        None,
+        "turned away"
     );
     let status = gated.wait_for("the first traveller's pass", |s| s.counters.passed == 1);
     assert_eq!(status.counters.turned_away, 1);
@@ -138,13 +115,10 @@ fn every_document_problem_has_its_reason_code() {
         (SimulatedDocument::Unreadable, ReasonCode::ChipReadFailed),
     ];
     for (n, (document, reason)) in cases.into_iter().enumerate() {
-        simulate(
-            &gated,
-            SimulatedTraveller {
-                document,
-                ..SimulatedTraveller::default()
-            },
-        );
+        gated.admit(SimulatedTraveller {
+            document,
+            ..SimulatedTraveller::default()
+        });
         let status = gated.wait_for("the deny", |s| s.counters.denied == n as u64 + 1);
         assert_eq!(status.last_outcome.unwrap().reasons, [reason]);
         gated.ok(Request::OfficerReset);
@@ -173,14 +147,10 @@ fn corrupt_outbox_is_moved_aside_and_the_gate_runs_in_safe_mode() {
     let outbox = status.devices.iter().find(|d| d.name == "outbox").unwrap();
     assert_eq!(outbox.health, Health::Degraded);
     assert!(outbox.detail.contains("safe mode"), "{}", outbox.detail);
-    let refused = gated.ok(Request::Simulate {
-        traveller: SimulatedTraveller::default(),
-    });
     assert_eq!(
-        refused,
-        Response::SimulationStarted {
-            transaction_id: None
-        }
+        gated.simulate(SimulatedTraveller::default()),
+        None,
+        "turned away"
     );
     let moved: Vec<String> = std::fs::read_dir(&state)
         .unwrap()
@@ -234,14 +204,10 @@ fn outbox_at_its_high_water_mark_turns_travellers_away_and_raises_the_alarm() {
         status.outbox_pending, pending_before,
         "nothing dropped to make room"
     );
-    let refused = gated.ok(Request::Simulate {
-        traveller: SimulatedTraveller::default(),
-    });
     assert_eq!(
-        refused,
-        Response::SimulationStarted {
-            transaction_id: None
-        }
+        gated.simulate(SimulatedTraveller::default()),
+        None,
+        "turned away"
     );
     assert!(gated.log_text().contains("outbox above high-water mark"));
 }
@@ -252,31 +218,24 @@ fn maintenance_mode_turns_travellers_away() {
     gated.ok(Request::SetMaintenance { on: true });
     let status = gated.status();
     assert_eq!(status.out_of_service_reasons, [ReasonCode::MaintenanceMode]);
-    let refused = gated.ok(Request::Simulate {
-        traveller: SimulatedTraveller::default(),
-    });
     assert_eq!(
-        refused,
-        Response::SimulationStarted {
-            transaction_id: None
-        }
+        gated.simulate(SimulatedTraveller::default()),
+        None,
+        "turned away"
     );
     assert_eq!(gated.status().counters.turned_away, 1);
     gated.ok(Request::SetMaintenance { on: false });
-    simulate(&gated, SimulatedTraveller::default());
+    gated.admit(SimulatedTraveller::default());
 }
 
 #[test]
 fn sigterm_mid_transaction_locks_the_door_and_records_the_abort() {
     let mut gated = Gated::start(&fast_sim_config());
     // Cleared, the door is released, but the traveller does not walk through.
-    simulate(
-        &gated,
-        SimulatedTraveller {
-            walks_through: false,
-            ..SimulatedTraveller::default()
-        },
-    );
+    gated.admit(SimulatedTraveller {
+        walks_through: false,
+        ..SimulatedTraveller::default()
+    });
     gated.wait_for("the door release", |s| s.door_unlocked);
     let exit = gated.terminate();
     assert!(exit.success(), "gated exited with {exit}");
@@ -401,9 +360,9 @@ fn throughput_figures_are_recorded_each_period_for_published_waiting_times() {
     let mut config = fast_sim_config();
     config.reporting.throughput_period_s = 2;
     let gated = Gated::start(&config);
-    simulate(&gated, SimulatedTraveller::default());
+    gated.admit(SimulatedTraveller::default());
     gated.wait_for("the first pass", |s| s.counters.passed == 1);
-    simulate(&gated, SimulatedTraveller::default());
+    gated.admit(SimulatedTraveller::default());
     gated.wait_for("the second pass", |s| s.counters.passed == 2);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
@@ -446,13 +405,10 @@ fn an_outcome_that_cannot_be_recorded_leaves_the_screen_out_of_service() {
     let gated = Gated::start_in(dir.path(), &config);
     // Cleared and the door released, but the traveller stays put: the transaction ends when
     // the door's time runs out.
-    simulate(
-        &gated,
-        SimulatedTraveller {
-            walks_through: false,
-            ..SimulatedTraveller::default()
-        },
-    );
+    gated.admit(SimulatedTraveller {
+        walks_through: false,
+        ..SimulatedTraveller::default()
+    });
     gated.wait_for("the door release", |s| s.door_unlocked);
     // Another writer holds the database: the outcome cannot be written when the door's time
     // is up.

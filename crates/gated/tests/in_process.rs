@@ -5,24 +5,14 @@
 
 mod support;
 
-use gate_config::GateConfig;
-use gate_config::schema::{ChipReaderConfig, FingerprintConfig};
+use gate_config::schema::ChipReaderConfig;
 use gate_core::{GateProfile, Outcome, ReasonCode};
 use gate_protocol::{Request, Response, SimulatedDocument, SimulatedTraveller, StatusReport};
 use gated::clock::Clock;
 use std::time::Duration;
-use support::{EPOCH_UNIX_MS, InProcess, fast_sim_config};
+use support::{EPOCH_UNIX_MS, InProcess, fast_sim_config, sim_profile_config};
 
 const STEP: Duration = Duration::from_millis(10);
-
-fn admitted(gate: &InProcess, traveller: SimulatedTraveller) -> gate_core::TransactionId {
-    match gate.ok(Request::Simulate { traveller }) {
-        Response::SimulationStarted {
-            transaction_id: Some(id),
-        } => id,
-        other => panic!("traveller not admitted: {other:?}"),
-    }
-}
 
 /// Runs the gate's clock until `id` has ended; returns its outcome and reasons.
 fn until_ended(
@@ -106,7 +96,7 @@ fn nothing_personal_survives_a_face_gate_transaction_whatever_its_outcome() {
         ),
     ];
     for (case, traveller, outcome, reasons) in cases {
-        let id = admitted(&gate, traveller);
+        let id = gate.admit(traveller);
         // The document is read: the loop holds its data while the transaction runs.
         gate.advance_until("the document read", STEP, Duration::from_secs(5), |s| {
             s.state != "reading_document"
@@ -132,7 +122,7 @@ fn nothing_personal_survives_a_face_gate_transaction_whatever_its_outcome() {
         ("officer", Request::OfficerReset),
         ("maintenance", Request::SetMaintenance { on: true }),
     ] {
-        let id = admitted(&gate, SimulatedTraveller::default());
+        let id = gate.admit(SimulatedTraveller::default());
         gate.advance_until("the face step", STEP, Duration::from_secs(5), |s| {
             s.state == "matching_face"
         });
@@ -158,7 +148,7 @@ fn a_document_read_that_arrives_after_its_transaction_timed_out_is_dropped_at_on
         photo: None,
     });
     let gate = InProcess::start(&config);
-    let id = admitted(&gate, SimulatedTraveller::default());
+    let id = gate.admit(SimulatedTraveller::default());
     let (outcome, reasons) = until_ended(&gate, id, Duration::from_secs(9));
     assert_eq!(
         (outcome, reasons),
@@ -170,21 +160,9 @@ fn a_document_read_that_arrives_after_its_transaction_timed_out_is_dropped_at_on
     assert_nothing_held(&gate, "late read");
 }
 
-fn profile(base: GateConfig, profile: GateProfile) -> GateConfig {
-    let mut config = base;
-    config.gate.profile = profile;
-    config.devices.fingerprint = Some(FingerprintConfig::Simulated { placement_ms: 40 });
-    if profile == GateProfile::BioCart {
-        config.devices.door = None;
-    } else {
-        config.devices.camera = None;
-    }
-    config
-}
-
 #[test]
 fn nothing_personal_survives_biocart_and_fingerprint_gate_transactions() {
-    let biocart = InProcess::start(&profile(fast_sim_config(), GateProfile::BioCart));
+    let biocart = InProcess::start(&sim_profile_config(GateProfile::BioCart, 40));
     for (case, traveller, outcome) in [
         (
             "complete",
@@ -200,7 +178,7 @@ fn nothing_personal_survives_biocart_and_fingerprint_gate_transactions() {
             Outcome::Abandoned,
         ),
     ] {
-        let id = admitted(&biocart, traveller);
+        let id = biocart.admit(traveller);
         biocart.advance_until("the document read", STEP, Duration::from_secs(5), |s| {
             s.state != "reading_document"
         });
@@ -211,18 +189,15 @@ fn nothing_personal_survives_biocart_and_fingerprint_gate_transactions() {
     }
     drop(biocart);
 
-    let gate = InProcess::start(&profile(fast_sim_config(), GateProfile::FingerprintGate));
+    let gate = InProcess::start(&sim_profile_config(GateProfile::FingerprintGate, 40));
     for (case, enrolled, outcome) in [
         ("enrolled", true, Outcome::Passed),
         ("not enrolled", false, Outcome::Denied),
     ] {
-        let id = admitted(
-            &gate,
-            SimulatedTraveller {
-                enrolled,
-                ..SimulatedTraveller::default()
-            },
-        );
+        let id = gate.admit(SimulatedTraveller {
+            enrolled,
+            ..SimulatedTraveller::default()
+        });
         let (ended, _) = until_ended(&gate, id, Duration::from_secs(30));
         assert_eq!(ended, outcome, "fingerprint gate {case}");
         assert_nothing_held(&gate, case);
@@ -235,13 +210,10 @@ fn a_deny_hold_restored_by_a_restart_ends_when_it_was_due() {
     let root = tempfile::tempdir().unwrap();
     let config = fast_sim_config();
     let gate = InProcess::start_in(root.path(), &config, Clock::manual(EPOCH_UNIX_MS));
-    let id = admitted(
-        &gate,
-        SimulatedTraveller {
-            face_scores: vec![0.05],
-            ..SimulatedTraveller::default()
-        },
-    );
+    let id = gate.admit(SimulatedTraveller {
+        face_scores: vec![0.05],
+        ..SimulatedTraveller::default()
+    });
     until_ended(&gate, id, Duration::from_secs(10));
     assert_eq!(gate.status().state, "holding");
     // Ten seconds into the 30 s hold, gated is restarted.

@@ -7,17 +7,8 @@
 mod support;
 
 use gate_core::{Lights, Prompt, ReasonCode};
-use gate_protocol::{Request, Response, SimulatedTraveller};
+use gate_protocol::SimulatedTraveller;
 use support::{Gated, fast_sim_config, sim_config_with_delays};
-
-fn admitted(gated: &Gated, traveller: SimulatedTraveller) -> gate_core::TransactionId {
-    match gated.ok(Request::Simulate { traveller }) {
-        Response::SimulationStarted {
-            transaction_id: Some(id),
-        } => id,
-        other => panic!("traveller not admitted: {other:?}"),
-    }
-}
 
 /// The outcome events of `transaction_id` in the gate's outbox.
 fn outcomes_of(gated: &Gated, transaction_id: gate_core::TransactionId) -> Vec<serde_json::Value> {
@@ -38,13 +29,10 @@ fn killed_after_the_pass_decision_the_restart_records_the_released_door() {
     let config = fast_sim_config();
     let mut gated = Gated::start_in(root.path(), &config);
     // Cleared, the door released, the traveller still in front of it: then the power goes.
-    let id = admitted(
-        &gated,
-        SimulatedTraveller {
-            walks_through: false,
-            ..SimulatedTraveller::default()
-        },
-    );
+    let id = gated.admit(SimulatedTraveller {
+        walks_through: false,
+        ..SimulatedTraveller::default()
+    });
     gated.wait_for("the door release", |s| s.door_unlocked);
     gated.kill();
 
@@ -81,7 +69,7 @@ fn a_transaction_cut_in_any_stage_is_closed_on_start_up_with_that_stage() {
     let mut config = sim_config_with_delays(40, 60_000, 60);
     config.policy.face.capture_timeout_ms = 120_000;
     let mut gated = Gated::start_in(root.path(), &config);
-    let id = admitted(&gated, SimulatedTraveller::default());
+    let id = gated.admit(SimulatedTraveller::default());
     gated.wait_for("the face step", |s| s.state == "matching_face");
     gated.kill();
 
@@ -101,13 +89,10 @@ fn a_deny_hold_and_its_referral_survive_a_restart_until_the_officer_resets() {
     let root = tempfile::tempdir().unwrap();
     let config = fast_sim_config();
     let mut gated = Gated::start_in(root.path(), &config);
-    admitted(
-        &gated,
-        SimulatedTraveller {
-            face_scores: vec![0.05],
-            ..SimulatedTraveller::default()
-        },
-    );
+    gated.admit(SimulatedTraveller {
+        face_scores: vec![0.05],
+        ..SimulatedTraveller::default()
+    });
     gated.wait_for("the deny hold", |s| s.state == "holding");
     gated.kill();
     let first_run = gated.log_text().len();
@@ -131,17 +116,7 @@ fn a_deny_hold_and_its_referral_survive_a_restart_until_the_officer_resets() {
             .contains(ReasonCode::FaceMismatch.as_str()),
         "the officer is called again with the deny's reasons:\n{second_run}"
     );
-    let refused = gated.ok(Request::Simulate {
-        traveller: SimulatedTraveller::default(),
-    });
-    assert_eq!(
-        refused,
-        Response::SimulationStarted {
-            transaction_id: None
-        }
-    );
-    assert_eq!(gated.ok(Request::OfficerReset), Response::Done);
-    assert_eq!(gated.status().state, "idle");
+    gated.officer_clears_the_hold();
     // Cleared by the officer: a further restart comes back in service.
     drop(gated);
     let gated = Gated::start_in(root.path(), &config);

@@ -281,9 +281,7 @@ impl Daemon {
                 if let Some(finger) = &self.roles.finger {
                     finger.discard(transaction_id);
                 }
-                if let Some(walker) = &self.walker {
-                    walker.transaction_over(transaction_id);
-                }
+                self.roles.traveller.gone(transaction_id);
                 if self.data.as_ref().map(TransactionData::id) == Some(transaction_id) {
                     // Dropped whole: every field is wiped on drop.
                     self.data = None;
@@ -295,19 +293,8 @@ impl Daemon {
     /// The start of `transaction_id` is on disk (or could not be written): read its document
     /// if the core still waits for it, or take the gate out of service.
     pub(super) fn start_recorded(&mut self, transaction_id: TransactionId, ok: bool) {
-        if self.pending_read != Some(transaction_id) {
-            return;
-        }
-        self.pending_read = None;
-        if !ok {
-            self.feed(Event::ConditionRaised {
-                condition: Condition::OutboxFull,
-            });
-            return;
-        }
-        if self.gate.current_transaction() == Some(transaction_id)
-            && self.gate.current_step() == Some(Step::ReadDocument)
-        {
+        let pending = self.pending_read.take_if(|id| *id == transaction_id);
+        if self.go_on(pending.is_some(), transaction_id, ok, Step::ReadDocument) {
             info!("reading chip");
             match &self.roles.reader {
                 Some(reader) => reader.read(transaction_id),
@@ -319,29 +306,37 @@ impl Daemon {
     /// The pass decision of `transaction_id` is on disk (or could not be written): open the
     /// door for it if the core still waits for its passage, or take the gate out of service.
     pub(super) fn decision_recorded(&mut self, transaction_id: TransactionId, ok: bool) {
-        let Some((pending, for_ms)) = self.pending_unlock else {
-            return;
-        };
-        if pending != transaction_id {
-            return;
+        let pending = self.pending_unlock.take_if(|(id, _)| *id == transaction_id);
+        let for_ms = pending.map_or(0, |(_, for_ms)| for_ms);
+        if self.go_on(pending.is_some(), transaction_id, ok, Step::Passage) {
+            self.door
+                .authorise(transaction_id, Duration::from_millis(for_ms));
+            self.roles.traveller.door_released(transaction_id);
+            info!(for_ms, "door: passage authorised");
         }
-        self.pending_unlock = None;
+    }
+
+    /// Whether what waited for a journal entry of `transaction_id` may now happen: it was
+    /// waiting, the entry is on disk (`ok`, else the gate goes out of service) and the core is
+    /// still at `step` of that transaction.
+    fn go_on(
+        &mut self,
+        waiting: bool,
+        transaction_id: TransactionId,
+        ok: bool,
+        step: Step,
+    ) -> bool {
+        if !waiting {
+            return false;
+        }
         if !ok {
             self.feed(Event::ConditionRaised {
                 condition: Condition::OutboxFull,
             });
-            return;
+            return false;
         }
-        if self.gate.current_transaction() == Some(transaction_id)
-            && self.gate.current_step() == Some(Step::Passage)
-        {
-            self.door
-                .authorise(transaction_id, Duration::from_millis(for_ms));
-            if let Some(walker) = &self.walker {
-                walker.door_authorised(transaction_id);
-            }
-            info!(for_ms, "door: passage authorised");
-        }
+        self.gate.current_transaction() == Some(transaction_id)
+            && self.gate.current_step() == Some(step)
     }
 
     /// Resubmits the outcomes that could not be written.

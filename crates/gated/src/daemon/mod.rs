@@ -167,8 +167,6 @@ pub(crate) struct Daemon {
     hasher: DocumentHasher,
     roles: Roles,
     door: Door,
-    /// The simulated traveller who walks through the simulated door.
-    walker: Option<Simulator>,
     /// The simulated devices, for simulated travellers.
     simulator: Option<Simulator>,
     store: Store,

@@ -15,9 +15,9 @@ use tracing::{info, warn};
 const DOOR_CONFIRMATION: Duration = Duration::from_millis(500);
 /// How long an officer's reset waits for the end of the hold to be on disk.
 const STORE_CONFIRMATION: Duration = Duration::from_secs(5);
-/// How long a status waits for the outcomes before it to be written (past the outbox's own
-/// 5 s wait for a busy database).
-const OUTCOME_CONFIRMATION: Duration = Duration::from_secs(10);
+/// How long a status waits for the outcomes before it to be written (the outbox's own 5 s wait
+/// for a busy database and a second; within `gatectl`'s 10 s).
+const OUTCOME_CONFIRMATION: Duration = Duration::from_secs(6);
 
 impl Daemon {
     /// Serves one control request; requests about the door are answered once the door has

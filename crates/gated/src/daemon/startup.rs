@@ -15,7 +15,7 @@ use crate::hashing::DocumentHasher;
 use crate::health::{DeviceRole, HealthSender};
 use crate::journal;
 use crate::lists::List;
-use crate::roles::{DocumentReader, FaceCamera, FingerReader, Roles};
+use crate::roles::{DocumentReader, FaceCamera, FingerReader, RealTravellers, Roles, Traveller};
 use crate::sim::{SimulatedDoor, Simulator};
 use crate::store::{self, Booth, Store};
 use crate::systemd;
@@ -284,7 +284,6 @@ fn log_operating_points(config: &GateConfig) {
 /// The gate's devices: real ones on their worker threads, simulated ones from one simulator.
 struct Started {
     roles: Roles,
-    walker: Option<Simulator>,
     simulator: Option<Simulator>,
     workers: Vec<Worker>,
     device_health: HashMap<DeviceRole, (Health, String)>,
@@ -386,16 +385,14 @@ fn start_devices(
         }
         None => None,
     };
-    let walker = simulated_role(&simulator).filter(|_| {
-        matches!(
-            config
-                .devices
-                .door
-                .as_ref()
-                .unwrap_or(&DoorConfig::absent()),
-            DoorConfig::Simulated { .. }
-        )
-    });
+    let simulated_door = matches!(
+        d.door.as_ref().unwrap_or(&DoorConfig::absent()),
+        DoorConfig::Simulated { .. }
+    );
+    let traveller: Box<dyn Traveller> = match simulated_role(&simulator) {
+        Some(simulator) if simulated_door => Box::new(simulator),
+        _ => Box::new(RealTravellers),
+    };
     let simulator =
         simulator.filter(|_| matches!(d.chip_reader, Some(ChipReaderConfig::Simulated { .. })));
     Ok(Started {
@@ -403,8 +400,8 @@ fn start_devices(
             reader,
             camera,
             finger,
+            traveller,
         },
-        walker,
         simulator,
         workers,
         device_health,
@@ -501,7 +498,6 @@ pub(super) async fn start(
         hasher,
         roles: started.roles,
         door,
-        walker: started.walker,
         simulator: started.simulator,
         store,
         booth,

@@ -11,7 +11,7 @@
 
 pub mod driver;
 
-use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, inbox};
+use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, serve};
 use devices::turnstile::{
     InMemoryTurnstile, InMemoryTurnstileHandle, Input, Output, TurnstileBackend, TurnstileIo,
     TurnstileIoError,
@@ -177,13 +177,9 @@ impl Door {
         });
         log_step(&first);
         let _ = steps.try_send(first);
-        let (requests, inbox) = inbox();
-        let stopper = requests.clone();
-        let worker = Worker::thread(
-            "door",
-            move || stopper.stop(),
-            move || run(driver, &inbox, &state_tx, &steps),
-        )?;
+        let (requests, worker) = serve("door", move |inbox| {
+            run(driver, &inbox, &state_tx, &steps);
+        })?;
         Ok((
             Self {
                 requests,

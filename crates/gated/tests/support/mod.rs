@@ -8,7 +8,10 @@ mod in_process;
 pub use in_process::{EPOCH_UNIX_MS, InProcess};
 
 use gate_config::GateConfig;
-use gate_config::schema::{CameraConfig, CentralSection, ChipReaderConfig, DoorConfig};
+use gate_config::schema::{
+    CameraConfig, CentralSection, ChipReaderConfig, DoorConfig, FingerprintConfig,
+};
+use gate_core::{GateProfile, TransactionId};
 use gate_protocol::{Request, RequestEnvelope, Response, ResponseEnvelope, StatusReport};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -71,6 +74,58 @@ pub fn sim_config_with_delays(read_ms: u64, capture_ms: u64, passage_ms: u64) ->
     config.devices.camera = Some(CameraConfig::Simulated { capture_ms });
     config.devices.door = Some(DoorConfig::Simulated { passage_ms });
     config
+}
+
+/// A gate of `profile` with every device it needs simulated, each answering after `delay_ms`
+/// (a BioCart has no door, a fingerprint gate no camera).
+pub fn sim_profile_config(profile: GateProfile, delay_ms: u64) -> GateConfig {
+    let mut config = sim_config_with_delays(delay_ms, delay_ms, delay_ms);
+    config.gate.profile = profile;
+    config.devices.fingerprint =
+        (profile != GateProfile::FaceGate).then_some(FingerprintConfig::Simulated {
+            placement_ms: delay_ms,
+        });
+    if profile == GateProfile::BioCart {
+        config.devices.door = None;
+    }
+    if profile == GateProfile::FingerprintGate {
+        config.devices.camera = None;
+    }
+    config
+}
+
+/// Simulated traveller number `n` of a mix for long runs: most pass; one in twenty each is an
+/// impostor, has an expired document, is not enrolled (fingerprint gate), gives up half way
+/// (BioCart, fingerprint gate) or has a forged document.
+pub fn traveller_mix(n: usize) -> gate_protocol::SimulatedTraveller {
+    use gate_protocol::{SimulatedDocument, SimulatedTraveller};
+    let mut traveller = SimulatedTraveller {
+        enrolled: true,
+        ..SimulatedTraveller::default()
+    };
+    match n % 20 {
+        0 => traveller.face_scores = vec![0.05],
+        1 => traveller.document = SimulatedDocument::Expired,
+        2 => traveller.enrolled = false,
+        3 => traveller.cancel_after_steps = Some(2),
+        4 => traveller.document = SimulatedDocument::Forged,
+        _ => {}
+    }
+    traveller
+}
+
+/// Publishes list `name` with `items` (version 1) at the central at `url`.
+pub fn publish_list(url: &str, name: &str, items: &[serde_json::Value]) {
+    let body = serde_json::json!({ "version": 1, "items": items }).to_string();
+    curl(&[
+        "-X",
+        "PUT",
+        "-H",
+        "content-type: application/json",
+        "--data",
+        &body,
+        &format!("{url}/v1/lists/{name}"),
+    ]);
 }
 
 /// `[central]` for a test central at `url` (plain http on loopback).
@@ -208,6 +263,33 @@ impl Client {
         envelope.result.unwrap()
     }
 
+    /// Sends a simulated traveller; the transaction the gate started for them, `None` when it
+    /// turned them away.
+    pub fn simulate(&self, traveller: gate_protocol::SimulatedTraveller) -> Option<TransactionId> {
+        match self.ok(Request::Simulate { traveller }) {
+            Response::SimulationStarted { transaction_id } => transaction_id,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// Sends a simulated traveller the gate must admit; their transaction.
+    pub fn admit(&self, traveller: gate_protocol::SimulatedTraveller) -> TransactionId {
+        self.simulate(traveller)
+            .unwrap_or_else(|| panic!("traveller not admitted; log:\n{}", self.log_text()))
+    }
+
+    /// While the gate holds after a deny: a traveller is turned away, and the officer's reset
+    /// frees the gate.
+    pub fn officer_clears_the_hold(&self) {
+        assert_eq!(
+            self.simulate(gate_protocol::SimulatedTraveller::default()),
+            None,
+            "turned away while the gate holds"
+        );
+        assert_eq!(self.ok(Request::OfficerReset), Response::Done);
+        assert_eq!(self.status().state, "idle");
+    }
+
     pub fn status(&self) -> StatusReport {
         match self.ok(Request::Status) {
             Response::Status(report) => *report,
@@ -217,7 +299,17 @@ impl Client {
 
     /// Polls the status until `done` holds (or fails after 20 s).
     pub fn wait_for(&self, what: &str, done: impl Fn(&StatusReport) -> bool) -> StatusReport {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.wait_for_long(what, Duration::from_secs(20), done)
+    }
+
+    /// Polls the status until `done` holds (or fails after `limit`).
+    pub fn wait_for_long(
+        &self,
+        what: &str,
+        limit: Duration,
+        done: impl Fn(&StatusReport) -> bool,
+    ) -> StatusReport {
+        let deadline = Instant::now() + limit;
         loop {
             let status = self.status();
             if done(&status) {
