@@ -26,8 +26,8 @@ fi
 DUMP=${CARGO_TARGET_DIR:-$REPO/target}/release/examples/dump_chip
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 awk -F'\t' 'NR > 1 && $1 <= 5 { print $2; print $3 }' "$SET/pairs.tsv" | sort -u > "$WORK/half.txt"
-{ grep '^chip/' "$WORK/half.txt" | head -128; grep '^live/' "$WORK/half.txt" | head -128; } \
-  | sed "s|^|$SET/|" > "$WORK/images.txt"
+awk -v set="$SET/" '/^chip\// && c++ < 128 { print set $0 }' "$WORK/half.txt" > "$WORK/images.txt"
+awk -v set="$SET/" '/^live\// && l++ < 128 { print set $0 }' "$WORK/half.txt" >> "$WORK/images.txt"
 mkdir -p "$WORK/dlib" "$WORK/arcface" "$WORK/frames"
 (cd "$REPO" && "$DUMP" models/dlib_resnet128.toml "$WORK/dlib" $(cat "$WORK/images.txt"))
 sed "s|^path = \".*/shared/models/|path = \"$SHARED/models/|" "$REPO/crates/face/eval-manifests/w600k_mbf.toml" > "$WORK/w600k.toml"
