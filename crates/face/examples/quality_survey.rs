@@ -12,6 +12,8 @@
 //!   would not match anyway);
 //! - with `--rotations`, the roll estimate checked against faces rotated in the image plane by
 //!   known angles (mean and largest error in degrees);
+//! - a sweep of candidate values per limit: the share of probes (and of frontal, well-lit ones)
+//!   each refuses, and the FNMR of the pairs it refuses against the pairs it keeps;
 //! - with `--dump FILE`, one line per genuine pair (numbers only: the probe's measures and the
 //!   pair's score at the calibrated threshold), for sweeping limits offline.
 
@@ -63,7 +65,105 @@ struct Report {
     fnmr_pairs_passing_every_limit: f64,
     distributions: Vec<Distribution>,
     per_limit: Vec<LimitRow>,
+    sweep: Vec<SweepRow>,
     roll_check: Option<RollCheck>,
+}
+
+/// One candidate value of one limit, over the genuine pairs whose probe was measured.
+#[derive(serde::Serialize)]
+struct SweepRow {
+    limit: &'static str,
+    value: f32,
+    /// Share of probes refused.
+    refused: f64,
+    /// Share of frontal, well-lit probes refused (|yaw| and |pitch| at most 15°, brightness
+    /// 80-180).
+    refused_frontal_well_lit: f64,
+    /// FNMR at the calibrated threshold of the pairs whose probe it refuses.
+    fnmr_refused: f64,
+    /// FNMR of the pairs it keeps.
+    fnmr_kept: f64,
+}
+
+type Refuses = fn(&FaceQuality, f32) -> bool;
+
+/// Candidate values of each limit (the default among them).
+const SWEEP: [(&str, Refuses, [f32; 5]); 8] = [
+    (
+        "min_inter_eye_px",
+        |q, v| q.inter_eye_px < v,
+        [20.0, 25.0, 30.0, 35.0, 40.0],
+    ),
+    (
+        "max_abs_yaw_deg",
+        |q, v| q.yaw_deg.abs() > v,
+        [20.0, 25.0, 30.0, 35.0, 40.0],
+    ),
+    (
+        "max_abs_roll_deg",
+        |q, v| q.roll_deg.abs() > v,
+        [10.0, 15.0, 20.0, 25.0, 30.0],
+    ),
+    (
+        "max_abs_pitch_deg",
+        |q, v| q.pitch_deg.abs() > v,
+        [15.0, 20.0, 25.0, 30.0, 35.0],
+    ),
+    (
+        "min_sharpness",
+        |q, v| q.sharpness < v,
+        [5.0, 8.0, 10.0, 15.0, 20.0],
+    ),
+    (
+        "brightness_min",
+        |q, v| q.brightness < v,
+        [30.0, 40.0, 50.0, 60.0, 70.0],
+    ),
+    (
+        "brightness_max",
+        |q, v| q.brightness > v,
+        [190.0, 200.0, 210.0, 220.0, 230.0],
+    ),
+    (
+        "max_clipped_fraction",
+        |q, v| q.clipped_fraction > v,
+        [0.1, 0.2, 0.25, 0.3, 0.4],
+    ),
+];
+
+fn sweep(pairs: &[(f32, FaceQuality)], threshold: f32) -> Vec<SweepRow> {
+    let frontal = |q: &FaceQuality| {
+        q.yaw_deg.abs() <= 15.0
+            && q.pitch_deg.abs() <= 15.0
+            && (80.0..=180.0).contains(&q.brightness)
+    };
+    let share = |part: usize, whole: usize| part as f64 / whole.max(1) as f64;
+    let fnmr = |rows: &[&(f32, FaceQuality)]| {
+        share(
+            rows.iter().filter(|(s, _)| *s < threshold).count(),
+            rows.len(),
+        )
+    };
+    let frontal_count = pairs.iter().filter(|(_, q)| frontal(q)).count();
+    let mut rows = Vec::new();
+    for (limit, refuses, values) in SWEEP {
+        for value in values {
+            let (refused, kept): (Vec<&(f32, FaceQuality)>, Vec<&(f32, FaceQuality)>) =
+                pairs.iter().partition(|(_, q)| refuses(q, value));
+            rows.push(SweepRow {
+                limit,
+                value,
+                refused: share(refused.len(), pairs.len()),
+                refused_frontal_well_lit: share(
+                    refused.iter().filter(|(_, q)| frontal(q)).count(),
+                    frontal_count,
+                ),
+                fnmr_refused: fnmr(&refused),
+                fnmr_kept: fnmr(&kept),
+            });
+        }
+    }
+    rows
 }
 
 #[derive(serde::Serialize)]
@@ -258,7 +358,17 @@ fn run() -> Result<(), String> {
             p99: percentile(&values, 0.99),
         }
     };
+    let measured_pairs: Vec<(f32, FaceQuality)> = pairs
+        .iter()
+        .filter(|p| p.same)
+        .filter_map(|p| {
+            let (_, a) = measured.get(p.image_a.as_str())?.as_ref()?;
+            let (q, b) = measured.get(p.image_b.as_str())?.as_ref()?;
+            Some((rule.score(a, b), q.clone()))
+        })
+        .collect();
     let report = Report {
+        sweep: sweep(&measured_pairs, threshold),
         images: probes.len(),
         no_face,
         threshold,
