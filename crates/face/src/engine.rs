@@ -403,11 +403,12 @@ impl FaceEngine {
     }
 
     /// Makes a reference from the best face of a decoded image.
+    /// The document photo is not scored by the attack model (it is not a live presentation).
     pub fn reference_from_image(&self, image: &RgbImage) -> Result<Reference> {
-        let analysis = self.analyse(image)?;
-        let best = analysis.best.ok_or(FaceError::NoFace)?;
+        let assessment = self.assess_frame(image)?;
+        let best = assessment.best.ok_or(FaceError::NoFace)?;
         Ok(Reference {
-            embedding: best.embedding,
+            embedding: self.embedder.embed(&best.chip)?,
             quality: best.quality,
         })
     }
