@@ -110,9 +110,9 @@ pub enum FaceOperatingPoints {
     /// Resolved: the match threshold and, with an attack model, the attack threshold.
     Resolved {
         /// Match threshold.
-        matching: ResolvedThreshold,
+        matching: Box<ResolvedThreshold>,
         /// Attack threshold (None without an attack model).
-        attack: Option<ResolvedThreshold>,
+        attack: Option<Box<ResolvedThreshold>>,
     },
     /// The models are not on this machine, so nothing could be resolved (a warning for
     /// `--check-config` on a workstation; gated refuses to start).
@@ -189,8 +189,8 @@ pub(crate) fn resolve(
                 source: ThresholdSource::Simulator,
             };
             FaceOperatingPoints::Resolved {
-                matching: simulator(),
-                attack: Some(simulator()),
+                matching: Box::new(simulator()),
+                attack: Some(Box::new(simulator())),
             }
         }
         FaceSource::Models(face) => match resolve_models(policy, face, &mut bad, warnings) {
@@ -316,7 +316,10 @@ fn resolve_models(
         }
     };
     Ok(match matching {
-        Some(matching) => FaceOperatingPoints::Resolved { matching, attack },
+        Some(matching) => FaceOperatingPoints::Resolved {
+            matching: Box::new(matching),
+            attack: attack.map(Box::new),
+        },
         None => FaceOperatingPoints::Unavailable {
             reason: "the match threshold could not be resolved".into(),
         },

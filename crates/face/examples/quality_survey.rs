@@ -131,7 +131,10 @@ const SWEEP: [(&str, Refuses, [f32; 5]); 8] = [
     ),
 ];
 
-fn sweep(pairs: &[(f32, FaceQuality)], threshold: f32) -> Vec<SweepRow> {
+/// A genuine pair's score and its probe's quality.
+type MeasuredPair = (f32, FaceQuality);
+
+fn sweep(pairs: &[MeasuredPair], threshold: f32) -> Vec<SweepRow> {
     let frontal = |q: &FaceQuality| {
         q.yaw_deg.abs() <= 15.0
             && q.pitch_deg.abs() <= 15.0
@@ -148,7 +151,7 @@ fn sweep(pairs: &[(f32, FaceQuality)], threshold: f32) -> Vec<SweepRow> {
     let mut rows = Vec::new();
     for (limit, refuses, values) in SWEEP {
         for value in values {
-            let (refused, kept): (Vec<&(f32, FaceQuality)>, Vec<&(f32, FaceQuality)>) =
+            let (refused, kept): (Vec<&MeasuredPair>, Vec<&MeasuredPair>) =
                 pairs.iter().partition(|(_, q)| refuses(q, value));
             rows.push(SweepRow {
                 limit,
@@ -254,19 +257,21 @@ fn run() -> Result<(), String> {
     for (done, name) in all.iter().enumerate() {
         let image = read(&images, name)?;
         let analysis = engine.analyse(&image).map_err(|e| format!("{name}: {e}"))?;
-        if probes.contains(name) && !rotations.is_empty() && done % 5 == 0 {
-            if let Some(face) = &analysis.best {
-                for angle in &rotations {
-                    for signed in [*angle, -*angle] {
-                        let rotated = rotate(&image, signed);
-                        if let Ok(assessment) = engine.assess_frame(&rotated)
-                            && let Some(turned) = assessment.best
-                        {
-                            // Image y points down: a counter-clockwise turn of the picture
-                            // lowers the roll by the angle.
-                            let expected = face.quality.roll_deg - signed;
-                            roll_errors.push((turned.quality.roll_deg - expected).abs());
-                        }
+        if probes.contains(name)
+            && !rotations.is_empty()
+            && done % 5 == 0
+            && let Some(face) = &analysis.best
+        {
+            for angle in &rotations {
+                for signed in [*angle, -*angle] {
+                    let rotated = rotate(&image, signed);
+                    if let Ok(assessment) = engine.assess_frame(&rotated)
+                        && let Some(turned) = assessment.best
+                    {
+                        // Image y points down: a counter-clockwise turn of the picture lowers
+                        // the roll by the angle.
+                        let expected = face.quality.roll_deg - signed;
+                        roll_errors.push((turned.quality.roll_deg - expected).abs());
                     }
                 }
             }

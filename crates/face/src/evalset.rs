@@ -158,7 +158,7 @@ pub fn chip_rendition(
     let x0 = (eye_x - width / 2.0 + rng.between(jitter)).round();
     let y0 = (eye_y - 0.6 * width + rng.between(jitter)).round();
     let crop = crop_clamped(source, x0 as i64, y0 as i64, width as u32, height as u32);
-    let codec = if identity_hash(label) % 2 == 0 {
+    let codec = if identity_hash(label).is_multiple_of(2) {
         ChipCodec::Jpeg2000
     } else {
         ChipCodec::Jpeg
@@ -209,9 +209,8 @@ pub fn live_rendition(source: &RgbImage, label: &str, recipe: &ChipLiveRecipe) -
             let alpha = (edge / feather).clamp(0.0, 1.0);
             let p = person.get_pixel(x, y).0;
             let q = frame.get_pixel_mut(fx as u32, fy as u32);
-            for c in 0..3 {
-                q.0[c] =
-                    (f32::from(p[c]) * alpha + f32::from(q.0[c]) * (1.0 - alpha)).round() as u8;
+            for (out, source) in q.0.iter_mut().zip(p) {
+                *out = (f32::from(source) * alpha + f32::from(*out) * (1.0 - alpha)).round() as u8;
             }
         }
     }
@@ -438,13 +437,13 @@ fn motion_blur(pixels: &[f32], width: usize, height: usize, length: f32, angle: 
                 let sx = (x + ox).clamp(0, width as i64 - 1) as usize;
                 let sy = (y + oy).clamp(0, height as i64 - 1) as usize;
                 let index = (sy * width + sx) * 3;
-                for c in 0..3 {
-                    sum[c] += pixels[index + c];
+                for (total, value) in sum.iter_mut().zip(&pixels[index..index + 3]) {
+                    *total += value;
                 }
             }
             let index = (y as usize * width + x as usize) * 3;
-            for c in 0..3 {
-                out[index + c] = sum[c] * weight;
+            for (value, total) in out[index..index + 3].iter_mut().zip(sum) {
+                *value = total * weight;
             }
         }
     }
@@ -557,7 +556,7 @@ mod tests {
         // Find a name whose person gets JPEG.
         let label = (0..)
             .map(|i| format!("P{i}/P{i}_0001.jpg"))
-            .find(|l| identity_hash(l) % 2 == 1)
+            .find(|l| !identity_hash(l).is_multiple_of(2))
             .unwrap();
         let (bytes, codec) = chip_rendition(&source, &label, &recipe, scratch.path()).unwrap();
         assert_eq!(codec, ChipCodec::Jpeg);
