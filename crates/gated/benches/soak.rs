@@ -45,12 +45,14 @@ fn config(profile: GateProfile, id: &str, central: &str, key_file: &Path) -> Gat
 #[derive(Clone, Copy, Debug)]
 struct Sample {
     done: usize,
+    /// Taken after the gate's last traveller (the gate idle while the others finish).
+    idle: bool,
     rss_kb: u64,
     fds: u64,
     threads: u64,
 }
 
-fn sample(pid: u32, done: usize) -> Option<Sample> {
+fn sample(pid: u32, done: usize, idle: bool) -> Option<Sample> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         status
@@ -62,6 +64,7 @@ fn sample(pid: u32, done: usize) -> Option<Sample> {
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64;
     Some(Sample {
         done,
+        idle,
         rss_kb: field("VmRSS:")?,
         fds,
         threads: field("Threads:")?,
@@ -73,6 +76,7 @@ struct Gate {
     gated: Gated,
     share: usize,
     done: AtomicUsize,
+    finished: std::sync::atomic::AtomicBool,
     samples: Mutex<Vec<Sample>>,
 }
 
@@ -98,28 +102,50 @@ fn drive(gate: &Gate) {
     gate.gated.wait_for("the last traveller", |s| {
         s.transaction_id.is_none() && s.counters.started as usize == gate.share
     });
+    gate.finished.store(true, Ordering::Relaxed);
 }
 
-fn median(mut values: Vec<u64>) -> u64 {
+fn median(mut values: Vec<u64>) -> Option<u64> {
     values.sort_unstable();
-    values.get(values.len() / 2).copied().unwrap_or(0)
+    values.get(values.len() / 2).copied()
 }
 
-/// Baseline (median of the 10-20 % window) and end (median of the last 10 %) of one quantity.
-fn growth(samples: &[Sample], share: usize, value: impl Fn(&Sample) -> u64) -> (u64, u64, f64) {
-    let window = |from: usize, to: usize| {
+fn shown(value: Option<u64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+/// The median of `value` over the samples taken while the gate's travellers `from`..`to` %
+/// went through.
+fn window(
+    samples: &[Sample],
+    share: usize,
+    from: usize,
+    to: usize,
+    value: impl Fn(&Sample) -> u64,
+) -> Option<u64> {
+    median(
         samples
             .iter()
-            .filter(|s| s.done * 100 >= share * from && s.done * 100 <= share * to)
-            .map(&value)
-            .collect::<Vec<u64>>()
-    };
-    let baseline = median(window(10, 20));
-    let end = median(window(90, 100));
-    let percent = if baseline == 0 {
-        0.0
-    } else {
-        (end as f64 / baseline as f64 - 1.0) * 100.0
+            .filter(|s| !s.idle && s.done * 100 >= share * from && s.done * 100 <= share * to)
+            .map(value)
+            .collect(),
+    )
+}
+
+/// Baseline (median of the 10-20 % window) and end (median of the last 10 %) of one quantity,
+/// and the growth in percent (none without samples in both windows).
+fn growth(
+    samples: &[Sample],
+    share: usize,
+    value: impl Fn(&Sample) -> u64 + Copy,
+) -> (Option<u64>, Option<u64>, Option<f64>) {
+    let baseline = window(samples, share, 10, 20, value);
+    let end = window(samples, share, 90, 100, value);
+    let percent = match (baseline, end) {
+        (Some(baseline), Some(end)) if baseline > 0 => {
+            Some((end as f64 / baseline as f64 - 1.0) * 100.0)
+        }
+        _ => None,
     };
     (baseline, end, percent)
 }
@@ -159,6 +185,7 @@ fn main() {
                 gated,
                 share: total / 3 + usize::from(i < total % 3),
                 done: AtomicUsize::new(0),
+                finished: std::sync::atomic::AtomicBool::new(false),
                 samples: Mutex::new(Vec::new()),
             })
         })
@@ -179,7 +206,8 @@ fn main() {
     while drivers.iter().any(|driver| !driver.is_finished()) {
         for gate in &gates {
             let done = gate.done.load(Ordering::Relaxed);
-            if let Some(s) = sample(gate.gated.child.id(), done) {
+            let idle = gate.finished.load(Ordering::Relaxed);
+            if let Some(s) = sample(gate.gated.child.id(), done, idle) {
                 gate.samples.lock().unwrap().push(s);
             }
         }
@@ -212,23 +240,51 @@ fn main() {
         let (rss0, rss1, rss) = growth(&samples, gate.share, |s| s.rss_kb);
         let (fd0, fd1, fds) = growth(&samples, gate.share, |s| s.fds);
         let (th0, th1, threads) = growth(&samples, gate.share, |s| s.threads);
-        worst = worst.max(rss).max(fds).max(threads);
+        for percent in [rss, fds, threads].into_iter().flatten() {
+            worst = worst.max(percent);
+        }
+        let pct = |p: Option<f64>| p.map_or_else(|| "-".to_owned(), |p| format!("{p:+.1}"));
         println!(
-            "{:<13} {:>7} {:>9}/{:<7} ({:+.1}) {:>5}/{:<4} ({:+.1}) {:>5}/{:<4} ({:+.1})",
+            "{:<13} {:>7} {:>9}/{:<7} ({}) {:>5}/{:<4} ({}) {:>5}/{:<4} ({})",
             gate.name,
             samples.len(),
-            rss0,
-            rss1,
-            rss,
-            fd0,
-            fd1,
-            fds,
-            th0,
-            th1,
-            threads
+            shown(rss0),
+            shown(rss1),
+            pct(rss),
+            shown(fd0),
+            shown(fd1),
+            pct(fds),
+            shown(th0),
+            shown(th1),
+            pct(threads)
         );
     }
     println!("largest growth after warm-up: {worst:+.1} % (target under 5 %)");
+    println!(
+        "resident memory (kB, median) by tenth of each gate's travellers, then idle after its last:"
+    );
+    for gate in &gates {
+        let samples = gate.samples.lock().unwrap();
+        let rss = |s: &Sample| s.rss_kb;
+        let tenths: Vec<String> = (0..10)
+            .map(|tenth| {
+                shown(window(
+                    &samples,
+                    gate.share,
+                    tenth * 10,
+                    tenth * 10 + 10,
+                    rss,
+                ))
+            })
+            .collect();
+        let idle = median(samples.iter().filter(|s| s.idle).map(rss).collect());
+        println!(
+            "{:<13} {} | idle {}",
+            gate.name,
+            tenths.join(" "),
+            shown(idle)
+        );
+    }
 
     // Nothing lost: each gate's outbox drains, and central holds exactly what it committed.
     let mut lost = false;
