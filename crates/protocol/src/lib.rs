@@ -240,7 +240,7 @@ pub struct StatusReport {
     pub door: DoorLines,
 }
 
-/// The door's outputs and inputs by name (`lock_release`, `green_light`, `exit_sensor`...),
+/// The door's outputs and inputs by name (`lock_release`, `green_light`, `exit_beam`...),
 /// `true` meaning active (lock released, light on, beam interrupted, alarm on).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DoorLines {
