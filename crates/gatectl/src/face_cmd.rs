@@ -264,7 +264,7 @@ impl CalibrationRequest<'_> {
 }
 
 fn progress(done: usize, total: usize) {
-    if done % 500 == 0 || done == total {
+    if done.is_multiple_of(500) || done == total {
         eprintln!("{done}/{total} images");
     }
 }

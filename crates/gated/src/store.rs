@@ -58,14 +58,16 @@ pub enum StoreJob {
         /// When (Unix ms).
         occurred_at_ms: i64,
     },
-    /// Record the start of a transaction before it does anything; answered with
-    /// [`StoreReport::StartDurable`].
-    Start(OpenTransaction),
-    /// Record a new stage of a transaction in progress.
-    Progress(OpenTransaction),
-    /// Record a pass decision before the door opens; answered with
-    /// [`StoreReport::DecisionDurable`].
-    Decision(OpenTransaction),
+    /// Record a transaction in progress (its start, a new stage, its pass decision); answered
+    /// with [`StoreReport::Journaled`].
+    Journal {
+        /// The write's number (counted by the main loop with the outcomes).
+        seq: u64,
+        /// What it is.
+        entry: JournalEntry,
+        /// The transaction as it stands.
+        open: OpenTransaction,
+    },
     /// Write a transaction's outcome (closing its journal entry, recording the deny hold it
     /// led to) once the door has applied lock request `after_lock`.
     Outcome {
@@ -120,9 +122,7 @@ impl std::fmt::Debug for StoreJob {
         let name = match self {
             StoreJob::Append { kind, .. } => kind,
             StoreJob::ManualRelease { .. } => "manual release",
-            StoreJob::Start(_) => "start",
-            StoreJob::Progress(_) => "progress",
-            StoreJob::Decision(_) => "decision",
+            StoreJob::Journal { .. } => "journal",
             StoreJob::Outcome { .. } => "outcome",
             StoreJob::ClearHold { .. } => "clear hold",
             StoreJob::HandOver { .. } => "hand-over",
@@ -131,6 +131,27 @@ impl std::fmt::Debug for StoreJob {
             StoreJob::Housekeeping { .. } => "housekeeping",
         };
         write!(f, "StoreJob({name})")
+    }
+}
+
+/// What a journal entry records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JournalEntry {
+    /// The transaction started: its document is read once this is on disk.
+    Start,
+    /// It reached a new stage.
+    Progress,
+    /// Its pass decision: the door opens once this is on disk.
+    Decision,
+}
+
+impl JournalEntry {
+    fn failure(self) -> &'static str {
+        match self {
+            JournalEntry::Start => "transaction start not recorded: it does not go on",
+            JournalEntry::Progress => "transaction progress not recorded",
+            JournalEntry::Decision => "pass decision not recorded: the door stays locked",
+        }
     }
 }
 
@@ -150,15 +171,12 @@ pub enum StoreReport {
         /// Its deny hold.
         hold: Option<DenyHold>,
     },
-    /// The start of a transaction is durable (`ok`) or could not be written.
-    StartDurable {
-        /// The transaction.
-        transaction_id: TransactionId,
-        /// Whether it is on disk.
-        ok: bool,
-    },
-    /// A pass decision is durable (`ok`) or could not be written.
-    DecisionDurable {
+    /// A journal entry is durable (`ok`) or could not be written.
+    Journaled {
+        /// The write's number.
+        seq: u64,
+        /// What it was.
+        entry: JournalEntry,
         /// The transaction.
         transaction_id: TransactionId,
         /// Whether it is on disk.
@@ -217,12 +235,12 @@ impl std::fmt::Debug for StoreReport {
             StoreReport::OutcomeFailed { record, .. } => {
                 write!(f, "OutcomeFailed({})", record.transaction_id)
             }
-            StoreReport::StartDurable { transaction_id, ok } => {
-                write!(f, "StartDurable({transaction_id}, {ok})")
-            }
-            StoreReport::DecisionDurable { transaction_id, ok } => {
-                write!(f, "DecisionDurable({transaction_id}, {ok})")
-            }
+            StoreReport::Journaled {
+                entry,
+                transaction_id,
+                ok,
+                ..
+            } => write!(f, "Journaled({entry:?}, {transaction_id}, {ok})"),
             StoreReport::HandedOver { transaction_id, ok } => {
                 write!(f, "HandedOver({transaction_id}, {ok})")
             }
@@ -388,18 +406,20 @@ impl Writer {
                 let result = self.append(event_kind::DOOR_MANUAL_RELEASE, occurred_at_ms, &payload);
                 self.report(StoreReport::ManualRelease { ms, result });
             }
-            StoreJob::Start(open) => {
-                let ok = self.journal(&open, "transaction start not recorded: it does not go on");
-                let transaction_id = open.transaction_id;
-                self.report(StoreReport::StartDurable { transaction_id, ok });
-            }
-            StoreJob::Progress(open) => {
-                self.journal(&open, "transaction progress not recorded");
-            }
-            StoreJob::Decision(open) => {
-                let ok = self.journal(&open, "pass decision not recorded: the door stays locked");
-                let transaction_id = open.transaction_id;
-                self.report(StoreReport::DecisionDurable { transaction_id, ok });
+            StoreJob::Journal { seq, entry, open } => {
+                let ok = match journal::write_open(&mut self.outbox, &open) {
+                    Ok(()) => true,
+                    Err(err) => {
+                        error!(error = %err, transaction = %open.transaction_id, "{}", entry.failure());
+                        false
+                    }
+                };
+                self.report(StoreReport::Journaled {
+                    seq,
+                    entry,
+                    transaction_id: open.transaction_id,
+                    ok,
+                });
             }
             StoreJob::Outcome {
                 seq,
@@ -447,17 +467,6 @@ impl Writer {
                 });
             }
             StoreJob::Housekeeping { lists } => self.housekeeping(lists),
-        }
-    }
-
-    /// Writes the journal entry of a transaction in progress; logs `failure` if it cannot.
-    fn journal(&mut self, open: &OpenTransaction, failure: &str) -> bool {
-        match journal::write_open(&mut self.outbox, open) {
-            Ok(()) => true,
-            Err(err) => {
-                error!(error = %err, transaction = %open.transaction_id, "{failure}");
-                false
-            }
         }
     }
 

@@ -7,7 +7,7 @@
 use super::Daemon;
 use super::transaction::TransactionData;
 use crate::journal::DenyHold;
-use crate::store::StoreJob;
+use crate::store::{JournalEntry, StoreJob};
 use gate_core::{
     Command, Condition, Decision, Event, GateProfile, OpenTransaction, Step, TransactionId,
 };
@@ -106,9 +106,9 @@ impl Daemon {
             let new = self.progress.transaction.map(|(t, _)| t) != Some(id);
             let open = self.open_transaction(id, started, step, None);
             if new {
-                self.store.send(StoreJob::Start(open));
+                self.journal(JournalEntry::Start, open);
             } else if self.progress.step != Some(step) && step != Step::Passage {
-                self.store.send(StoreJob::Progress(open));
+                self.journal(JournalEntry::Progress, open);
             }
         }
         self.progress.transaction = transaction.zip(started);
@@ -121,6 +121,17 @@ impl Daemon {
             });
         }
         self.progress.holding = holding;
+    }
+
+    /// Numbers a durable write (journal entry or outcome) the status waits for.
+    fn next_write(&mut self) -> u64 {
+        self.writes.0 += 1;
+        self.writes.0
+    }
+
+    fn journal(&mut self, entry: JournalEntry, open: OpenTransaction) {
+        let seq = self.next_write();
+        self.store.send(StoreJob::Journal { seq, entry, open });
     }
 
     fn open_transaction(
@@ -224,7 +235,7 @@ impl Daemon {
                     Some(Decision::Pass),
                 );
                 self.pending_unlock = Some((transaction_id, for_ms));
-                self.store.send(StoreJob::Decision(open));
+                self.journal(JournalEntry::Decision, open);
                 info!(
                     for_ms,
                     "door: passage authorised once the decision is recorded"
@@ -263,9 +274,9 @@ impl Daemon {
                             .unwrap_or(i64::MAX),
                     ),
                 });
-                self.outcomes.0 += 1;
+                let seq = self.next_write();
                 self.store.send(StoreJob::Outcome {
-                    seq: self.outcomes.0,
+                    seq,
                     record: Box::new(record),
                     hold,
                     after_lock: self.door.last_lock(),
@@ -342,9 +353,9 @@ impl Daemon {
     /// Resubmits the outcomes that could not be written.
     pub(super) fn retry_unrecorded(&mut self) {
         for (record, hold) in std::mem::take(&mut self.unrecorded) {
-            self.outcomes.0 += 1;
+            let seq = self.next_write();
             self.store.send(StoreJob::Outcome {
-                seq: self.outcomes.0,
+                seq,
                 record,
                 hold,
                 after_lock: crate::door::LockTicket(0),

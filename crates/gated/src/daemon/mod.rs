@@ -133,9 +133,9 @@ enum Awaited {
     DoorReleased,
     DoorLocked(LockTicket),
     HoldCleared(u64),
-    /// Every outcome up to this number written (or failed): the status then shows no
-    /// transaction as ended whose record is not durable.
-    OutcomesWritten(u64),
+    /// Every durable write up to this number done (or failed): the status then shows no
+    /// stage or end of a transaction whose record is not on disk.
+    Written(u64),
 }
 
 /// The technician's door pulse in progress (or being recorded before it starts).
@@ -187,8 +187,8 @@ pub(crate) struct Daemon {
     pulse: Option<Pulse>,
     waiting: Vec<WaitingReply>,
     unrecorded: Vec<(Box<OutcomeRecord>, Option<DenyHold>)>,
-    /// Outcomes sent to the outbox writer, and answered by it.
-    outcomes: (u64, u64),
+    /// Durable writes (journal entries, outcomes) sent to the outbox writer, and answered.
+    writes: (u64, u64),
     outbox_problem: Option<String>,
     throughput: throughput::Throughput,
     last_outcome: Option<LastOutcome>,

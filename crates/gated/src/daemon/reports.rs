@@ -7,7 +7,7 @@ use crate::door::DriverStep;
 use crate::event_kind;
 use crate::health::HealthReport;
 use crate::roles::DeviceReport;
-use crate::store::{StoreJob, StoreReport};
+use crate::store::{JournalEntry, StoreJob, StoreReport};
 use gate_core::{ChipReadResult, Condition, DocumentFacts, Event, GateProfile, TransactionId};
 use gate_protocol::Health;
 use tracing::{error, info, warn};
@@ -158,21 +158,29 @@ impl Daemon {
                 transaction_id,
                 fingers,
             } => self.enrolment_found(transaction_id, fingers),
-            StoreReport::StartDurable { transaction_id, ok } => {
-                self.start_recorded(transaction_id, ok)
-            }
-            StoreReport::DecisionDurable { transaction_id, ok } => {
-                self.decision_recorded(transaction_id, ok)
+            StoreReport::Journaled {
+                seq,
+                entry,
+                transaction_id,
+                ok,
+            } => {
+                self.writes.1 = seq;
+                match entry {
+                    JournalEntry::Start => self.start_recorded(transaction_id, ok),
+                    JournalEntry::Decision => self.decision_recorded(transaction_id, ok),
+                    JournalEntry::Progress => {}
+                }
+                self.answer_waiting();
             }
             StoreReport::HandedOver { transaction_id, ok } => {
                 self.feed(Event::RecordHandedOver { transaction_id, ok })
             }
             StoreReport::OutcomeWritten { seq } => {
-                self.outcomes.1 = seq;
+                self.writes.1 = seq;
                 self.answer_waiting();
             }
             StoreReport::OutcomeFailed { seq, record, hold } => {
-                self.outcomes.1 = seq;
+                self.writes.1 = seq;
                 self.unrecorded.push((record, hold));
                 self.raise(Condition::OutboxFull, true);
                 self.answer_waiting();

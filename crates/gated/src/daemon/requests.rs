@@ -15,8 +15,8 @@ use tracing::{info, warn};
 const DOOR_CONFIRMATION: Duration = Duration::from_millis(500);
 /// How long an officer's reset waits for the end of the hold to be on disk.
 const STORE_CONFIRMATION: Duration = Duration::from_secs(5);
-/// How long a status waits for the outcomes before it to be written (the outbox's own 5 s wait
-/// for a busy database and a second; within `gatectl`'s 10 s).
+/// How long a status waits for the journal entries and outcomes before it to be written (the
+/// outbox's own 5 s wait for a busy database and a second; within `gatectl`'s 10 s).
 const OUTCOME_CONFIRMATION: Duration = Duration::from_secs(6);
 
 impl Daemon {
@@ -26,9 +26,9 @@ impl Daemon {
         let ControlRequest { request, id, reply } = request;
         let ok = |response| ResponseEnvelope::ok(id, response);
         let answer = match request {
-            Request::Status if self.outcomes.1 < self.outcomes.0 => {
-                // A transaction the status shows as ended has its record on disk.
-                let until = Awaited::OutcomesWritten(self.outcomes.0);
+            Request::Status if self.writes.1 < self.writes.0 => {
+                // What the status shows of a transaction (its stage, its end) is on disk.
+                let until = Awaited::Written(self.writes.0);
                 self.waiting.push(WaitingReply {
                     until,
                     deadline: tokio::time::Instant::now() + OUTCOME_CONFIRMATION,
@@ -151,7 +151,7 @@ impl Daemon {
                             Awaited::DoorReleased => state.lock_released(),
                             Awaited::DoorLocked(ticket) => state.locks_applied >= ticket.0,
                             Awaited::HoldCleared(seq) => self.progress.holds_cleared.1 >= seq,
-                            Awaited::OutcomesWritten(seq) => self.outcomes.1 >= seq,
+                            Awaited::Written(seq) => self.writes.1 >= seq,
                         }
                 });
         self.waiting = waiting;

@@ -515,7 +515,7 @@ pub(super) async fn start(
         pulse: None,
         waiting: Vec::new(),
         unrecorded: Vec::new(),
-        outcomes: (0, 0),
+        writes: (0, 0),
         outbox_problem,
         last_outcome: None,
         span: None,
