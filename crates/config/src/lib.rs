@@ -15,6 +15,7 @@
 pub mod door;
 pub mod operating_point;
 pub mod schema;
+pub mod screen;
 
 pub use door::load_door;
 
@@ -53,6 +54,8 @@ pub struct GateConfig {
     pub biocart: Option<BioCartSection>,
     /// `[reporting]`: throughput figures.
     pub reporting: ReportingSection,
+    /// `[screen]`: the traveller's screen and the officer's view (off when absent).
+    pub screen: Option<screen::ScreenSection>,
     /// `[policy]`, with the face thresholds resolved from `[policy.face]`'s operating point
     /// (see [`GateConfig::face_operating_points`]).
     pub policy: Policy,
@@ -154,6 +157,9 @@ impl GateConfig {
             put("biocart", toml::Value::try_from(biocart))?;
         }
         put("reporting", toml::Value::try_from(&self.reporting))?;
+        if let Some(screen) = &self.screen {
+            put("screen", toml::Value::try_from(screen))?;
+        }
         let policy = PolicySection {
             eligibility: self.policy.eligibility.clone(),
             // The operating point as written; attempts and time limits from the core's policy.
@@ -287,6 +293,8 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
     let reporting: Option<ReportingSection> =
         take(&mut table, "reporting", "reporting", false, &mut problems);
     let policy: Option<PolicySection> = take(&mut table, "policy", "policy", true, &mut problems);
+    let screen: Option<screen::ScreenSection> =
+        take(&mut table, "screen", "screen", false, &mut problems);
     let simulation: Option<SimulationSection> =
         take(&mut table, "simulation", "simulation", false, &mut problems);
     let mut devices = Devices::default();
@@ -363,6 +371,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
         trust,
         biocart,
         reporting: reporting.unwrap_or_default(),
+        screen,
         policy: core_policy(&policy),
         face_policy: policy.face,
         face_operating_points: FaceOperatingPoints::NotUsed,
@@ -654,6 +663,13 @@ fn validate(
                 "biocart.handover_ttl_hours",
                 format!("{} is outside 1..=168", biocart.handover_ttl_hours),
             );
+        }
+    }
+    if let Some(screen) = &config.screen {
+        let mut found = Vec::new();
+        screen.validate(&mut found);
+        for problem in found {
+            bad(&problem.key, problem.message);
         }
     }
     if config.gate.profile == GateProfile::BioCart

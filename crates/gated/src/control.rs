@@ -21,6 +21,41 @@ pub struct ControlRequest {
     pub id: u64,
     /// Where the main loop sends the answer.
     pub reply: oneshot::Sender<ResponseEnvelope>,
+    /// Who asked: recorded with every officer action.
+    pub actor: Actor,
+}
+
+/// Who sent a control request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// A process on the control socket (`gatectl`), by its user id.
+    Socket {
+        /// The peer's user id (`SO_PEERCRED`).
+        uid: u32,
+    },
+    /// An officer signed in to the officer view.
+    Officer {
+        /// The officer's configured id.
+        id: String,
+    },
+}
+
+impl Actor {
+    /// How the actor is recorded: `officer:NRT-4471` or `uid:1000`.
+    pub fn recorded_as(&self) -> String {
+        match self {
+            Actor::Socket { uid } => format!("uid:{uid}"),
+            Actor::Officer { id } => format!("officer:{id}"),
+        }
+    }
+
+    /// Where the request came from: `officer_view` or `control_socket`.
+    pub fn via(&self) -> &'static str {
+        match self {
+            Actor::Socket { .. } => "control_socket",
+            Actor::Officer { .. } => "officer_view",
+        }
+    }
 }
 
 /// Errors setting up the socket.
@@ -241,6 +276,7 @@ async fn connection(
                     request: envelope.request,
                     id: envelope.id,
                     reply,
+                    actor: Actor::Socket { uid: peer.uid },
                 };
                 if to_main.send(request).await.is_err() {
                     ResponseEnvelope::error(

@@ -11,3 +11,7 @@ pub const DOOR_MANUAL_RELEASE: &str = "door.manual_release";
 pub const GATE_THROUGHPUT: &str = "gate.throughput";
 /// A BioCart record was queued for the inspection booth (payload: ids, never the record).
 pub const BIOCART_RECORD: &str = "biocart.record";
+/// An officer (or technician) acted on the gate: cleared a call, took it out of service or
+/// put it back (payload: `action`, `by`, `via`, and for a cleared call its transaction and
+/// reason codes; nothing personal).
+pub const OFFICER_ACTION: &str = "officer.action";

@@ -12,7 +12,8 @@
 //! outbox writer) and [`journal`] (what survives a crash), [`roles`] (the device roles real
 //! and simulated devices share), [`chip_worker`], [`face_worker`], [`finger_worker`], [`sim`]
 //! (simulated devices), [`clock`], [`lists`], [`event_kind`], [`control`] (the Unix socket),
-//! [`hashing`] (keyed document hash), [`systemd`].
+//! [`hashing`] (keyed document hash), [`screen`] (the traveller's screen and the officer's
+//! view), [`systemd`].
 
 pub mod chip_worker;
 pub mod clock;
@@ -28,6 +29,7 @@ pub mod journal;
 pub mod lists;
 pub mod roles;
 pub mod samples;
+pub mod screen;
 pub mod sim;
 pub mod store;
 pub mod systemd;

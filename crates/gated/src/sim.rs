@@ -430,7 +430,11 @@ impl Simulation {
             document => Ok(Box::new(ReadDocument {
                 document_code: facts.document_code,
                 issuing_state: facts.issuing_state,
-                nationality: facts.nationality,
+                nationality: visit
+                    .traveller
+                    .nationality
+                    .clone()
+                    .unwrap_or(facts.nationality),
                 document_number: Zeroizing::new(visit.document_number.clone()),
                 primary_identifier: Zeroizing::new("ERIKSSON".into()),
                 secondary_identifier: Zeroizing::new("ANNA<MARIA".into()),
@@ -470,18 +474,29 @@ impl Simulation {
         let Some(visit) = self.visit(id) else {
             return;
         };
-        let scores = &visit.traveller.face_scores;
-        let score = scores
-            .get(visit.face_attempts)
-            .or(scores.last())
-            .copied()
-            .unwrap_or(0.0);
-        visit.face_attempts += 1;
-        let attempt = FaceAttempt::Compared {
-            score,
-            attack_score: visit.traveller.attack_score,
-            quality: 82,
+        let problems = &visit.traveller.face_quality_problems;
+        let attempt = match problems.get(visit.face_attempts) {
+            Some(&check) => FaceAttempt::QualityTooLow {
+                quality: 20,
+                // The simulator's stand-in figures: a real face worker reports what it measured.
+                shortfalls: vec![gate_core::FaceQualityShortfall {
+                    check,
+                    measured: 0.0,
+                    limit: 1.0,
+                }],
+            },
+            None => {
+                let scores = &visit.traveller.face_scores;
+                let index = visit.face_attempts - problems.len().min(visit.face_attempts);
+                let score = scores.get(index).or(scores.last()).copied().unwrap_or(0.0);
+                FaceAttempt::Compared {
+                    score,
+                    attack_score: visit.traveller.attack_score,
+                    quality: 82,
+                }
+            }
         };
+        visit.face_attempts += 1;
         self.later(
             delay,
             id,

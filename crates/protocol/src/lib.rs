@@ -278,6 +278,13 @@ pub struct SimulatedTraveller {
     /// Whether the traveller cancels after this many steps (BioCart abandon).
     #[serde(default)]
     pub cancel_after_steps: Option<u8>,
+    /// The document's nationality (ICAO three-letter code); the specimen's when absent.
+    #[serde(default)]
+    pub nationality: Option<String>,
+    /// The quality limit the best face misses on each capture attempt, in order; the attempts
+    /// after these are compared with `face_scores`.
+    #[serde(default)]
+    pub face_quality_problems: Vec<gate_core::FaceQualityCheck>,
 }
 
 fn default_face_scores() -> Vec<f32> {
@@ -304,6 +311,8 @@ impl Default for SimulatedTraveller {
             finger_scores: default_finger_scores(),
             walks_through: true,
             cancel_after_steps: None,
+            nationality: None,
+            face_quality_problems: Vec::new(),
         }
     }
 }

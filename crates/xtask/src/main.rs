@@ -6,7 +6,7 @@
 //! - `gate`: runs the simulated face gate end to end (gated in the foreground).
 //! - `test`: setup, then formatting, lints and the whole test suite (what `.ci/run` calls).
 //!
-//! Everything it downloads comes from the package registries (Debian, PyPI) and lands in
+//! Everything it downloads comes from the package registries (Debian, PyPI, npm) and lands in
 //! `.cache/` inside the repository (ignored by git).
 
 use std::env;
@@ -61,7 +61,19 @@ const APT_PACKAGES: &[&str] = &[
     "cpio",
     "busybox-static",
     "xz-utils",
+    // the traveller's screen: tested in a real browser; CJK fonts for the kiosk and the tests
+    "chromium",
+    "chromium-driver",
+    "fonts-noto-cjk",
 ];
+
+/// axe-core (accessibility rules run inside the screen's page by its browser tests), from the
+/// npm registry: version and sha256 of the tarball (its registry sha512 integrity is
+/// FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==).
+const AXE_CORE: (&str, &str) = (
+    "4.14.1",
+    "e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745",
+);
 
 /// Python packages used by tests as outside implementations of our protocols.
 const PIP_PACKAGES: &[&str] = &["pyfingerprint==1.5", "pyserial"];
@@ -296,11 +308,56 @@ fn install_python_packages() -> Result<()> {
     run(&mut cmd)
 }
 
+/// Where the pinned axe-core script lands.
+fn axe_core_script() -> PathBuf {
+    cache()
+        .join(format!("axe-core-{}", AXE_CORE.0))
+        .join("axe.min.js")
+}
+
+fn install_axe_core() -> Result<()> {
+    let (version, tarball_sha) = AXE_CORE;
+    let script = axe_core_script();
+    if script.exists() {
+        eprintln!("xtask: axe-core {version} present");
+        return Ok(());
+    }
+    let download = cache().join("downloads");
+    fs::create_dir_all(&download).map_err(|e| e.to_string())?;
+    let tarball = download.join(format!("axe-core-{version}.tgz"));
+    if !tarball.exists() || sha256(&tarball)? != tarball_sha {
+        run(Command::new("curl")
+            .args(["-fsSL", "-o"])
+            .arg(&tarball)
+            .arg(format!(
+                "https://registry.npmjs.org/axe-core/-/axe-core-{version}.tgz"
+            )))?;
+    }
+    let got = sha256(&tarball)?;
+    if got != tarball_sha {
+        return Err(format!(
+            "{} has sha256 {got}, expected {tarball_sha}: refusing to use it",
+            tarball.display()
+        ));
+    }
+    let dir = script.parent().ok_or("bad axe path")?;
+    fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    run(Command::new("tar")
+        .arg("-xzf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(dir)
+        .args(["--strip-components=1", "package/axe.min.js"]))?;
+    eprintln!("xtask: axe-core {version} at {}", script.display());
+    Ok(())
+}
+
 fn setup() -> Result<()> {
     apt_install()?;
     install_onnxruntime()?;
     install_test_photos()?;
     install_python_packages()?;
+    install_axe_core()?;
     Ok(())
 }
 
@@ -309,6 +366,7 @@ fn cargo() -> Command {
     cmd.current_dir(root());
     cmd.env("ORT_DYLIB_PATH", ort_library());
     cmd.env("GATE_TEST_PHOTOS", cache().join("test-photos"));
+    cmd.env("GATE_AXE_JS", axe_core_script());
     cmd
 }
 

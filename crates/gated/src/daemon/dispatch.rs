@@ -41,6 +41,9 @@ impl Daemon {
         }
         self.feeding = true;
         while let Some(event) = self.pending.pop_front() {
+            if let Some(screen) = &mut self.screen {
+                screen.guide.observe(&event, self.gate.policy());
+            }
             let now = self.clock.now();
             let commands = self.gate.handle(now, event);
             // One span per traveller transaction: every line logged while executing its
@@ -57,6 +60,7 @@ impl Daemon {
             self.record_progress();
         }
         self.feeding = false;
+        self.publish_screen();
     }
 
     /// Queues an event made while executing a command; it is handled after the commands of

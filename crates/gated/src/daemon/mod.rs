@@ -197,6 +197,20 @@ pub(crate) struct Daemon {
     door_worker: Option<Worker>,
     stats: LoopStats,
     probe: Option<watch::Sender<Probe>>,
+    /// The traveller's screen, when `[screen]` is configured.
+    screen: Option<ScreenFeed>,
+}
+
+/// What the main loop keeps for the traveller's screen.
+pub(crate) struct ScreenFeed {
+    guide: crate::screen::Guide,
+    tx: watch::Sender<crate::screen::ScreenState>,
+    seq: u64,
+    /// How long an outcome the core leaves on display (the BioCart's "proceed to the booth")
+    /// stays on the screen once the gate is idle, ms.
+    outcome_ms: u64,
+    /// Since when (gate clock, ms) the idle gate has shown that outcome.
+    outcome_since: Option<u64>,
 }
 
 /// The receiving ends of the loop's inputs.
@@ -208,6 +222,7 @@ pub(crate) struct Channels {
     store: mpsc::Receiver<StoreReport>,
     control: mpsc::Receiver<ControlRequest>,
     server: tokio::task::JoinHandle<()>,
+    screen_server: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// What woke the loop.
@@ -313,6 +328,57 @@ impl Daemon {
         self.stop(channels, paths).await;
     }
 
+    /// Publishes the traveller's screen when what it shows changed.
+    pub(super) fn publish_screen(&mut self) {
+        let Some(screen) = &mut self.screen else {
+            return;
+        };
+        let snapshot = self.gate.snapshot();
+        let now_ms = self.clock.monotonic_ms();
+        // An outcome left on display by an idle core gives way to the idle screen.
+        let idle = self.gate.current_transaction().is_none() && self.gate.holding_until().is_none();
+        let mut prompt = self.display;
+        if idle && prompt == Prompt::ProceedToBooth {
+            let since = *screen.outcome_since.get_or_insert(now_ms);
+            if now_ms.saturating_sub(since) >= screen.outcome_ms {
+                prompt = Prompt::PlaceDocument;
+            }
+        } else {
+            screen.outcome_since = None;
+        }
+        let facts = crate::screen::Facts {
+            profile: self.config.gate.profile,
+            prompt,
+            conditions: &snapshot.conditions,
+            step: self.gate.current_step(),
+            step_attempts: snapshot.step_attempts,
+            policy: self.gate.policy(),
+            holding_remaining_ms: self.gate.holding_until().map(|u| u.saturating_sub(now_ms)),
+        };
+        // Wall-clock time, not the gate's clock: the page measures its delay against it.
+        let wall_ms = crate::unix_ms();
+        let state = screen.guide.state(&facts, screen.seq + 1, wall_ms);
+        let changed = {
+            let shown = screen.tx.borrow();
+            let same = |a: &crate::screen::ScreenState, b: &crate::screen::ScreenState| {
+                a.mode == b.mode
+                    && a.prompt == b.prompt
+                    && a.hints == b.hints
+                    && a.step == b.step
+                    && a.attempt == b.attempt
+                    && a.countdown_ms.is_some() == b.countdown_ms.is_some()
+                    && a.outcome == b.outcome
+                    && a.traveller == b.traveller
+                    && a.language_hint == b.language_hint
+            };
+            shown.seq == 0 || !same(&shown, &state)
+        };
+        if changed {
+            screen.seq += 1;
+            screen.tx.send_replace(state);
+        }
+    }
+
     fn publish_probe(&self) {
         if let Some(probe) = &self.probe {
             probe.send_replace(Probe {
@@ -340,9 +406,13 @@ impl Daemon {
             store,
             control,
             server,
+            screen_server,
             ..
         } = channels;
         server.abort();
+        if let Some(screen) = screen_server {
+            screen.abort();
+        }
         drop((devices, health, store, control));
         // Devices first, then the outbox writer (it finishes the records queued, which wait
         // for the door's lock) and the sync thread, then the door.

@@ -1,7 +1,8 @@
 //! Control socket requests, the technician's door pulse and the demo autopilot.
 
 use super::{Answer, Awaited, Daemon, Pulse, WaitingReply};
-use crate::control::ControlRequest;
+use crate::control::{Actor, ControlRequest};
+use crate::event_kind;
 use crate::store::StoreJob;
 use gate_core::{Condition, Event, TransactionId};
 use gate_protocol::{
@@ -23,7 +24,12 @@ impl Daemon {
     /// Serves one control request; requests about the door are answered once the door has
     /// done what they asked (without the loop waiting for it).
     pub(super) fn control(&mut self, request: ControlRequest) {
-        let ControlRequest { request, id, reply } = request;
+        let ControlRequest {
+            request,
+            id,
+            reply,
+            actor,
+        } = request;
         let ok = |response| ResponseEnvelope::ok(id, response);
         let answer = match request {
             Request::Status if self.writes.1 < self.writes.0 => {
@@ -39,6 +45,7 @@ impl Daemon {
             }
             Request::Status => ok(Response::Status(Box::new(self.status()))),
             Request::OfficerReset => {
+                self.record_officer_action("clear_call", &actor);
                 let cleared = self.progress.holds_cleared.0;
                 self.feed(Event::OfficerReset);
                 if self.progress.holds_cleared.0 > cleared {
@@ -51,6 +58,12 @@ impl Daemon {
                 ok(Response::Done)
             }
             Request::SetMaintenance { on } => {
+                let action = if on {
+                    "out_of_service"
+                } else {
+                    "back_in_service"
+                };
+                self.record_officer_action(action, &actor);
                 if !on {
                     self.end_door_pulse();
                 }
@@ -119,6 +132,30 @@ impl Daemon {
             }
         };
         let _ = reply.send(answer);
+    }
+
+    /// Records who cleared a call or took the gate out of or back into service, before it is
+    /// done (an `officer.action` event; the officer's id, never anything of the traveller's).
+    fn record_officer_action(&mut self, action: &'static str, actor: &Actor) {
+        let mut payload = serde_json::json!({
+            "action": action,
+            "by": actor.recorded_as(),
+            "via": actor.via(),
+        });
+        if action == "clear_call" {
+            if let Some(transaction_id) = self.gate.current_transaction() {
+                payload["transaction_id"] = serde_json::json!(transaction_id);
+                payload["cancelled_in_progress"] = serde_json::json!(true);
+            } else if self.gate.holding_until().is_some()
+                && let Some(last) = &self.last_outcome
+            {
+                payload["transaction_id"] = serde_json::json!(last.transaction_id);
+                payload["reasons"] = serde_json::json!(last.reasons);
+            }
+        }
+        info!(action, by = %actor.recorded_as(), "officer action");
+        self.store
+            .append(event_kind::OFFICER_ACTION, self.clock.unix_ms(), payload);
     }
 
     fn wait_for(

@@ -76,6 +76,10 @@ pub enum StartError {
     /// `central.ca_file` is needed for an https URL.
     #[error("central.ca_file is required for {0}")]
     MissingCa(String),
+    /// The traveller's screen could not start (a catalogue that does not parse, the port in
+    /// use).
+    #[error("screen: {0}")]
+    Screen(String),
 }
 
 /// Starts the sync thread on its own handle of the outbox, when `[central]` is configured.
@@ -523,6 +527,7 @@ pub(super) async fn start(
         door_worker: Some(door_worker),
         stats: Default::default(),
         probe: options.probe,
+        screen: None,
         clock,
         config,
     };
@@ -568,6 +573,15 @@ pub(super) async fn start(
         daemon.config.control_mode,
         daemon.config.control.group.as_deref(),
     )?;
+    let screen_server = match &daemon.config.screen {
+        Some(section) => {
+            let (feed, task) = start_screen(section, &daemon.config, control_tx.clone()).await?;
+            daemon.screen = Some(feed);
+            daemon.publish_screen();
+            Some(task)
+        }
+        None => None,
+    };
     let server = tokio::spawn(control::serve(listener, access, control_tx));
     info!(
         gate = %daemon.config.gate.id,
@@ -586,6 +600,48 @@ pub(super) async fn start(
             store: store_rx,
             control: control_rx,
             server,
+            screen_server,
         },
     ))
+}
+
+/// Loads the catalogues, binds the screen's port and starts its server.
+async fn start_screen(
+    section: &gate_config::screen::ScreenSection,
+    config: &GateConfig,
+    control: mpsc::Sender<crate::control::ControlRequest>,
+) -> Result<(super::ScreenFeed, tokio::task::JoinHandle<()>), StartError> {
+    use crate::screen::{self, catalogue::Catalogues, officer::Officers, server};
+    let catalogues = Catalogues::load(section.catalogues.as_deref())
+        .map_err(|err| StartError::Screen(err.to_string()))?;
+    let listener = server::bind(section.listen).await.map_err(|err| {
+        StartError::Screen(format!(
+            "cannot listen on {}: {err} (another program holds the port? `ss -ltnp | grep {}`)",
+            section.listen,
+            section.listen.port()
+        ))
+    })?;
+    let listen = listener.local_addr().unwrap_or(section.listen);
+    let initial = screen::ScreenState::starting(config.gate.profile);
+    let (state_tx, state_rx) = tokio::sync::watch::channel(initial);
+    let (choice, _) = tokio::sync::watch::channel(server::Choice::default());
+    let shared = std::sync::Arc::new(server::ScreenContext {
+        catalogues,
+        languages: section.languages.clone(),
+        default_language: section.default_language.clone(),
+        state: state_rx,
+        choice,
+        officers: Officers::new(&section.officers),
+        control,
+        listen,
+    });
+    let task = tokio::spawn(server::serve(listener, shared));
+    let feed = super::ScreenFeed {
+        guide: screen::Guide::new(section.nationality_map()),
+        tx: state_tx,
+        seq: 0,
+        outcome_ms: u64::from(section.outcome_s) * 1_000,
+        outcome_since: None,
+    };
+    Ok((feed, task))
 }

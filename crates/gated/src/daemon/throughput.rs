@@ -53,6 +53,8 @@ impl Throughput {
 impl Daemon {
     pub(super) fn housekeeping(&mut self) {
         self.retry_unrecorded();
+        // An outcome whose time on the traveller's screen is over gives way to the idle screen.
+        self.publish_screen();
         let period_ms =
             i64::try_from(self.config.reporting.throughput_period_s * 1_000).unwrap_or(i64::MAX);
         let now = self.clock.unix_ms();

@@ -3,6 +3,7 @@
 //! and talks to it over its control socket ([`Client`]). Configurations are typed values.
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
+pub mod browser;
 mod in_process;
 #[allow(unused_imports)]
 pub use in_process::{EPOCH_UNIX_MS, InProcess};
