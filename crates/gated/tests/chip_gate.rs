@@ -124,6 +124,16 @@ impl Rig {
         let mut config = gate_config::load(&path)
             .unwrap_or_else(|e| panic!("{e}"))
             .config;
+        // Parallel gates cannot share the shipped screen port: each test gate gets a free one.
+        if let Some(screen) = &mut config.screen {
+            screen.listen.set_port(
+                std::net::TcpListener::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port(),
+            );
+        }
         let models = artefacts::workspace()
             .join("models")
             .canonicalize()

@@ -180,3 +180,35 @@ fn systemd_unit_verifies_and_is_scored() {
         "exposure {score} is worse than the 3.0 we hold the unit to:\n{report}"
     );
 }
+
+#[test]
+fn the_screen_kiosk_unit_verifies_and_shows_the_configured_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("systemd/gate-screen.service")).unwrap();
+    // The page it shows is the one the shipped examples serve.
+    let example = gate_config::load(&root().join("firmware-config/face-gate-example.toml"))
+        .unwrap_or_else(|err| panic!("{err}"))
+        .config;
+    let listen = example.screen.expect("the example has a [screen]").listen;
+    assert!(
+        text.contains(&format!("http://{listen}/")),
+        "gate-screen.service does not show http://{listen}/"
+    );
+    let path = dir.path().join("gate-screen.service");
+    std::fs::write(&path, &text).unwrap();
+    let verify = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&verify.stderr);
+    let ours: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("gate-screen.service"))
+        .filter(|line| !line.contains("User=") && !line.contains("Group="))
+        .collect();
+    assert!(
+        verify.status.success() && ours.is_empty(),
+        "systemd-analyze verify:\n{stderr}"
+    );
+}

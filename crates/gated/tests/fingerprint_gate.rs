@@ -37,9 +37,20 @@ fn workspace() -> PathBuf {
 }
 
 fn load(name: &str) -> GateConfig {
-    gate_config::load(&workspace().join("firmware-config").join(name))
+    let mut config = gate_config::load(&workspace().join("firmware-config").join(name))
         .unwrap()
-        .config
+        .config;
+    // Parallel gates cannot share the shipped screen port: each test gate gets a free one.
+    if let Some(screen) = &mut config.screen {
+        screen.listen.set_port(
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port(),
+        );
+    }
+    config
 }
 
 /// The shipped example `name` with the module on `module_port`, everything else that needs

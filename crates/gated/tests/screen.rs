@@ -30,10 +30,10 @@ const STEP: Duration = Duration::from_millis(50);
 const OFFICER: &str = "NRT-4471";
 const OFFICER_SECRET: &str = "correct horse battery staple";
 
-/// A gate of `profile` on simulated devices that answer after a second of the gate's clock,
+/// A gate of `profile` on simulated devices that answer after `delay_ms` of the gate's clock,
 /// with its screen on `port`.
-fn screen_config(profile: GateProfile, port: u16) -> GateConfig {
-    let mut config = sim_profile_config(profile, 1_000);
+fn screen_config(profile: GateProfile, port: u16, delay_ms: u64) -> GateConfig {
+    let mut config = sim_profile_config(profile, delay_ms);
     let mut screen = ScreenSection::on(SocketAddr::from(([127, 0, 0, 1], port)));
     screen.officers = vec![OfficerCredential {
         id: OFFICER.into(),
@@ -167,9 +167,10 @@ fn every_prompt_in_every_language(
     travellers: &[(SimulatedTraveller, Vec<Expect>)],
     checks_dir: &Path,
     latencies: &mut Vec<f64>,
+    weight: &mut u64,
 ) -> (usize, Vec<String>) {
     let port = free_port();
-    let gate = InProcess::start(&screen_config(profile, port));
+    let gate = InProcess::start(&screen_config(profile, port, 1_000));
     let origin = format!("http://127.0.0.1:{port}");
     let browser = Browser::start(size.0, size.1);
     browser.open(&format!("{origin}/"));
@@ -222,6 +223,7 @@ fn every_prompt_in_every_language(
         });
         until_page_idle(&gate, &browser);
     }
+    *weight = browser.page_weight();
     let foreign = browser.foreign_requests(&origin);
     assert!(foreign.is_empty(), "requests left the machine: {foreign:?}");
     let measured = browser.run("return window.gateScreen.latencies;", json!([]));
@@ -308,6 +310,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn every_prompt_of_every_profile_in_every_language_at_both_panel_sizes() {
     let dir = artefact_dir("prompts");
     let mut latencies = Vec::new();
+    let mut weight = 0;
     let mut shots = 0;
     let mut problems = Vec::new();
     for (profile, travellers) in [
@@ -316,8 +319,14 @@ fn every_prompt_of_every_profile_in_every_language_at_both_panel_sizes() {
         (GateProfile::FingerprintGate, fingerprint_gate_travellers()),
     ] {
         for size in [PORTRAIT, LANDSCAPE] {
-            let (n, found) =
-                every_prompt_in_every_language(profile, size, &travellers, &dir, &mut latencies);
+            let (n, found) = every_prompt_in_every_language(
+                profile,
+                size,
+                &travellers,
+                &dir,
+                &mut latencies,
+                &mut weight,
+            );
             shots += n;
             problems.extend(found);
         }
@@ -331,6 +340,7 @@ fn every_prompt_of_every_profile_in_every_language_at_both_panel_sizes() {
         "p95_ms": percentile(&latencies, 95.0),
         "max_ms": latencies.last(),
         "screenshots": shots,
+        "page_weight_bytes": weight,
     });
     std::fs::write(dir.join("latency.json"), report.to_string()).unwrap();
     eprintln!("screen: {report}\nscreenshots in {}", dir.display());
@@ -342,4 +352,276 @@ fn every_prompt_of_every_profile_in_every_language_at_both_panel_sizes() {
     );
     // Every prompt in every language at both sizes (and the idle screen between travellers).
     assert!(shots >= 5 * 2 * 15, "{shots} screenshots");
+}
+
+/// An HTTP answer from the screen's server: status and body.
+fn http(method: &str, url: &str, host: Option<&str>, form: Option<&str>) -> (u16, String) {
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let mut request = agent.request(method, url);
+    if let Some(host) = host {
+        request = request.set("Host", host);
+    }
+    let result = match form {
+        Some(form) => request
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .send_string(form),
+        None => request.call(),
+    };
+    match result {
+        Ok(response) => (
+            response.status(),
+            response.into_string().unwrap_or_default(),
+        ),
+        Err(ureq::Error::Status(code, response)) => {
+            (code, response.into_string().unwrap_or_default())
+        }
+        Err(err) => panic!("{method} {url}: {err}"),
+    }
+}
+
+#[test]
+fn the_officer_view_refuses_without_its_credential_and_every_officer_action_reaches_central() {
+    let work = tempfile::tempdir().unwrap();
+    let central = support::start_central(work.path());
+    support::publish_list(&central.url, "denylist", &[]);
+    let port = free_port();
+    let mut config = screen_config(GateProfile::FaceGate, port, 100);
+    config.gate.id = "SCREEN-OFFICER-01".into();
+    config.central = Some(support::central_section(&central.url, 50, 3600));
+    let gated = support::Gated::start(&config);
+    gated.wait_for("lists", |s| s.out_of_service_reasons.is_empty());
+    let origin = format!("http://127.0.0.1:{port}");
+
+    // Without a session: refused; with a wrong secret: refused; from another host: refused.
+    assert_eq!(
+        http("GET", &format!("{origin}/officer/state"), None, None).0,
+        401
+    );
+    let action = "action=out_of_service&csrf=x";
+    assert_eq!(
+        http(
+            "POST",
+            &format!("{origin}/officer/action"),
+            None,
+            Some(action)
+        )
+        .0,
+        401
+    );
+    let (code, page) = http("GET", &format!("{origin}/officer"), None, None);
+    assert_eq!(code, 200);
+    assert!(page.contains("type=\"password\""), "{page}");
+    let wrong = format!("id={OFFICER}&secret=guess");
+    assert_eq!(
+        http(
+            "POST",
+            &format!("{origin}/officer/login"),
+            None,
+            Some(&wrong)
+        )
+        .0,
+        401
+    );
+    let rebinding = Some("gate.example:80");
+    assert_eq!(http("GET", &format!("{origin}/"), rebinding, None).0, 421);
+    assert!(
+        gated.status().conditions.is_empty(),
+        "a refused request changed the gate"
+    );
+
+    // The officer signs in in a real browser.
+    let dir = artefact_dir("officer");
+    let axe = axe_script();
+    let browser = Browser::start(LANDSCAPE.0, LANDSCAPE.1);
+    browser.open(&format!("{origin}/officer?lang=en"));
+    browser.screenshot(&dir.join("sign-in.png"));
+    browser.type_into("input[name=id]", OFFICER);
+    browser.type_into("input[name=secret]", OFFICER_SECRET);
+    browser.click("button[type=submit]");
+    let loaded = "return document.body.dataset.loaded === 'yes';";
+    browser.wait_until(
+        "the officer view",
+        loaded,
+        json!([]),
+        Duration::from_secs(10),
+    );
+
+    // A traveller whose face does not match: the gate calls an officer, who sees why.
+    gated.admit(SimulatedTraveller {
+        face_scores: vec![0.05],
+        ..SimulatedTraveller::default()
+    });
+    gated.wait_for("the deny hold", |s| s.state == "holding");
+    let call = "const li = document.querySelector('#reasons li[data-code=FACE_MISMATCH]');
+                return !document.getElementById('call').hidden && Boolean(li) &&
+                  li.textContent.includes('did not match');";
+    browser.wait_until(
+        "the call and its reason",
+        call,
+        json!([]),
+        Duration::from_secs(10),
+    );
+    browser.screenshot(&dir.join("call.png"));
+    let violations = browser.serious_accessibility_violations(&axe);
+    assert!(violations.is_empty(), "{violations:?}");
+    // Nothing personal in what the officer's page or the traveller's page received.
+    for body in [
+        browser
+            .run("return document.body.innerText;", json!([]))
+            .to_string(),
+        http("GET", &format!("{origin}/state"), None, None).1,
+    ] {
+        for personal in ["SIM0", "ERIKSSON", "ANNA", "740812"] {
+            assert!(!body.contains(personal), "{personal} shown: {body}");
+        }
+    }
+
+    // Clear the call, take the gate out of service, put it back.
+    let acted = |action: &str| {
+        let script = "return document.body.dataset.lastAction === arguments[0];";
+        browser.wait_until(
+            action,
+            script,
+            json!([format!("{action}:ok")]),
+            Duration::from_secs(10),
+        );
+    };
+    browser.click("#clear");
+    acted("clear_call");
+    gated.wait_for("the cleared call", |s| s.state == "idle");
+    browser.wait_until(
+        "the take-out button",
+        "return !document.getElementById('take-out').hidden;",
+        json!([]),
+        Duration::from_secs(10),
+    );
+    browser.click("#take-out");
+    acted("out_of_service");
+    gated.wait_for("maintenance", |s| {
+        s.conditions.contains(&gate_core::Condition::Maintenance)
+    });
+    browser.screenshot(&dir.join("out-of-service.png"));
+    browser.wait_until(
+        "the put-back button",
+        "return !document.getElementById('put-back').hidden;",
+        json!([]),
+        Duration::from_secs(10),
+    );
+    browser.click("#put-back");
+    acted("back_in_service");
+    gated.wait_for("back in service", |s| s.conditions.is_empty());
+    // A form without the session's token is refused even with the session's cookie.
+    let forged = browser.run_async(
+        "const done = arguments[arguments.length - 1];
+         fetch('/officer/action', { method: 'POST', credentials: 'same-origin',
+           headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+           body: 'action=out_of_service&csrf=forged' }).then((r) => done(r.status));",
+        json!([]),
+    );
+    assert_eq!(forged, json!(403));
+
+    // Every action reached central, with who did it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let actions = loop {
+        let page = support::curl(&[&format!("{}/v1/events?gate=SCREEN-OFFICER-01", central.url)]);
+        let actions: Vec<Value> = page["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e["kind"] == "officer.action")
+            .collect();
+        if actions.len() >= 3 || std::time::Instant::now() > deadline {
+            break actions;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let done: Vec<(&str, &str, &str)> = actions
+        .iter()
+        .map(|e| {
+            let p = &e["payload"];
+            (
+                p["action"].as_str().unwrap_or(""),
+                p["by"].as_str().unwrap_or(""),
+                p["via"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let by = format!("officer:{OFFICER}");
+    assert_eq!(
+        done,
+        [
+            ("clear_call", by.as_str(), "officer_view"),
+            ("out_of_service", by.as_str(), "officer_view"),
+            ("back_in_service", by.as_str(), "officer_view"),
+        ]
+    );
+    assert_eq!(actions[0]["payload"]["reasons"], json!(["FACE_MISMATCH"]));
+}
+
+#[test]
+fn the_language_follows_the_documents_nationality_unless_the_traveller_chose_one() {
+    let port = free_port();
+    let gate = InProcess::start(&screen_config(GateProfile::FaceGate, port, 1_000));
+    let origin = format!("http://127.0.0.1:{port}");
+    let state = || -> Value {
+        serde_json::from_str(&http("GET", &format!("{origin}/state"), None, None).1).unwrap()
+    };
+    let until_language = |lang: &str| {
+        for _ in 0..400 {
+            let s = state();
+            if s["lang"] == lang && s["prompt_id"] == "look-at-camera" {
+                return s;
+            }
+            gate.advance(STEP);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        panic!("never shown in {lang}: {}", state());
+    };
+    let slow_face = |nationality: &str| SimulatedTraveller {
+        nationality: Some(nationality.into()),
+        face_scores: vec![0.05],
+        ..SimulatedTraveller::default()
+    };
+    until_page_state(&gate, &state, "place-document");
+    assert_eq!(state()["lang"], "ja");
+    // A Korean passport: Korean once the chip is read; a French one: English (not mapped).
+    for (nationality, lang) in [
+        ("KOR", "ko"),
+        ("TWN", "zh-Hant"),
+        ("FRA", "en"),
+        ("JPN", "ja"),
+    ] {
+        gate.admit(slow_face(nationality));
+        let shown = until_language(lang);
+        assert!(shown["prompt"].as_str().unwrap().len() > 3, "{shown}");
+        gate.ok(Request::OfficerReset);
+        until_page_state(&gate, &state, "place-document");
+        assert_eq!(
+            state()["lang"],
+            "ja",
+            "the next traveller starts in the default"
+        );
+    }
+    // A Chinese traveller who touched English on the idle screen keeps English.
+    let (code, _) = http("POST", &format!("{origin}/language"), None, Some("lang=en"));
+    assert_eq!(code, 204);
+    assert_eq!(state()["lang"], "en");
+    gate.admit(slow_face("CHN"));
+    until_language("en");
+    // A language the gate does not offer is refused.
+    let (code, _) = http("POST", &format!("{origin}/language"), None, Some("lang=xx"));
+    assert_eq!(code, 400);
+}
+
+/// Drives the gate's clock until the page's state shows `prompt`.
+fn until_page_state(gate: &InProcess, state: &dyn Fn() -> Value, prompt: &str) {
+    for _ in 0..1_200 {
+        if state()["prompt_id"] == prompt {
+            return;
+        }
+        gate.advance(STEP);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("never {prompt}: {}", state());
 }

@@ -65,6 +65,8 @@ const APT_PACKAGES: &[&str] = &[
     "chromium",
     "chromium-driver",
     "fonts-noto-cjk",
+    // the kiosk unit (systemd/gate-screen.service) is verified against the real binaries
+    "cage",
 ];
 
 /// axe-core (accessibility rules run inside the screen's page by its browser tests), from the

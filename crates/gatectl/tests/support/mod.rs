@@ -15,9 +15,20 @@ pub fn root() -> &'static Path {
 
 /// A shipped configuration, as typed values.
 pub fn shipped(name: &str) -> GateConfig {
-    gate_config::load(&root().join("firmware-config").join(name))
+    let mut config = gate_config::load(&root().join("firmware-config").join(name))
         .unwrap()
-        .config
+        .config;
+    // Parallel gates cannot share the shipped screen port: each test gate gets a free one.
+    if let Some(screen) = &mut config.screen {
+        screen.listen.set_port(
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port(),
+        );
+    }
+    config
 }
 
 fn gated_binary() -> PathBuf {

@@ -79,6 +79,7 @@ officer-take-out = Take the gate out of service
 officer-put-back = Put the gate back into service
 officer-done = Done
 officer-recorded-by = Recorded as done by { $officer }
+officer-signed-in-as = Signed in as { $officer }
 
 ## Reason codes in plain words (the officer's view). Key: reason-CODE.
 reason-CHIP_READ_FAILED = The chip could not be read (communication failure, card removed, unsupported chip)

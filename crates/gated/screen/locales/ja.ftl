@@ -76,6 +76,7 @@ officer-take-out = ゲートの運用を停止
 officer-put-back = ゲートの運用を再開
 officer-done = 完了
 officer-recorded-by = { $officer } が対応完了として記録
+officer-signed-in-as = { $officer } としてログイン中
 
 ## 理由コードの平易な説明（係員用画面）。キー：reason-CODE。
 reason-CHIP_READ_FAILED = ICチップを読み取れませんでした（通信障害、旅券の取り外し、非対応のチップ）

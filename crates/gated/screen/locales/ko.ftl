@@ -76,6 +76,7 @@ officer-take-out = 게이트 운영 중지
 officer-put-back = 게이트 운영 재개
 officer-done = 완료
 officer-recorded-by = 완료 기록자: { $officer }
+officer-signed-in-as = { $officer }(으)로 로그인됨
 
 ## 이유 코드의 쉬운 설명(직원용 화면). 키: reason-CODE.
 reason-CHIP_READ_FAILED = 칩을 읽을 수 없습니다(통신 오류, 여권 제거, 지원되지 않는 칩)

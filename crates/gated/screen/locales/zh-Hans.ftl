@@ -75,6 +75,7 @@ officer-take-out = 停用闸机
 officer-put-back = 恢复闸机运行
 officer-done = 完成
 officer-recorded-by = 已由 { $officer } 记录为完成
+officer-signed-in-as = 已登录：{ $officer }
 
 ## 原因代码的通俗说明（工作人员界面）。键：reason-CODE。
 reason-CHIP_READ_FAILED = 无法读取芯片（通信故障、证件被移开、芯片不受支持）

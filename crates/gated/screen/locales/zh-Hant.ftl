@@ -75,6 +75,7 @@ officer-take-out = 停用閘門
 officer-put-back = 恢復閘門運作
 officer-done = 完成
 officer-recorded-by = 已由 { $officer } 記錄為完成
+officer-signed-in-as = 已登入：{ $officer }
 
 ## 原因代碼的白話說明（工作人員畫面）。鍵：reason-CODE。
 reason-CHIP_READ_FAILED = 無法讀取晶片（通訊故障、證件被移開、不支援的晶片）

@@ -132,11 +132,11 @@ impl Officers {
     }
 }
 
-fn redirect(to: &'static str, cookie: Option<String>) -> Response<Body> {
+fn redirect(to: &str, cookie: Option<String>) -> Response<Body> {
     let mut response = plain(StatusCode::SEE_OTHER, "");
-    response
-        .headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static(to));
+    if let Ok(location) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
     if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
@@ -153,6 +153,15 @@ fn officer_language(shared: &Shared, request: &Request<Incoming>) -> String {
         .unwrap_or_else(|| shared.default_language.clone())
 }
 
+/// `?lang=TAG` for links back to the view (tags are letters, digits and `-` only).
+fn url_lang(lang: &str) -> String {
+    if lang.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        format!("?lang={lang}")
+    } else {
+        String::new()
+    }
+}
+
 fn login_page(shared: &Shared, lang: &str, refused: bool) -> String {
     let t = |id: &str| html_escape(&shared.catalogues.format(lang, id, None));
     let refusal = if refused {
@@ -167,11 +176,12 @@ fn login_page(shared: &Shared, lang: &str, refused: bool) -> String {
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title>\
          <link rel=\"stylesheet\" href=\"/screen.css\"></head><body class=\"officer\"><main>\
-         <h1>{title}</h1>{refusal}<form method=\"post\" action=\"/officer/login\">\
+         <h1>{title}</h1>{refusal}<form method=\"post\" action=\"/officer/login{query}\">\
          <label>{id}<input name=\"id\" autocomplete=\"username\" required></label>\
          <label>{secret}<input name=\"secret\" type=\"password\" autocomplete=\"current-password\" required></label>\
          <button type=\"submit\">{sign_in}</button></form></main></body></html>",
         lang = html_escape(lang),
+        query = url_lang(lang),
         title = t("officer-title"),
         id = t("officer-id"),
         secret = t("officer-secret"),
@@ -249,7 +259,7 @@ pub fn view_of(
     json!({
         "gate_id": status.gate_id,
         "officer": officer,
-        "signed_in_as": shared.catalogues.format(lang, "officer-recorded-by", Some(&args)),
+        "signed_in_as": shared.catalogues.format(lang, "officer-signed-in-as", Some(&args)),
         "state": status.state,
         "in_service": status.conditions.is_empty(),
         "maintenance": status.conditions.contains(&gate_core::Condition::Maintenance),
@@ -305,7 +315,7 @@ pub async fn route(shared: Shared, request: Request<Incoming>) -> Response<Body>
                         "{COOKIE}={token}; Path=/officer; HttpOnly; SameSite=Strict; Max-Age={}",
                         SESSION_IDLE.as_secs()
                     );
-                    redirect("/officer", Some(cookie))
+                    redirect(&format!("/officer{}", url_lang(&lang)), Some(cookie))
                 }
                 None => {
                     tracing::warn!("officer view: sign-in refused");

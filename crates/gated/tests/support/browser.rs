@@ -311,6 +311,18 @@ impl Browser {
         found.as_array().cloned().unwrap_or_default()
     }
 
+    /// Bytes the page and its resources took to load (the event stream left out).
+    pub fn page_weight(&self) -> u64 {
+        let weight = self.run(
+            "const nav = performance.getEntriesByType('navigation')[0];
+             return performance.getEntriesByType('resource')
+               .filter((e) => !e.name.endsWith('/events'))
+               .reduce((sum, e) => sum + e.encodedBodySize, nav ? nav.encodedBodySize : 0);",
+            json!([]),
+        );
+        weight.as_u64().unwrap_or(0)
+    }
+
     /// Every resource the page loaded that did not come from `origin`.
     pub fn foreign_requests(&self, origin: &str) -> Vec<String> {
         let urls = self.run(

@@ -27,9 +27,20 @@ pub fn shipped_sim_config() -> GateConfig {
         env!("CARGO_MANIFEST_DIR"),
         "/../../firmware-config/sim-face-gate.toml"
     ));
-    gate_config::load(path)
+    let mut config = gate_config::load(path)
         .unwrap_or_else(|err| panic!("{err}"))
-        .config
+        .config;
+    // Parallel gates cannot share the shipped screen port: each test gate gets a free one.
+    if let Some(screen) = &mut config.screen {
+        screen.listen.set_port(
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port(),
+        );
+    }
+    config
 }
 
 /// A gated as seen through its socket and its state directory.
