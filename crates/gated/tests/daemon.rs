@@ -123,12 +123,23 @@ fn every_document_problem_has_its_reason_code() {
         assert_eq!(status.last_outcome.unwrap().reasons, [reason]);
         gated.ok(Request::OfficerReset);
     }
+    // Each outcome, then the officer's reset recorded with who did it (the test's user, on
+    // the control socket).
     let events = gated.outbox_events();
     let sequences: Vec<u64> = events
         .iter()
         .map(|e| e["sequence"].as_u64().unwrap())
         .collect();
-    assert_eq!(sequences, [1, 2, 3, 4]);
+    assert_eq!(sequences, [1, 2, 3, 4, 5, 6, 7, 8]);
+    let uid = nix::unistd::getuid().as_raw();
+    for pair in events.chunks(2) {
+        assert_eq!(pair[0]["kind"], "transaction.outcome");
+        assert_eq!(pair[1]["kind"], "officer.action");
+        assert_eq!(pair[1]["payload"]["action"], "clear_call");
+        assert_eq!(pair[1]["payload"]["by"], format!("uid:{uid}"));
+        assert_eq!(pair[1]["payload"]["via"], "control_socket");
+        assert_eq!(pair[1]["payload"]["reasons"], pair[0]["payload"]["reasons"]);
+    }
 }
 
 #[test]
