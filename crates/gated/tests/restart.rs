@@ -63,25 +63,31 @@ fn killed_after_the_pass_decision_the_restart_records_the_released_door() {
 
 #[test]
 fn a_transaction_cut_in_any_stage_is_closed_on_start_up_with_that_stage() {
-    let root = tempfile::tempdir().unwrap();
-    // The face capture takes a minute: the traveller is in front of the camera when the gate
-    // dies.
-    let mut config = sim_config_with_delays(40, 60_000, 60);
-    config.policy.face.capture_timeout_ms = 120_000;
-    let mut gated = Gated::start_in(root.path(), &config);
-    let id = gated.admit(SimulatedTraveller::default());
-    gated.wait_for("the face step", |s| s.state == "matching_face");
-    gated.kill();
+    // The chip read, then the face capture, takes long: the gate dies in that stage (in
+    // the first, only the transaction's start is on disk).
+    for (stage, state, config) in [
+        ("read_document", "reading_document", sim_config_with_delays(30_000, 40, 60)),
+        ("match_face", "matching_face", sim_config_with_delays(40, 60_000, 60)),
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        let mut config = config;
+        config.policy.timeouts.chip_read_ms = 60_000;
+        config.policy.face.capture_timeout_ms = 120_000;
+        let mut gated = Gated::start_in(root.path(), &config);
+        let id = gated.admit(SimulatedTraveller::default());
+        gated.wait_for(stage, |s| s.state == state);
+        gated.kill();
 
-    let gated = Gated::start_in(root.path(), &config);
-    let outcomes = outcomes_of(&gated, id);
-    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
-    let record = &outcomes[0];
-    assert_eq!(record["outcome"], "aborted");
-    assert_eq!(record["reasons"], serde_json::json!(["ABORTED_BY_RESTART"]));
-    assert_eq!(record["decision"], serde_json::Value::Null);
-    assert_eq!(record["interrupted_at"], "match_face");
-    assert_eq!(gated.status().state, "idle");
+        let gated = Gated::start_in(root.path(), &config);
+        let outcomes = outcomes_of(&gated, id);
+        assert_eq!(outcomes.len(), 1, "{stage}: {outcomes:?}");
+        let record = &outcomes[0];
+        assert_eq!(record["outcome"], "aborted", "{stage}");
+        assert_eq!(record["reasons"], serde_json::json!(["ABORTED_BY_RESTART"]));
+        assert_eq!(record["decision"], serde_json::Value::Null);
+        assert_eq!(record["interrupted_at"], stage);
+        assert_eq!(gated.status().state, "idle");
+    }
 }
 
 #[test]
