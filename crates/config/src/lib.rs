@@ -171,6 +171,7 @@ impl GateConfig {
             fingerprint: self.policy.fingerprint.clone(),
             face_photo: self.policy.face_photo.clone(),
             timeouts: self.policy.timeouts.clone(),
+            document: self.policy.document.clone(),
         };
         put("policy", toml::Value::try_from(&policy))?;
         put("simulation", toml::Value::try_from(&self.simulation))?;
@@ -402,6 +403,7 @@ fn core_policy(section: &PolicySection) -> Policy {
         fingerprint: section.fingerprint.clone(),
         face_photo: section.face_photo.clone(),
         timeouts: section.timeouts.clone(),
+        document: section.document.clone(),
     }
 }
 

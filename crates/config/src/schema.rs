@@ -482,6 +482,9 @@ pub struct PolicySection {
     pub face_photo: gate_core::policy::FacePhotoPolicy,
     /// Time limits.
     pub timeouts: gate_core::policy::Timeouts,
+    /// Reading the chip (how often a traveller may lay the passport down again).
+    #[serde(default)]
+    pub document: gate_core::policy::DocumentPolicy,
 }
 
 /// `[biocart]`: where the BioCart's record for the inspection booth goes.

@@ -303,6 +303,9 @@ pub enum Prompt {
     PlaceDocument,
     /// "Reading your passport, keep it still".
     ReadingDocument,
+    /// "Your passport could not be read: lay it down again" (a chip read the traveller can
+    /// fix failed; the gate reads it again).
+    ReplaceDocument,
     /// "Look at the camera".
     LookAtCamera,
     /// "Place your left index finger".

@@ -5,7 +5,8 @@
 
 use crate::document::{DocumentFacts, DocumentHash};
 use crate::policy::{
-    Eligibility, FacePhotoPolicy, FacePolicy, FingerprintPolicy, NationalityRule, Policy, Timeouts,
+    DocumentPolicy, Eligibility, FacePhotoPolicy, FacePolicy, FingerprintPolicy, NationalityRule,
+    Policy, Timeouts,
 };
 use crate::time::Date;
 
@@ -44,6 +45,7 @@ pub fn example_policy() -> Policy {
             deny_hold_ms: 30_000,
             lookup_ms: 3_000,
         },
+        document: DocumentPolicy::default(),
     }
 }
 

@@ -34,7 +34,7 @@ pub use event::{
     Finger, FingerAttempt, Lights, Prompt, TransactionId,
 };
 pub use machine::{Counters, Gate, Snapshot, Step};
-pub use policy::{GateProfile, NationalityRule, Policy, PolicyProblem};
+pub use policy::{DocumentPolicy, GateProfile, NationalityRule, Policy, PolicyProblem};
 pub use reason::ReasonCode;
 pub use record::{Decision, OpenTransaction, Outcome, OutcomeRecord};
 pub use time::{Date, Now};

@@ -9,7 +9,7 @@ use crate::document::{ChipReadResult, DocumentHash};
 use crate::event::{
     Command, Condition, Event, FaceAttempt, Finger, FingerAttempt, Lights, Prompt, TransactionId,
 };
-use crate::policy::{GateProfile, Policy};
+use crate::policy::{DocumentPolicy, GateProfile, Policy};
 use crate::reason::ReasonCode;
 use crate::record::{
     Attempts, Decision, OUTCOME_SCHEMA_VERSION, Outcome, OutcomeRecord, Scores, Timings,
@@ -667,7 +667,27 @@ impl Gate {
 
     fn on_chip_read(&mut self, now: Now, result: ChipReadResult, out: &mut Vec<Command>) {
         match result {
-            ChipReadResult::Failed { reason } => self.end(now, Ending::deny(vec![reason]), out),
+            ChipReadResult::Failed { reason } => {
+                let attempts = self.policy.document.read_attempts;
+                let read_ms = self.policy.timeouts.chip_read_ms;
+                let retry = DocumentPolicy::traveller_can_fix(reason)
+                    && self
+                        .txn_mut()
+                        .is_some_and(|txn| txn.step_attempts < attempts);
+                match self.txn_mut().filter(|_| retry) {
+                    Some(txn) => {
+                        // Another read, with its own time: the traveller lays it down again.
+                        txn.step_attempts += 1;
+                        txn.step_deadline_ms = now.monotonic_ms.saturating_add(read_ms);
+                        let transaction_id = txn.id;
+                        out.push(Command::Show {
+                            prompt: Prompt::ReplaceDocument,
+                        });
+                        out.push(Command::ReadChip { transaction_id });
+                    }
+                    None => self.end(now, Ending::deny(vec![reason]), out),
+                }
+            }
             ChipReadResult::Read {
                 facts,
                 authenticity,

@@ -183,6 +183,41 @@ pub struct Timeouts {
     pub lookup_ms: u64,
 }
 
+/// Reading the document's chip.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentPolicy {
+    /// How many times the chip is read when a read fails for a reason the traveller can fix
+    /// (the passport moved off the reader, a transient communication or secure-messaging
+    /// error, an MRZ the scanner misread): between tries the traveller is asked to lay the
+    /// passport down again. 1 means no second try.
+    #[serde(default = "default_read_attempts")]
+    pub read_attempts: u8,
+}
+
+fn default_read_attempts() -> u8 {
+    3
+}
+
+impl Default for DocumentPolicy {
+    fn default() -> Self {
+        Self {
+            read_attempts: default_read_attempts(),
+        }
+    }
+}
+
+impl DocumentPolicy {
+    /// Whether a chip read that failed with `reason` is worth another try by the traveller.
+    pub fn traveller_can_fix(reason: crate::ReasonCode) -> bool {
+        use crate::ReasonCode;
+        matches!(
+            reason,
+            ReasonCode::ChipReadFailed | ReasonCode::ChipReadTimeout | ReasonCode::ChipAccessDenied
+        )
+    }
+}
+
 /// The complete decision policy of one gate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,6 +232,9 @@ pub struct Policy {
     pub face_photo: FacePhotoPolicy,
     /// Time limits.
     pub timeouts: Timeouts,
+    /// Reading the chip.
+    #[serde(default)]
+    pub document: DocumentPolicy,
 }
 
 /// One out-of-range policy value, named by its key path.
@@ -243,6 +281,12 @@ impl Policy {
                     );
                 }
             }
+        }
+        if !(1..=5).contains(&self.document.read_attempts) {
+            bad(
+                "document.read_attempts",
+                format!("{} is outside 1..=5", self.document.read_attempts),
+            );
         }
         if !(-14 * 60..=14 * 60).contains(&self.eligibility.utc_offset_minutes) {
             bad(

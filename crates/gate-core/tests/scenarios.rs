@@ -141,13 +141,14 @@ fn face_mismatch_retries_then_denies_and_holds_for_officer() {
 fn deny_hold_expires_by_itself() {
     let mut h = Harness::new(GateProfile::FaceGate);
     h.present(1);
+    // A document the traveller cannot fix: denied at once.
     h.send(Event::ChipRead {
         transaction_id: T1,
         result: ChipReadResult::Failed {
-            reason: ReasonCode::ChipAccessDenied,
+            reason: ReasonCode::DocumentMalformed,
         },
     });
-    assert_eq!(h.records()[0].reasons, [ReasonCode::ChipAccessDenied]);
+    assert_eq!(h.records()[0].reasons, [ReasonCode::DocumentMalformed]);
     assert_eq!(h.gate.next_deadline(), Some(h.now.monotonic_ms + 30_000));
     h.advance(29_999);
     assert_eq!(h.gate.snapshot().state, "holding");
@@ -628,4 +629,65 @@ fn record_serialises_with_stable_field_names() {
     assert_eq!(json["decision"], "pass");
     assert_eq!(json["document_hash"], "42".repeat(32));
     assert_eq!(json["schema_version"], 1);
+}
+
+fn chip_failed(reason: ReasonCode) -> Event {
+    Event::ChipRead {
+        transaction_id: T1,
+        result: ChipReadResult::Failed { reason },
+    }
+}
+
+#[test]
+fn a_chip_read_the_traveller_can_fix_is_tried_again_before_an_officer_is_called() {
+    let mut h = Harness::new(GateProfile::FaceGate);
+    let attempts = h.gate.policy().document.read_attempts;
+    assert_eq!(attempts, 3, "the default");
+    h.present(1);
+    // The passport moved: lay it down again, read again with a fresh time limit.
+    h.now = h.now.after_ms(7_000);
+    let out = h.send(chip_failed(ReasonCode::ChipReadFailed));
+    assert!(has(
+        &out,
+        &Command::Show {
+            prompt: Prompt::ReplaceDocument
+        }
+    ));
+    assert!(has(&out, &Command::ReadChip { transaction_id: T1 }));
+    assert!(h.records().is_empty(), "no deny, no officer");
+    h.now = h.now.after_ms(7_000);
+    assert!(
+        h.send(Event::Tick).is_empty(),
+        "the second read has its own 8 s"
+    );
+    // The second read works: on to the face.
+    let out = h.chip_ok(1);
+    assert!(has(
+        &out,
+        &Command::CaptureFace {
+            transaction_id: T1,
+            attempt: 1
+        }
+    ));
+
+    // Failures the traveller cannot fix are denied at once; fixable ones after the last try.
+    for (reason, tries) in [
+        (ReasonCode::DocumentMalformed, 1),
+        (ReasonCode::ChipAccessDenied, attempts),
+        (ReasonCode::ChipReadTimeout, attempts),
+    ] {
+        let mut h = Harness::new(GateProfile::BioCart);
+        h.present(1);
+        for _ in 1..tries {
+            let out = h.send(chip_failed(reason));
+            assert!(
+                has(&out, &Command::ReadChip { transaction_id: T1 }),
+                "{reason}"
+            );
+        }
+        h.send(chip_failed(reason));
+        let records = h.records();
+        assert_eq!(records.len(), 1, "{reason}");
+        assert_eq!(records[0].reasons, [reason]);
+    }
 }

@@ -224,27 +224,31 @@ impl ChipThread {
     fn job(&mut self, job: ChipJob) {
         match job {
             ChipJob::Read { transaction_id } => {
-                let State::Presented {
-                    transaction_id: presented,
-                    ..
-                } = &self.state
-                else {
-                    self.send(DeviceReport::DocumentRead {
-                        transaction_id,
-                        result: Err(ReasonCode::ChipReadFailed),
-                    });
-                    return;
-                };
-                if *presented != transaction_id {
-                    self.send(DeviceReport::DocumentRead {
-                        transaction_id,
-                        result: Err(ReasonCode::ChipReadFailed),
-                    });
-                    return;
-                }
-                let State::Presented { mrz, .. } = std::mem::replace(&mut self.state, State::Idle)
-                else {
-                    return;
+                let mrz = match std::mem::replace(&mut self.state, State::Idle) {
+                    State::Presented {
+                        transaction_id: presented,
+                        mrz,
+                        ..
+                    } if presented == transaction_id => mrz,
+                    // The core reads again after a read the traveller can fix failed: the
+                    // traveller lays the passport down again. A page the scanner read since
+                    // is used (a misread MRZ), else the same one; the read waits for the card.
+                    State::Busy {
+                        transaction_id: busy,
+                        mrz,
+                        ..
+                    } if busy == transaction_id => {
+                        info!("reading the chip again: the passport was laid down again");
+                        self.pending.take().map_or(mrz, |(fresh, _)| fresh)
+                    }
+                    other => {
+                        self.state = other;
+                        self.send(DeviceReport::DocumentRead {
+                            transaction_id,
+                            result: Err(ReasonCode::ChipReadFailed),
+                        });
+                        return;
+                    }
                 };
                 let result = self.read_chip(&mrz).map(Box::new);
                 self.state = State::Busy {

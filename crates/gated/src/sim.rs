@@ -231,6 +231,7 @@ struct Visit {
     document_number: String,
     face_attempts: usize,
     finger_attempts: usize,
+    chip_reads: usize,
     steps: u8,
 }
 
@@ -301,6 +302,7 @@ impl Simulation {
                     traveller: *traveller,
                     document_number,
                     face_attempts: 0,
+                    chip_reads: 0,
                     finger_attempts: 0,
                     steps: 0,
                 });
@@ -425,8 +427,11 @@ impl Simulation {
             return;
         };
         let facts = specimen_facts(DocumentHash([0; 32]));
+        let first_read = visit.chip_reads == 0;
+        visit.chip_reads += 1;
         let result = match visit.traveller.document {
             SimulatedDocument::Unreadable => Err(ReasonCode::ChipReadFailed),
+            SimulatedDocument::UnreadableOnce if first_read => Err(ReasonCode::ChipReadFailed),
             document => Ok(Box::new(ReadDocument {
                 document_code: facts.document_code,
                 issuing_state: facts.issuing_state,

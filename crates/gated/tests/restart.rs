@@ -66,8 +66,16 @@ fn a_transaction_cut_in_any_stage_is_closed_on_start_up_with_that_stage() {
     // The chip read, then the face capture, takes long: the gate dies in that stage (in
     // the first, only the transaction's start is on disk).
     for (stage, state, config) in [
-        ("read_document", "reading_document", sim_config_with_delays(30_000, 40, 60)),
-        ("match_face", "matching_face", sim_config_with_delays(40, 60_000, 60)),
+        (
+            "read_document",
+            "reading_document",
+            sim_config_with_delays(30_000, 40, 60),
+        ),
+        (
+            "match_face",
+            "matching_face",
+            sim_config_with_delays(40, 60_000, 60),
+        ),
     ] {
         let root = tempfile::tempdir().unwrap();
         let mut config = config;

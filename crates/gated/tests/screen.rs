@@ -14,7 +14,7 @@ mod support;
 use gate_config::GateConfig;
 use gate_config::screen::{OfficerCredential, ScreenSection};
 use gate_core::{FaceQualityCheck, GateProfile, Prompt};
-use gate_protocol::{Request, Response, SimulatedTraveller};
+use gate_protocol::{Request, Response, SimulatedDocument, SimulatedTraveller};
 use serde_json::{Value, json};
 use sha2::Digest;
 use std::net::SocketAddr;
@@ -253,6 +253,22 @@ fn face_gate_travellers() -> Vec<(SimulatedTraveller, Vec<Expect>)> {
                     id: "try-again",
                     hint: Some("hint-too-small"),
                 },
+                expect(Prompt::Proceed, "proceed"),
+            ],
+        ),
+        (
+            // The passport slid off the reader: laid down again, read, through.
+            SimulatedTraveller {
+                document: SimulatedDocument::UnreadableOnce,
+                ..SimulatedTraveller::default()
+            },
+            vec![
+                Expect {
+                    prompt: Prompt::ReplaceDocument,
+                    id: "replace-document",
+                    hint: Some("hint-chip-unreadable"),
+                },
+                expect(Prompt::LookAtCamera, "look-at-camera"),
                 expect(Prompt::Proceed, "proceed"),
             ],
         ),

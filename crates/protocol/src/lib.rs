@@ -332,6 +332,8 @@ pub enum SimulatedDocument {
     Forged,
     /// The chip does not answer.
     Unreadable,
+    /// The chip does not answer the first read (the passport moved); read again, it is genuine.
+    UnreadableOnce,
 }
 
 /// Errors reading or writing protocol lines.

@@ -167,8 +167,18 @@ impl Daemon {
                 info!(?lights, "lights");
             }
             Command::ReadChip { transaction_id } => {
-                // The transaction's start goes to disk first; the read starts when it is there.
-                self.pending_read = Some(transaction_id);
+                if self.progress.transaction.map(|(id, _)| id) == Some(transaction_id) {
+                    // Read again (the traveller laid the passport down again): the start is
+                    // on disk since the first read.
+                    info!("reading chip again");
+                    if let Some(reader) = &self.roles.reader {
+                        reader.read(transaction_id);
+                    }
+                } else {
+                    // The transaction's start goes to disk first; the read starts when it is
+                    // there.
+                    self.pending_read = Some(transaction_id);
+                }
             }
             Command::CaptureFace {
                 transaction_id,

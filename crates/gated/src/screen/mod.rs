@@ -225,6 +225,7 @@ fn step_count(profile: GateProfile, step: Step) -> Option<Count> {
 
 fn max_attempts(policy: &Policy, step: Step) -> Option<u8> {
     match step {
+        Step::ReadDocument => Some(policy.document.read_attempts),
         Step::MatchFace => Some(policy.face.max_attempts),
         Step::VerifyFinger | Step::CaptureFinger(_) => Some(policy.fingerprint.max_attempts),
         Step::CaptureFacePhoto => Some(policy.face_photo.max_attempts),
@@ -246,6 +247,7 @@ pub fn derive(facts: &Facts<'_>, hints: &[Hint]) -> ScreenState {
             Prompt::OutOfService => (Mode::OutOfService, "out-of-service", None),
             Prompt::PlaceDocument => (Mode::InService, "place-document", None),
             Prompt::ReadingDocument => (Mode::InService, "reading-document", None),
+            Prompt::ReplaceDocument => (Mode::InService, "replace-document", None),
             Prompt::LookAtCamera if facts.step == Some(Step::CaptureFacePhoto) => {
                 (Mode::InService, "face-photo", None)
             }
@@ -261,11 +263,17 @@ pub fn derive(facts: &Facts<'_>, hints: &[Hint]) -> ScreenState {
     state.mode = mode;
     state.prompt = prompt;
     state.outcome = outcome;
-    if mode == Mode::InService && !matches!(facts.prompt, Prompt::PlaceDocument) {
+    // Hints are for a traveller who tries again: not on the idle screen, not with an outcome;
+    // the chip's only while the passport is to be laid down again.
+    if mode == Mode::InService
+        && !matches!(facts.prompt, Prompt::PlaceDocument)
+        && outcome.is_none()
+    {
         let mut shown: Vec<Hint> = Hint::ALL
             .iter()
             .copied()
             .filter(|h| hints.contains(h))
+            .filter(|h| *h != Hint::ChipUnreadable || facts.prompt == Prompt::ReplaceDocument)
             .collect();
         shown.truncate(2);
         state.hints = shown;
@@ -473,8 +481,11 @@ mod tests {
         // Most useful first, two at most.
         assert_eq!(state.hints, vec![Hint::TooSmall, Hint::Blurred]);
         assert_eq!(state.traveller, 1);
+        // Not with an outcome: the traveller no longer tries.
+        f.prompt = Prompt::SeeOfficer;
+        assert!(guide.state(&f, 8, 2).hints.is_empty());
         f.prompt = Prompt::PlaceDocument;
         f.step = None;
-        assert!(guide.state(&f, 8, 2).hints.is_empty());
+        assert!(guide.state(&f, 9, 3).hints.is_empty());
     }
 }
