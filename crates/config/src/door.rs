@@ -36,7 +36,7 @@ fn simulated_lines() -> (DoorOutputs, DoorInputs) {
             door_closed: Some(InputLineConfig::on(4)),
             entry_beam: None,
             exit_beam: InputLineConfig::on(3),
-            fire_alarm: None,
+            fire_alarm: Some(InputLineConfig::on(5)),
             tamper: None,
         },
     )

@@ -144,6 +144,22 @@ fn until_page_hint(gate: &InProcess, browser: &Browser, hint: &str) {
     panic!("the page never showed {hint}");
 }
 
+/// Drives the gate's clock until the page shows `prompt`.
+fn until_page_prompt(gate: &InProcess, browser: &Browser, prompt: &str) {
+    for _ in 0..1_200 {
+        let shown = browser.run(
+            "const m = window.gateScreen.last; return Boolean(m) && m.prompt === arguments[0];",
+            json!([prompt]),
+        );
+        if shown == Value::Bool(true) {
+            return;
+        }
+        gate.advance(STEP);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("the page never showed {prompt}");
+}
+
 /// Drives the gate's clock until the page shows the idle screen.
 fn until_page_idle(gate: &InProcess, browser: &Browser) {
     for _ in 0..1_200 {
@@ -216,6 +232,20 @@ fn every_prompt_in_every_language(
         gate.ok(Request::SetMaintenance { on: true });
         checks.shown(name, lang, "maintenance", None);
         gate.ok(Request::SetMaintenance { on: false });
+        // The fire panel releases the doors (gates with a door): the exit is open.
+        if profile != GateProfile::BioCart {
+            let lines = gate.door_lines();
+            assert!(lines.set_input(devices::turnstile::Input::FireAlarm, true));
+            until_page_prompt(&gate, &browser, "fire-release");
+            checks.shown(name, lang, "fire-release", None);
+            lines.set_input(devices::turnstile::Input::FireAlarm, false);
+            gate.advance_until(
+                "the fire release to end",
+                STEP,
+                Duration::from_secs(30),
+                |s| !s.conditions.contains(&gate_core::Condition::FireAlarm),
+            );
+        }
         // The traveller who chose it walks away: a new one finds the default language.
         gate.admit(SimulatedTraveller {
             cancel_after_steps: Some(1),

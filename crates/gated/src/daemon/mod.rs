@@ -67,6 +67,9 @@ pub struct RunOptions {
     pub clock: Clock,
     /// Where the loop publishes a [`Probe`] after every wake-up (tests and benchmarks).
     pub probe: Option<watch::Sender<Probe>>,
+    /// Where start-up hands over the simulated door's lines (`[devices.door] backend =
+    /// "simulated"`), so a harness can act as the fire panel or a passer-by.
+    pub door_lines: Option<watch::Sender<Option<devices::turnstile::InMemoryTurnstileHandle>>>,
 }
 
 impl Default for RunOptions {
@@ -74,6 +77,7 @@ impl Default for RunOptions {
         Self {
             clock: Clock::system(),
             probe: None,
+            door_lines: None,
         }
     }
 }

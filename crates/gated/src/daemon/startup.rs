@@ -427,6 +427,9 @@ pub(super) async fn start(
         .unwrap_or_else(DoorConfig::absent);
     let (door_steps_tx, door_steps) = mpsc::channel(64);
     let (io, simulated_lines) = door::open(&door_config)?;
+    if let (Some(lines), Some(handover)) = (&simulated_lines, &options.door_lines) {
+        handover.send_replace(Some(lines.clone()));
+    }
     let (door, door_worker) = Door::start(io, door_config.machine_config(), door_steps_tx)?;
 
     let hasher = match &config.privacy.document_hash_key_file {

@@ -20,6 +20,7 @@ pub struct InProcess {
     /// The daemon's clock.
     pub clock: Clock,
     probe: watch::Receiver<Probe>,
+    door_lines: watch::Receiver<Option<devices::turnstile::InMemoryTurnstileHandle>>,
     stop: Option<oneshot::Sender<()>>,
     daemon: Option<tokio::task::JoinHandle<Result<(), StartError>>>,
     /// Where socket and state live.
@@ -61,10 +62,12 @@ impl InProcess {
             log: None,
         };
         let (probe_tx, probe) = watch::channel(Probe::default());
+        let (door_lines_tx, door_lines) = watch::channel(None);
         let (stop, stopped) = oneshot::channel::<()>();
         let options = RunOptions {
             clock: clock.clone(),
             probe: Some(probe_tx),
+            door_lines: Some(door_lines_tx),
         };
         let daemon = runtime.spawn(gated::daemon::run_with(
             config.clone(),
@@ -79,6 +82,7 @@ impl InProcess {
             runtime,
             clock,
             probe,
+            door_lines,
             stop: Some(stop),
             daemon: Some(daemon),
             root: root.to_owned(),
@@ -118,6 +122,15 @@ impl InProcess {
             self.advance(step);
             std::thread::sleep(Duration::from_millis(2));
         }
+    }
+
+    /// The simulated door's lines (a gate with `[devices.door] backend = "simulated"`): the
+    /// test acts as the fire panel or a passer-by.
+    pub fn door_lines(&self) -> devices::turnstile::InMemoryTurnstileHandle {
+        self.door_lines
+            .borrow()
+            .clone()
+            .expect("the gate has a simulated door")
     }
 
     /// What the main loop showed of itself after its last wake-up.
