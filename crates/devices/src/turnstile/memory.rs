@@ -17,12 +17,15 @@ pub struct OutputChange {
     pub at: Instant,
 }
 
+/// How many output writes an [`InMemoryTurnstileHandle`] remembers.
+pub const HISTORY_LIMIT: usize = 4096;
+
 #[derive(Debug, Default)]
 struct State {
     outputs: BTreeMap<Output, bool>,
     inputs: BTreeMap<Input, bool>,
     pending_edges: VecDeque<InputEdge>,
-    history: Vec<OutputChange>,
+    history: VecDeque<OutputChange>,
 }
 
 #[derive(Debug)]
@@ -162,9 +165,10 @@ impl InMemoryTurnstileHandle {
         self.shared.lock().outputs.get(&output).copied()
     }
 
-    /// Every output write so far, oldest first (including writes of an unchanged value).
+    /// The last [`HISTORY_LIMIT`] output writes, oldest first (including writes of an
+    /// unchanged value).
     pub fn output_history(&self) -> Vec<OutputChange> {
-        self.shared.lock().history.clone()
+        self.shared.lock().history.iter().cloned().collect()
     }
 
     /// An input's current logical value (`None` when not mapped).
@@ -186,7 +190,11 @@ impl TurnstileIo for InMemoryTurnstile {
             return Err(not_mapped("output", output.name()));
         };
         *current = active;
-        state.history.push(OutputChange {
+        if state.history.len() == HISTORY_LIMIT {
+            // A simulated door runs for as long as the gate: keep only the recent writes.
+            state.history.pop_front();
+        }
+        state.history.push_back(OutputChange {
             output,
             active,
             at: Instant::now(),
