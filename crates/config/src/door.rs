@@ -372,12 +372,12 @@ mod tests {
     }
 
     #[test]
-    fn the_simulated_door_is_an_in_memory_door_with_a_switch_and_an_exit_beam() {
+    fn the_simulated_door_is_an_in_memory_door_with_a_switch_an_exit_beam_and_a_fire_contact() {
         let door = DoorConfig::Simulated { passage_ms: 60 };
         let io = door.io_config();
         assert_eq!(io.backend, TurnstileBackend::InMemory);
         let inputs: Vec<Input> = io.input_lines().into_iter().map(|(i, _)| i).collect();
-        assert_eq!(inputs, [Input::DoorClosed, Input::ExitBeam]);
+        assert_eq!(inputs, [Input::DoorClosed, Input::ExitBeam, Input::FireAlarm]);
         assert!(door.machine_config().validate().is_empty());
         assert_eq!(door.machine_config().timings.beam_debounce_ms, 1);
     }
