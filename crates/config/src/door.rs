@@ -377,7 +377,10 @@ mod tests {
         let io = door.io_config();
         assert_eq!(io.backend, TurnstileBackend::InMemory);
         let inputs: Vec<Input> = io.input_lines().into_iter().map(|(i, _)| i).collect();
-        assert_eq!(inputs, [Input::DoorClosed, Input::ExitBeam, Input::FireAlarm]);
+        assert_eq!(
+            inputs,
+            [Input::DoorClosed, Input::ExitBeam, Input::FireAlarm]
+        );
         assert!(door.machine_config().validate().is_empty());
         assert_eq!(door.machine_config().timings.beam_debounce_ms, 1);
     }
