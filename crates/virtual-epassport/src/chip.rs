@@ -35,6 +35,10 @@ pub struct Misbehaviour {
     pub pull_at_apdu: Option<usize>,
     /// Do not announce extended length in the ATR, and refuse extended APDUs with 6700.
     pub no_extended_length: bool,
+    /// Corrupt the MAC of this one protected response only (1-based, counted over the card's
+    /// whole life, across power-ons): a transient secure-messaging error that a second read
+    /// does not meet.
+    pub wrong_mac_once_at: Option<usize>,
 }
 
 /// What the chip does with one APDU.
@@ -59,6 +63,7 @@ pub struct VirtualChip {
     app_selected: bool,
     current: Option<FileId>,
     protected_responses: usize,
+    protected_responses_ever: usize,
     apdus_since_power_on: usize,
     total_apdus: usize,
 }
@@ -97,6 +102,7 @@ impl VirtualChip {
             app_selected: false,
             current: None,
             protected_responses: 0,
+            protected_responses_ever: 0,
             apdus_since_power_on: 0,
             total_apdus: 0,
         }
@@ -372,10 +378,13 @@ impl VirtualChip {
                 return StatusWord(0x6F00).to_bytes().to_vec();
             };
             self.protected_responses += 1;
-            if self
-                .misbehaviour
-                .wrong_mac_after
-                .is_some_and(|n| self.protected_responses > n)
+            self.protected_responses_ever += 1;
+            let once = self.misbehaviour.wrong_mac_once_at == Some(self.protected_responses_ever);
+            if (once
+                || self
+                    .misbehaviour
+                    .wrong_mac_after
+                    .is_some_and(|n| self.protected_responses > n))
                 && response.len() >= 3
             {
                 let len = response.len();

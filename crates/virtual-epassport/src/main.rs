@@ -79,6 +79,9 @@ struct Args {
     /// MISBEHAVIOUR: corrupt the MAC of protected responses after N good ones.
     #[arg(long, value_name = "N")]
     wrong_mac_after: Option<usize>,
+    /// MISBEHAVIOUR: corrupt the MAC of the Nth protected response only (a transient error).
+    #[arg(long, value_name = "N")]
+    wrong_mac_once_at: Option<usize>,
     /// MISBEHAVIOUR: serve DG2 cut short while its TLV header keeps the full length.
     #[arg(long)]
     truncated_tlv: bool,
@@ -156,6 +159,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         apdu_delay: Duration::from_millis(args.apdu_delay_ms),
         pull_at_apdu: args.pull_at_apdu,
         no_extended_length: args.no_extended_length,
+        wrong_mac_once_at: args.wrong_mac_once_at,
     };
     let mut chip = VirtualChip::new(document.clone(), misbehaviour);
     let options = VpcdOptions {
