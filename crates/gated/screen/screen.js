@@ -100,6 +100,16 @@
     setText('step', s.step);
     setText('attempt', s.attempt);
     $('prompt').textContent = s.prompt;
+    const also = $('also');
+    also.textContent = '';
+    for (const a of s.also || []) {
+      const li = document.createElement('li');
+      li.lang = a.tag;
+      li.dataset.tag = a.tag;
+      li.textContent = a.text;
+      also.appendChild(li);
+    }
+    also.hidden = !(s.also && s.also.length);
     $('pictogram').innerHTML = PICTOGRAMS[s.prompt_id] || '';
     const hints = $('hints');
     hints.textContent = '';
@@ -163,6 +173,7 @@
     $('prompt').textContent = closedText;
     $('pictogram').innerHTML = PICTOGRAMS['out-of-service'];
     $('hints').textContent = '';
+    $('also').hidden = true;
     $('biocart').hidden = true;
     $('countdown').hidden = true;
     setText('step', '');

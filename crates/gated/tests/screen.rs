@@ -400,6 +400,56 @@ fn every_prompt_of_every_profile_in_every_language_at_both_panel_sizes() {
     assert!(shots >= 5 * 2 * 15, "{shots} screenshots");
 }
 
+#[test]
+fn a_gate_closed_by_a_fault_says_so_in_every_language_at_both_panel_sizes() {
+    let dir = artefact_dir("closed");
+    let axe = axe_script();
+    for size in [PORTRAIT, LANDSCAPE] {
+        // Central never answers: no lists, the gate stays out of service (LISTS_STALE).
+        let port = free_port();
+        let mut config = screen_config(GateProfile::FaceGate, port, 1_000);
+        let nobody = format!("http://127.0.0.1:{}", free_port());
+        config.central = Some(support::central_section(&nobody, 50, 3600));
+        let gate = InProcess::start(&config);
+        assert!(
+            gate.status()
+                .out_of_service_reasons
+                .contains(&gate_core::ReasonCode::ListsStale)
+        );
+        let browser = Browser::start(size.0, size.1);
+        browser.open(&format!("http://127.0.0.1:{port}/"));
+        let mut checks = Checks {
+            browser: &browser,
+            axe: &axe,
+            dir: &dir,
+            size: if size == PORTRAIT {
+                "portrait"
+            } else {
+                "landscape"
+            },
+            shots: 0,
+            problems: Vec::new(),
+        };
+        checks.shown("face_gate", "ja", "out-of-service", None);
+        // The other four languages under it, each in its own words.
+        let also = browser.run(
+            "return [...document.querySelectorAll('#also li')].map((li) => [li.lang, li.textContent]);",
+            json!([]),
+        );
+        let tags: Vec<&str> = also
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| pair[0].as_str().unwrap())
+            .collect();
+        assert_eq!(tags, ["en", "zh-Hans", "zh-Hant", "ko"]);
+        for pair in also.as_array().unwrap() {
+            assert!(pair[1].as_str().unwrap().len() > 10, "{pair}");
+        }
+        assert!(checks.problems.is_empty(), "{:#?}", checks.problems);
+    }
+}
+
 /// An HTTP answer from the screen's server: status and body.
 fn http(method: &str, url: &str, host: Option<&str>, form: Option<&str>) -> (u16, String) {
     let agent = ureq::AgentBuilder::new().redirects(0).build();

@@ -146,6 +146,17 @@ pub fn render(c: &ScreenContext, state: &ScreenState, lang: &str) -> Value {
         .map(|tag| json!({ "tag": tag, "name": c.catalogues.format(tag, "language-name", None) }))
         .collect();
     let biocart = state.profile == gate_core::GateProfile::BioCart;
+    // A closed gate, a gate under maintenance and an open fire exit speak to everyone: the
+    // same message in every other language of the screen.
+    let also: Vec<Value> = if state.mode == Mode::InService {
+        Vec::new()
+    } else {
+        c.languages
+            .iter()
+            .filter(|tag| tag.as_str() != lang)
+            .map(|tag| json!({ "tag": tag, "text": c.catalogues.format(tag, state.prompt, None) }))
+            .collect()
+    };
     json!({
         "seq": state.seq,
         "emitted_unix_ms": state.emitted_unix_ms,
@@ -153,6 +164,7 @@ pub fn render(c: &ScreenContext, state: &ScreenState, lang: &str) -> Value {
         "mode": state.mode,
         "prompt_id": state.prompt,
         "prompt": text(state.prompt),
+        "also": also,
         "hints": hints,
         "step": state.step.map(|s| count_text(c, lang, "step-of", ("step", "steps"), s)),
         "step_n": state.step.map(|s| s.n),

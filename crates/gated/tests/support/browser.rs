@@ -288,7 +288,7 @@ impl Browser {
     /// overlap: text drawn over other text.
     pub fn overlapping_blocks(&self) -> Vec<Value> {
         let found = self.run(
-            "const ids = ['step', 'attempt', 'pictogram', 'prompt', 'hints', 'countdown', 'welcome',
+            "const ids = ['step', 'attempt', 'pictogram', 'prompt', 'also', 'hints', 'countdown', 'welcome',
                           'biocart-steps', 'notice', 'choose-language', 'language-buttons'];
              const boxes = [];
              for (const id of ids) {
