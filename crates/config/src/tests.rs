@@ -509,3 +509,57 @@ fn real_door_timings_and_input_debounce_are_configurable() {
     let keys = keys_of(&text.replace("debounce_ms = 10 }", "debounce_ms = 5000 }"));
     assert_eq!(keys, ["devices.door.inputs.exit_beam.debounce_ms"]);
 }
+
+#[test]
+fn a_screen_section_is_checked_by_key() {
+    let mut config = parse(SIM, Path::new("sim.toml")).unwrap().config;
+    let mut screen = config.screen.clone().expect("the demo has a screen");
+    screen.listen = "0.0.0.0:8088".parse().unwrap();
+    screen.default_language = "fr".into();
+    screen.languages = vec!["ja".into(), "tlh".into()];
+    screen
+        .nationality_languages
+        .insert("Fra".into(), "en".into());
+    screen.outcome_s = 0;
+    screen.officers = vec![
+        screen::OfficerCredential {
+            id: "NRT 1".into(),
+            secret_sha256: "ABC".into(),
+        },
+        screen::OfficerCredential {
+            id: "NRT-2".into(),
+            secret_sha256: "0".repeat(64),
+        },
+        screen::OfficerCredential {
+            id: "NRT-2".into(),
+            secret_sha256: "0".repeat(64),
+        },
+    ];
+    config.screen = Some(screen);
+    let keys = keys_of(&config.to_toml().unwrap());
+    for key in [
+        "screen.listen",
+        "screen.default_language",
+        "screen.languages",
+        "screen.nationality_languages.Fra",
+        "screen.outcome_s",
+        "screen.officers[0].id",
+        "screen.officers[0].secret_sha256",
+        "screen.officers[2].id",
+    ] {
+        assert!(keys.iter().any(|k| k == key), "{key} not named in {keys:?}");
+    }
+    // A language the agency adds with a catalogue file is accepted.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fr.ftl"), "language-name = Français\n").unwrap();
+    let mut config = parse(SIM, Path::new("sim.toml")).unwrap().config;
+    let mut screen = config.screen.clone().unwrap();
+    screen.catalogues = Some(dir.path().to_owned());
+    screen.languages.push("fr".into());
+    screen
+        .nationality_languages
+        .insert("FRA".into(), "fr".into());
+    config.screen = Some(screen);
+    let text = config.to_toml().unwrap();
+    parse(&text, Path::new("fr.toml")).unwrap_or_else(|err| panic!("{err}"));
+}
