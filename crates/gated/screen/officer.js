@@ -43,7 +43,8 @@
     fill($('oos-reasons'), v.out_of_service_reasons);
     const outputs = Object.entries((v.door && v.door.outputs) || {}).map(([k, on]) => k + (on ? ' ●' : ' ○'));
     const inputs = Object.entries((v.door && v.door.inputs) || {}).map(([k, on]) => k + (on ? ' ●' : ' ○'));
-    $('door').textContent = (v.door_unlocked ? 'unlocked' : 'locked') + ' · ' + outputs.concat(inputs).join(' · ');
+    const lock = v.door_unlocked ? labels['officer-door-unlocked'] : labels['officer-door-locked'];
+    $('door').textContent = lock + ' · ' + outputs.concat(inputs).join(' · ');
     const devices = $('devices');
     devices.textContent = '';
     for (const d of v.devices) {

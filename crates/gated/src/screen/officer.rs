@@ -241,6 +241,8 @@ pub fn view_of(
         "officer-when",
         "officer-transaction",
         "officer-door",
+        "officer-door-locked",
+        "officer-door-unlocked",
         "officer-devices",
         "officer-state",
         "officer-in-service",
