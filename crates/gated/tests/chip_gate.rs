@@ -130,20 +130,7 @@ impl Rig {
     /// under /usr/share/gated/models), the test ONNX Runtime and `trust_dir` as the trust
     /// store. The policy is left as shipped.
     fn config(&self, name: &str, trust_dir: &Path) -> GateConfig {
-        let path = artefacts::workspace().join("firmware-config").join(name);
-        let mut config = gate_config::load(&path)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .config;
-        // Parallel gates cannot share the shipped screen port: each test gate gets a free one.
-        if let Some(screen) = &mut config.screen {
-            screen.listen.set_port(
-                std::net::TcpListener::bind("127.0.0.1:0")
-                    .unwrap()
-                    .local_addr()
-                    .unwrap()
-                    .port(),
-            );
-        }
+        let mut config = support::shipped(name);
         let models = artefacts::workspace()
             .join("models")
             .canonicalize()

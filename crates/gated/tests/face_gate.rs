@@ -21,20 +21,7 @@ fn face_gate(chip_photo: &Path, frames: &Path) -> GateConfig {
         .join("models")
         .canonicalize()
         .unwrap();
-    let mut config =
-        gate_config::load(&artefacts::workspace().join("firmware-config/sim-face-gate.toml"))
-            .unwrap()
-            .config;
-    // Parallel gates cannot share the shipped screen port: each test gate gets a free one.
-    if let Some(screen) = &mut config.screen {
-        screen.listen.set_port(
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port(),
-        );
-    }
+    let mut config = support::shipped_sim_config();
     config.devices.chip_reader = Some(ChipReaderConfig::Simulated {
         read_ms: 40,
         photo: Some(chip_photo.to_owned()),

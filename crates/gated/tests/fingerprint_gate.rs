@@ -24,33 +24,14 @@ use gate_config::schema::{
 };
 use gate_protocol::{Health, Request, Response, SimulatedTraveller, StatusReport};
 use gated::hashing::DocumentHasher;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use support::{Gated, curl, start_central};
 
 /// The module's password in the tests of a module whose password was changed.
 const CHANGED_PASSWORD: u32 = 0x0BAD_CAFE;
 
-fn workspace() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-        .canonicalize()
-        .unwrap()
-}
-
 fn load(name: &str) -> GateConfig {
-    let mut config = gate_config::load(&workspace().join("firmware-config").join(name))
-        .unwrap()
-        .config;
-    // Parallel gates cannot share the shipped screen port: each test gate gets a free one.
-    if let Some(screen) = &mut config.screen {
-        screen.listen.set_port(
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port(),
-        );
-    }
-    config
+    support::shipped(name)
 }
 
 /// The shipped example `name` with the module on `module_port`, everything else that needs

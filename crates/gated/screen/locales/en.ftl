@@ -42,24 +42,18 @@ hint-chip-unreadable = Please place the passport flat, photo page down, and keep
 step-of = Step { $step } of { $steps }
 attempt-of = Attempt { $attempt } of { $attempts }
 officer-coming = An officer has been called
-seconds-left = { $seconds ->
-    [one] { $seconds } second left
-   *[other] { $seconds } seconds left
-}
 
 ## The BioCart kiosk.
 choose-language = Please choose your language
 biocart-welcome = Welcome to Japan. While you wait, please give your fingerprints and face photo here
 notice-title = How your information is used
 notice-body = Your two index fingerprints and a face photo are taken for your immigration inspection today. They are sent only to the inspection booth, and this kiosk keeps no copy
-notice-agree = I understand, continue
 finger-left = Left index finger
 finger-right = Right index finger
 photo = Face photo
 
 ## The officer's view.
 officer-title = Officer view
-officer-login = Officer ID and secret
 officer-id = Officer ID
 officer-secret = Secret
 officer-sign-in = Sign in
@@ -80,7 +74,6 @@ officer-clear = Clear the call and reset the gate
 officer-take-out = Take the gate out of service
 officer-put-back = Put the gate back into service
 officer-done = Done
-officer-recorded-by = Recorded as done by { $officer }
 officer-signed-in-as = Signed in as { $officer }
 
 ## Reason codes in plain words (the officer's view). Key: reason-CODE.

@@ -42,21 +42,18 @@ hint-chip-unreadable = パスポートの顔写真ページを下にして平ら
 step-of = ステップ { $step } / { $steps }
 attempt-of = { $attempts } 回中 { $attempt } 回目
 officer-coming = 係員を呼び出しました
-seconds-left = 残り { $seconds } 秒
 
 ## バイオカート。
 choose-language = 言語を選択してください
 biocart-welcome = ようこそ日本へ。お待ちの間に、こちらで指紋と顔写真を登録してください
 notice-title = 個人情報の取扱いについて
 notice-body = 本日の入国審査のため、両手の人差し指の指紋と顔写真を取得します。これらは審査ブースにのみ送信され、この端末には保存されません
-notice-agree = 理解しました。次へ
 finger-left = 左手の人差し指
 finger-right = 右手の人差し指
 photo = 顔写真
 
 ## 係員用画面。
 officer-title = 係員用画面
-officer-login = 係員認証情報
 officer-id = 係員ID
 officer-secret = パスワード
 officer-sign-in = ログイン
@@ -77,7 +74,6 @@ officer-clear = 呼び出しを解除してゲートをリセット
 officer-take-out = ゲートの運用を停止
 officer-put-back = ゲートの運用を再開
 officer-done = 完了
-officer-recorded-by = { $officer } が対応完了として記録
 officer-signed-in-as = { $officer } としてログイン中
 
 ## 理由コードの平易な説明（係員用画面）。キー：reason-CODE。

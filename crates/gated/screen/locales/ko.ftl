@@ -42,21 +42,18 @@ hint-chip-unreadable = 여권 사진면을 아래로 향하게 하여 평평하�
 step-of = { $steps }단계 중 { $step }단계
 attempt-of = { $attempts }회 중 { $attempt }번째 시도
 officer-coming = 직원을 호출했습니다
-seconds-left = { $seconds }초 남음
 
 ## BioCart 키오스크.
 choose-language = 언어를 선택해 주십시오
 biocart-welcome = 일본에 오신 것을 환영합니다. 기다리시는 동안 이곳에서 지문과 얼굴 사진을 등록해 주십시오
 notice-title = 개인정보 이용 안내
 notice-body = 오늘의 입국 심사를 위해 양손 검지 지문과 얼굴 사진 1장을 수집합니다. 이 정보는 심사대로만 전송되며, 이 키오스크에는 사본이 남지 않습니다
-notice-agree = 이해했습니다. 계속
 finger-left = 왼손 검지
 finger-right = 오른손 검지
 photo = 얼굴 사진
 
 ## 직원용 화면.
 officer-title = 직원용 화면
-officer-login = 직원 인증 정보
 officer-id = 직원 ID
 officer-secret = 비밀번호
 officer-sign-in = 로그인
@@ -77,7 +74,6 @@ officer-clear = 호출을 해제하고 게이트 재설정
 officer-take-out = 게이트 운영 중지
 officer-put-back = 게이트 운영 재개
 officer-done = 완료
-officer-recorded-by = 완료 기록자: { $officer }
 officer-signed-in-as = { $officer }(으)로 로그인됨
 
 ## 이유 코드의 쉬운 설명(직원용 화면). 키: reason-CODE.

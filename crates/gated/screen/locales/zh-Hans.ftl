@@ -41,21 +41,18 @@ hint-chip-unreadable = 请将护照照片页朝下平放，并保持不动
 step-of = 第 { $step } 步，共 { $steps } 步
 attempt-of = 第 { $attempt } 次，共 { $attempts } 次
 officer-coming = 已呼叫工作人员
-seconds-left = 剩余 { $seconds } 秒
 
 ## BioCart 自助终端。
 choose-language = 请选择语言
 biocart-welcome = 欢迎来到日本。等候期间，请在此登记指纹和面部照片
 notice-title = 个人信息使用说明
 notice-body = 为办理您今天的入境审查，将采集您双手食指的指纹和一张面部照片。这些信息仅发送至审查柜台，本设备不保留任何副本
-notice-agree = 我已了解，继续
 finger-left = 左手食指
 finger-right = 右手食指
 photo = 面部照片
 
 ## 工作人员界面。
 officer-title = 工作人员界面
-officer-login = 工作人员凭证
 officer-id = 工作人员编号
 officer-secret = 口令
 officer-sign-in = 登录
@@ -76,7 +73,6 @@ officer-clear = 清除呼叫并重置闸机
 officer-take-out = 停用闸机
 officer-put-back = 恢复闸机运行
 officer-done = 完成
-officer-recorded-by = 已由 { $officer } 记录为完成
 officer-signed-in-as = 已登录：{ $officer }
 
 ## 原因代码的通俗说明（工作人员界面）。键：reason-CODE。

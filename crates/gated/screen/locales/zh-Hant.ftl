@@ -41,21 +41,18 @@ hint-chip-unreadable = 請將護照照片頁朝下平放，並保持不動
 step-of = 第 { $step } 步，共 { $steps } 步
 attempt-of = 第 { $attempt } 次，共 { $attempts } 次
 officer-coming = 已呼叫工作人員
-seconds-left = 剩餘 { $seconds } 秒
 
 ## BioCart 自助機。
 choose-language = 請選擇語言
 biocart-welcome = 歡迎來到日本。等候期間，請在此登錄指紋及臉部照片
 notice-title = 個人資料使用說明
 notice-body = 為辦理您今天的入境審查，將擷取您雙手食指的指紋及一張臉部照片。這些資料只會傳送至審查櫃檯，本機不會保留任何副本
-notice-agree = 我已了解，繼續
 finger-left = 左手食指
 finger-right = 右手食指
 photo = 臉部照片
 
 ## 工作人員畫面。
 officer-title = 工作人員畫面
-officer-login = 工作人員憑證
 officer-id = 工作人員編號
 officer-secret = 通行碼
 officer-sign-in = 登入
@@ -76,7 +73,6 @@ officer-clear = 清除呼叫並重設閘門
 officer-take-out = 停用閘門
 officer-put-back = 恢復閘門運作
 officer-done = 完成
-officer-recorded-by = 已由 { $officer } 記錄為完成
 officer-signed-in-as = 已登入：{ $officer }
 
 ## 原因代碼的白話說明（工作人員畫面）。鍵：reason-CODE。

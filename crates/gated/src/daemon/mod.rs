@@ -364,18 +364,7 @@ impl Daemon {
         let state = screen.guide.state(&facts, screen.seq + 1, wall_ms);
         let changed = {
             let shown = screen.tx.borrow();
-            let same = |a: &crate::screen::ScreenState, b: &crate::screen::ScreenState| {
-                a.mode == b.mode
-                    && a.prompt == b.prompt
-                    && a.hints == b.hints
-                    && a.step == b.step
-                    && a.attempt == b.attempt
-                    && a.countdown_ms.is_some() == b.countdown_ms.is_some()
-                    && a.outcome == b.outcome
-                    && a.traveller == b.traveller
-                    && a.language_hint == b.language_hint
-            };
-            shown.seq == 0 || !same(&shown, &state)
+            shown.seq == 0 || !shown.shows_the_same_as(&state)
         };
         if changed {
             screen.seq += 1;

@@ -167,6 +167,18 @@ pub struct ScreenState {
 }
 
 impl ScreenState {
+    /// Whether the page would show the same as for `other`: everything but the numbering,
+    /// the time of publication and the countdown's ticking (the page counts down itself).
+    pub fn shows_the_same_as(&self, other: &ScreenState) -> bool {
+        let content = |s: &ScreenState| ScreenState {
+            seq: 0,
+            emitted_unix_ms: 0,
+            countdown_ms: s.countdown_ms.map(|_| 0),
+            ..s.clone()
+        };
+        content(self) == content(other)
+    }
+
     /// The state before the main loop has published one.
     pub fn starting(profile: GateProfile) -> Self {
         Self {

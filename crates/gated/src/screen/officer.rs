@@ -148,7 +148,7 @@ fn officer_language(shared: &Shared, request: &Request<Incoming>) -> String {
         .uri()
         .query()
         .map(super::server::parse_form)
-        .and_then(|q| q.into_iter().find(|(k, _)| k == "lang").map(|(_, v)| v))
+        .and_then(|query| query.get("lang").map(str::to_owned))
         .filter(|l| shared.catalogues.has(l))
         .unwrap_or_else(|| shared.default_language.clone())
 }
@@ -303,13 +303,10 @@ pub async fn route(shared: Shared, request: Request<Incoming>) -> Response<Body>
                 Ok(form) => form,
                 Err(response) => return response,
             };
-            let field = |name: &str| {
-                form.iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.as_str())
-                    .unwrap_or("")
-            };
-            match shared.officers.verify(field("id"), field("secret")) {
+            match shared
+                .officers
+                .verify(form.field("id"), form.field("secret"))
+            {
                 Some(officer) => {
                     tracing::info!(officer = %officer, "officer signed in to the officer view");
                     let (token, _) = shared.officers.open(officer);
@@ -359,16 +356,10 @@ pub async fn route(shared: Shared, request: Request<Incoming>) -> Response<Body>
                 Ok(form) => form,
                 Err(response) => return response,
             };
-            let field = |name: &str| {
-                form.iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.as_str())
-                    .unwrap_or("")
-            };
-            if field("csrf") != session.csrf {
+            if form.field("csrf") != session.csrf {
                 return plain(StatusCode::FORBIDDEN, "the form is not from this session");
             }
-            let call = match field("action") {
+            let call = match form.field("action") {
                 "clear_call" => ControlCall::OfficerReset,
                 "out_of_service" => ControlCall::SetMaintenance { on: true },
                 "back_in_service" => ControlCall::SetMaintenance { on: false },

@@ -231,9 +231,7 @@ pub fn plain(status: StatusCode, text: &str) -> Response<Body> {
 }
 
 /// Reads a small form body (`application/x-www-form-urlencoded`) into pairs.
-pub async fn read_form(
-    request: Request<Incoming>,
-) -> Result<Vec<(String, String)>, Response<Body>> {
+pub async fn read_form(request: Request<Incoming>) -> Result<Form, Response<Body>> {
     let body = Limited::new(request.into_body(), MAX_BODY)
         .collect()
         .await
@@ -245,14 +243,35 @@ pub async fn read_form(
 }
 
 /// `a=1&b=x%20y` into pairs (`+` is a space).
-pub fn parse_form(text: &str) -> Vec<(String, String)> {
-    text.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
+pub fn parse_form(text: &str) -> Form {
+    Form(
+        text.split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(k), percent_decode(v))
+            })
+            .collect(),
+    )
+}
+
+/// A decoded form (or query string): its fields in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Form(pub Vec<(String, String)>);
+
+impl Form {
+    /// The first value of field `name`, if the form has it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of field `name`, or `""`.
+    pub fn field(&self, name: &str) -> &str {
+        self.get(name).unwrap_or("")
+    }
 }
 
 fn percent_decode(text: &str) -> String {
@@ -351,11 +370,7 @@ async fn choose_language(shared: Shared, request: Request<Incoming>) -> Response
         Ok(form) => form,
         Err(response) => return response,
     };
-    let Some(lang) = form
-        .iter()
-        .find(|(k, _)| k == "lang")
-        .map(|(_, v)| v.clone())
-    else {
+    let Some(lang) = form.get("lang").map(str::to_owned) else {
         return plain(StatusCode::BAD_REQUEST, "lang missing");
     };
     if !shared.languages.contains(&lang) {
@@ -450,7 +465,7 @@ mod tests {
     #[test]
     fn forms_decode_percent_and_plus() {
         assert_eq!(
-            parse_form("lang=zh-Hant&x=a%20b+c&bad=%zz&end=%"),
+            parse_form("lang=zh-Hant&x=a%20b+c&bad=%zz&end=%").0,
             vec![
                 ("lang".into(), "zh-Hant".into()),
                 ("x".into(), "a b c".into()),

@@ -194,18 +194,23 @@ impl Browser {
         }
     }
 
-    /// Clicks the element `css` selects (a real pointer click, through WebDriver).
-    pub fn click(&self, css: &str) {
+    /// The WebDriver id of the element `css` selects.
+    fn element(&self, css: &str) -> String {
         let found = self.post(
             &self.session_path("/element"),
             json!({ "using": "css selector", "value": css }),
         );
-        let element = found
+        found
             .as_object()
             .and_then(|o| o.values().next())
             .and_then(Value::as_str)
             .unwrap_or_else(|| panic!("no element {css}: {found}"))
-            .to_owned();
+            .to_owned()
+    }
+
+    /// Clicks the element `css` selects (a real pointer click, through WebDriver).
+    pub fn click(&self, css: &str) {
+        let element = self.element(css);
         self.post(
             &self.session_path(&format!("/element/{element}/click")),
             json!({}),
@@ -214,16 +219,7 @@ impl Browser {
 
     /// Types `text` into the element `css` selects.
     pub fn type_into(&self, css: &str, text: &str) {
-        let found = self.post(
-            &self.session_path("/element"),
-            json!({ "using": "css selector", "value": css }),
-        );
-        let element = found
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("no element {css}: {found}"))
-            .to_owned();
+        let element = self.element(css);
         self.post(
             &self.session_path(&format!("/element/{element}/value")),
             json!({ "text": text }),

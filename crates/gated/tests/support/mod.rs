@@ -23,22 +23,20 @@ use std::time::{Duration, Instant};
 
 /// The shipped simulated face gate, `firmware-config/sim-face-gate.toml`.
 pub fn shipped_sim_config() -> GateConfig {
-    let path = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../firmware-config/sim-face-gate.toml"
-    ));
-    let mut config = gate_config::load(path)
+    shipped("sim-face-gate.toml")
+}
+
+/// A shipped configuration, `firmware-config/NAME`, as typed values, with its screen (if
+/// any) on a free port: parallel test gates cannot share the shipped one.
+pub fn shipped(name: &str) -> GateConfig {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../firmware-config")
+        .join(name);
+    let mut config = gate_config::load(&path)
         .unwrap_or_else(|err| panic!("{err}"))
         .config;
-    // Parallel gates cannot share the shipped screen port: each test gate gets a free one.
     if let Some(screen) = &mut config.screen {
-        screen.listen.set_port(
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port(),
-        );
+        screen.listen.set_port(free_port());
     }
     config
 }
