@@ -102,6 +102,18 @@ pub enum ChipReadResult {
     },
 }
 
+/// How long the document reader worked on one read, as the daemon measured it (monotonic
+/// milliseconds). The core adds them to the outcome record's [`crate::Timings`]; a reader that
+/// cannot tell leaves them `None`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChipReadTimings {
+    /// Waiting for the chip, opening it (PACE or BAC) and reading its data groups.
+    pub read_ms: Option<u64>,
+    /// Checking the document's authenticity (passive, chip and active authentication, or the
+    /// consistency checks when no trust store is configured).
+    pub authenticity_ms: Option<u64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! What goes into the core ([`Event`]) and what comes out ([`Command`]).
 
-use crate::document::ChipReadResult;
+use crate::document::{ChipReadResult, ChipReadTimings};
 use crate::reason::ReasonCode;
 use crate::record::OutcomeRecord;
 use serde::{Deserialize, Serialize};
@@ -230,6 +230,9 @@ pub enum Event {
         transaction_id: TransactionId,
         /// What was read.
         result: ChipReadResult,
+        /// How long the reader took (absent in older serialisations: unknown).
+        #[serde(default)]
+        timings: ChipReadTimings,
     },
     /// One face-capture attempt finished.
     FaceCaptured {

@@ -28,7 +28,7 @@ pub mod record;
 pub mod time;
 pub mod turnstile;
 
-pub use document::{Authenticity, ChipReadResult, DocumentFacts, DocumentHash};
+pub use document::{Authenticity, ChipReadResult, ChipReadTimings, DocumentFacts, DocumentHash};
 pub use event::{
     Command, Condition, DoorAlarm, Event, FaceAttempt, FaceQualityCheck, FaceQualityShortfall,
     Finger, FingerAttempt, Lights, Prompt, TransactionId,
@@ -36,7 +36,7 @@ pub use event::{
 pub use machine::{Counters, Gate, Snapshot, Step};
 pub use policy::{DocumentPolicy, GateProfile, NationalityRule, Policy, PolicyProblem};
 pub use reason::ReasonCode;
-pub use record::{Decision, OpenTransaction, Outcome, OutcomeRecord};
+pub use record::{Decision, OpenTransaction, Outcome, OutcomeRecord, Timings};
 pub use time::{Date, Now};
 pub use turnstile::{
     Turnstile, TurnstileCommand, TurnstileConfig, TurnstileEvent, TurnstileInput, TurnstileState,

@@ -5,7 +5,7 @@
 //! retry or deny) or its deadline passes. The door is only released by the `Passage` step, which
 //! is reached only after every earlier step of the same transaction succeeded.
 
-use crate::document::{ChipReadResult, DocumentHash};
+use crate::document::{ChipReadResult, ChipReadTimings, DocumentHash};
 use crate::event::{
     Command, Condition, Event, FaceAttempt, Finger, FingerAttempt, Lights, Prompt, TransactionId,
 };
@@ -111,6 +111,8 @@ struct Transaction {
     step_deadline_ms: u64,
     deadline_ms: u64,
     step_attempts: u8,
+    /// When the capture in progress (face burst) was asked for.
+    attempt_started_ms: u64,
     document_hash: Option<DocumentHash>,
     verify_finger: Option<Finger>,
     biometric_started_ms: Option<u64>,
@@ -332,7 +334,6 @@ impl Gate {
             }),
             Event::PassageConfirmed => {
                 if self.current_step() == Some(Step::Passage) {
-                    self.close_stage_timing(now);
                     let ending = Ending {
                         outcome: Outcome::Passed,
                         decision: Some(Decision::Pass),
@@ -345,8 +346,10 @@ impl Gate {
             Event::ChipRead {
                 transaction_id,
                 result,
+                timings,
             } => {
                 if self.expects(transaction_id, |s| s == Step::ReadDocument) {
+                    self.add_chip_timings(timings);
                     self.on_chip_read(now, result, &mut out);
                 }
             }
@@ -475,6 +478,7 @@ impl Gate {
             step_deadline_ms: ms,
             deadline_ms: ms.saturating_add(self.policy.timeouts.transaction_ms),
             step_attempts: 0,
+            attempt_started_ms: ms,
             document_hash: None,
             verify_finger: None,
             biometric_started_ms: None,
@@ -521,6 +525,7 @@ impl Gate {
             }
             Step::MatchFace => {
                 txn.biometric_started_ms.get_or_insert(ms);
+                txn.attempt_started_ms = ms;
                 txn.attempts.face += 1;
                 out.push(Command::Show {
                     prompt: Prompt::LookAtCamera,
@@ -561,6 +566,7 @@ impl Gate {
             }
             Step::Passage => {
                 txn.decision = Some(Decision::Pass);
+                txn.timings.decision_ms = Some(ms.saturating_sub(txn.started.monotonic_ms));
                 out.push(Command::SetLights {
                     lights: Lights::Green,
                 });
@@ -581,7 +587,22 @@ impl Gate {
         txn.step_deadline_ms = ms.saturating_add(step_ms);
     }
 
-    /// Records how long the finished step took, by stage.
+    /// Adds the reader's own timings of one chip read to the transaction's.
+    fn add_chip_timings(&mut self, measured: ChipReadTimings) {
+        fn add(total: &mut Option<u64>, part: Option<u64>) {
+            if let Some(part) = part {
+                *total = Some(total.unwrap_or(0).saturating_add(part));
+            }
+        }
+        if let Some(txn) = self.txn_mut() {
+            add(&mut txn.timings.chip_read_ms, measured.read_ms);
+            add(&mut txn.timings.authenticity_ms, measured.authenticity_ms);
+        }
+    }
+
+    /// Records how long the step in progress has taken, by stage: when it finishes, and when
+    /// the transaction ends in it (a deny, a timeout, a fault), so that every stage the
+    /// transaction went through has its time.
     fn close_stage_timing(&mut self, now: Now) {
         let step = self.current_step();
         let Some(txn) = self.txn_mut() else {
@@ -592,6 +613,8 @@ impl Gate {
         match step {
             Some(Step::ReadDocument) => txn.timings.document_ms = Some(elapsed),
             Some(Step::Passage) => txn.timings.passage_ms = Some(elapsed),
+            // Looking up an enrolment and handing a record over are no capture.
+            Some(Step::LookupEnrolment | Step::HandOver) => {}
             Some(_) => {
                 if let Some(start) = txn.biometric_started_ms {
                     txn.timings.biometric_ms = Some(ms.saturating_sub(start));
@@ -637,6 +660,7 @@ impl Gate {
         match step {
             Some(Step::MatchFace) => {
                 txn.attempts.face += 1;
+                txn.attempt_started_ms = now.monotonic_ms;
                 out.push(Command::CaptureFace {
                     transaction_id: id,
                     attempt,
@@ -712,6 +736,10 @@ impl Gate {
 
     fn on_face(&mut self, now: Now, attempt: FaceAttempt, out: &mut Vec<Command>) {
         let face = self.policy.face.clone();
+        if let Some(txn) = self.txn_mut() {
+            let burst = now.monotonic_ms.saturating_sub(txn.attempt_started_ms);
+            txn.timings.face_bursts_ms.push(burst);
+        }
         match attempt {
             FaceAttempt::Compared {
                 score,
@@ -861,9 +889,6 @@ impl Gate {
                         _ => Ending::deny(vec![ReasonCode::DeviceFault]),
                     }
                 };
-                if step == Some(Step::Passage) {
-                    self.close_stage_timing(now);
-                }
                 self.end(now, ending, out);
             }
             _ => {}
@@ -921,12 +946,18 @@ impl Gate {
 
     /// Ends the transaction in progress: lock, lights, officer, record (once), discard.
     fn end(&mut self, now: Now, ending: Ending, out: &mut Vec<Command>) {
+        // The step the transaction ends in has its time too (a deny after face attempts has
+        // its biometric time, a refused document its document time).
+        self.close_stage_timing(now);
         let State::Active(txn) = std::mem::replace(&mut self.state, State::Idle) else {
             return;
         };
         let mut txn = *txn;
         txn.timings.total_ms = now.monotonic_ms.saturating_sub(txn.started.monotonic_ms);
         let decision = ending.decision.or(txn.decision);
+        if decision.is_some() && txn.timings.decision_ms.is_none() {
+            txn.timings.decision_ms = Some(txn.timings.total_ms);
+        }
         let counter = match ending.outcome {
             Outcome::Passed => &mut self.counters.passed,
             Outcome::Denied => &mut self.counters.denied,

@@ -73,12 +73,35 @@ pub struct Attempts {
 }
 
 /// Time spent per stage, in milliseconds (monotonic clock).
+///
+/// Every stage the transaction went through has its time, however the transaction ended: a
+/// deny after three face captures has its `biometric_ms`, a refused document its `document_ms`,
+/// and a stage cut short (a timeout, a fault, the traveller walking away) the time until it
+/// ended. A stage the transaction never reached is `None`. Fields added after the first layout
+/// read as `None` (or empty) from an older record.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timings {
-    /// Reading and verifying the chip.
+    /// The document step: reading and verifying the chip (every read, when the traveller laid
+    /// the passport down again) and the denylist lookup, until the eligibility decision.
     pub document_ms: Option<u64>,
-    /// Biometric capture and matching.
+    /// Of that, the reader's own time on the chip (waiting for it, opening it, reading its data
+    /// groups), summed over the reads, as the reader measured it.
+    #[serde(default)]
+    pub chip_read_ms: Option<u64>,
+    /// Of that, the authenticity checks (passive, chip, active authentication), summed over the
+    /// reads, as the reader measured it.
+    #[serde(default)]
+    pub authenticity_ms: Option<u64>,
+    /// Biometric capture and matching (every attempt).
     pub biometric_ms: Option<u64>,
+    /// Each face capture attempt (burst and comparison) in order, from the capture command to
+    /// its result; an attempt cut short by the end of the transaction is not listed.
+    #[serde(default)]
+    pub face_bursts_ms: Vec<u64>,
+    /// From the document presented to the gate's decision: the door released for a pass, the
+    /// deny, or a BioCart record complete. `None` when no decision was reached.
+    #[serde(default)]
+    pub decision_ms: Option<u64>,
     /// From door release to passage (or relock).
     pub passage_ms: Option<u64>,
     /// The whole transaction.

@@ -154,6 +154,16 @@ struct Oracle {
     enrolled: HashMap<TransactionId, Vec<Finger>>,
     recorded: HashMap<TransactionId, usize>,
     unlocked: HashMap<TransactionId, usize>,
+    /// The stages each transaction was seen to enter, from the commands that start them.
+    entered: HashMap<TransactionId, Entered>,
+}
+
+/// Stages a transaction entered, as the commands show them.
+#[derive(Default)]
+struct Entered {
+    document: bool,
+    biometric: bool,
+    passage: bool,
 }
 
 fn run(profile: GateProfile, script: Vec<(u64, Stimulus)>) -> Result<(), TestCaseError> {
@@ -194,6 +204,7 @@ fn run(profile: GateProfile, script: Vec<(u64, Stimulus)>) -> Result<(), TestCas
                 Event::ChipRead {
                     transaction_id: id,
                     result,
+                    timings: Default::default(),
                 }
             }
             Stimulus::Face {
@@ -313,6 +324,17 @@ fn check_batch(
     let current = oracle.accepted.last().copied();
     for (at, command) in out.iter().enumerate() {
         match command {
+            Command::ReadChip { transaction_id } => {
+                oracle.entered.entry(*transaction_id).or_default().document = true;
+            }
+            Command::CaptureFace { transaction_id, .. }
+            | Command::CaptureFinger { transaction_id, .. }
+            | Command::CaptureFacePhoto { transaction_id, .. } => {
+                oracle.entered.entry(*transaction_id).or_default().biometric = true;
+            }
+            _ => {}
+        }
+        match command {
             Command::UnlockDoor { transaction_id, .. } => {
                 prop_assert_eq!(
                     Some(*transaction_id),
@@ -332,6 +354,7 @@ fn check_batch(
                     "door opened after the outcome"
                 );
                 *oracle.unlocked.entry(*transaction_id).or_default() += 1;
+                oracle.entered.entry(*transaction_id).or_default().passage = true;
                 prop_assert_eq!(
                     oracle.unlocked[transaction_id],
                     1,
@@ -354,10 +377,55 @@ fn check_batch(
                     out[..at].contains(&Command::LockDoor),
                     "record without locking first"
                 );
+                check_timings(record, oracle.entered.get(&id))?;
             }
             _ => {}
         }
     }
+    Ok(())
+}
+
+/// Every stage the transaction went through has its time, whatever the ending; no stage time
+/// exceeds the whole; a decision has its time.
+fn check_timings(
+    record: &gate_core::OutcomeRecord,
+    entered: Option<&Entered>,
+) -> Result<(), TestCaseError> {
+    let t = &record.timings;
+    let id = record.transaction_id;
+    let entered = entered.ok_or_else(|| TestCaseError::fail(format!("{id}: no stage seen")))?;
+    prop_assert_eq!(
+        t.document_ms.is_some(),
+        entered.document,
+        "{} document_ms",
+        id
+    );
+    prop_assert_eq!(
+        t.biometric_ms.is_some(),
+        entered.biometric,
+        "{} biometric_ms",
+        id
+    );
+    prop_assert_eq!(t.passage_ms.is_some(), entered.passage, "{} passage_ms", id);
+    prop_assert_eq!(
+        t.decision_ms.is_some(),
+        record.decision.is_some(),
+        "{} decision_ms",
+        id
+    );
+    for stage in [t.document_ms, t.biometric_ms, t.passage_ms, t.decision_ms]
+        .into_iter()
+        .flatten()
+    {
+        prop_assert!(stage <= t.total_ms, "{}: a stage longer than the whole", id);
+    }
+    prop_assert!(t.face_bursts_ms.len() <= usize::from(record.attempts.face));
+    let bursts: u64 = t.face_bursts_ms.iter().sum();
+    prop_assert!(
+        bursts <= t.biometric_ms.unwrap_or(0),
+        "{}: bursts beyond biometric",
+        id
+    );
     Ok(())
 }
 

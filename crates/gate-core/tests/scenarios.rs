@@ -4,8 +4,9 @@ mod support;
 
 use gate_core::examples::specimen_facts;
 use gate_core::{
-    Authenticity, ChipReadResult, Command, Condition, Date, DocumentHash, Event, FaceAttempt,
-    Finger, FingerAttempt, GateProfile, Lights, Outcome, Prompt, ReasonCode, TransactionId,
+    Authenticity, ChipReadResult, ChipReadTimings, Command, Condition, Date, DocumentHash, Event,
+    FaceAttempt, Finger, FingerAttempt, GateProfile, Lights, Outcome, Prompt, ReasonCode,
+    TransactionId,
 };
 use support::{Harness, has};
 
@@ -147,6 +148,7 @@ fn deny_hold_expires_by_itself() {
         result: ChipReadResult::Failed {
             reason: ReasonCode::DocumentMalformed,
         },
+        timings: Default::default(),
     });
     assert_eq!(h.records()[0].reasons, [ReasonCode::DocumentMalformed]);
     assert_eq!(h.gate.next_deadline(), Some(h.now.monotonic_ms + 30_000));
@@ -265,6 +267,7 @@ fn ineligible_documents_are_denied_with_every_reason() {
             },
             denylisted: true,
         },
+        timings: Default::default(),
     });
     assert_eq!(
         h.records()[0].reasons,
@@ -321,6 +324,7 @@ fn results_of_another_transaction_are_ignored() {
     let stale = h.send(Event::ChipRead {
         transaction_id: TransactionId(99),
         result: support::good_read(),
+        timings: Default::default(),
     });
     assert!(stale.is_empty());
     h.chip_ok(1);
@@ -629,12 +633,147 @@ fn record_serialises_with_stable_field_names() {
     assert_eq!(json["decision"], "pass");
     assert_eq!(json["document_hash"], "42".repeat(32));
     assert_eq!(json["schema_version"], 1);
+    // The timings' names are read by central and listed in its OpenAPI file.
+    let timings = json["timings"].as_object().unwrap();
+    let mut names: Vec<&str> = timings.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "authenticity_ms",
+            "biometric_ms",
+            "chip_read_ms",
+            "decision_ms",
+            "document_ms",
+            "face_bursts_ms",
+            "passage_ms",
+            "total_ms"
+        ]
+    );
+    // A record written before the newer timings existed still reads.
+    let mut old = json.clone();
+    for name in [
+        "chip_read_ms",
+        "authenticity_ms",
+        "face_bursts_ms",
+        "decision_ms",
+    ] {
+        old["timings"].as_object_mut().unwrap().remove(name);
+    }
+    let read: gate_core::OutcomeRecord = serde_json::from_value(old).unwrap();
+    assert_eq!(read.timings.decision_ms, None);
+    assert!(read.timings.face_bursts_ms.is_empty());
+}
+
+#[test]
+fn a_pass_records_every_stage_it_went_through() {
+    let mut h = Harness::new(GateProfile::FaceGate);
+    h.present(1);
+    h.now = h.now.after_ms(1_500);
+    h.send(Event::ChipRead {
+        transaction_id: T1,
+        result: support::good_read(),
+        timings: ChipReadTimings {
+            read_ms: Some(1_100),
+            authenticity_ms: Some(250),
+        },
+    });
+    h.now = h.now.after_ms(700);
+    h.send(compared(0.2, 0.0));
+    h.now = h.now.after_ms(800);
+    h.send(compared(0.9, 0.0));
+    h.now = h.now.after_ms(2_000);
+    h.send(Event::PassageConfirmed);
+    let t = &h.records()[0].timings;
+    assert_eq!(t.document_ms, Some(1_500));
+    assert_eq!(
+        (t.chip_read_ms, t.authenticity_ms),
+        (Some(1_100), Some(250))
+    );
+    assert_eq!(t.face_bursts_ms, [700, 800]);
+    assert_eq!(t.biometric_ms, Some(1_500));
+    assert_eq!(
+        t.decision_ms,
+        Some(3_000),
+        "the door released after the match"
+    );
+    assert_eq!(t.passage_ms, Some(2_000));
+    assert_eq!(t.total_ms, 5_000);
+}
+
+#[test]
+fn a_deny_records_the_time_of_the_stage_it_ended_in() {
+    // Three face captures, all mismatches: the biometric time is there (it used to be null).
+    let mut h = Harness::new(GateProfile::FaceGate);
+    h.present(1);
+    h.now = h.now.after_ms(1_000);
+    h.chip_ok(1);
+    for _ in 0..3 {
+        h.now = h.now.after_ms(600);
+        h.send(compared(0.1, 0.0));
+    }
+    let record = h.records()[0].clone();
+    assert_eq!(record.outcome, Outcome::Denied);
+    assert_eq!(record.reasons, [ReasonCode::FaceMismatch]);
+    assert_eq!(record.attempts.face, 3);
+    let t = &record.timings;
+    assert_eq!(t.document_ms, Some(1_000));
+    assert_eq!(t.biometric_ms, Some(1_800));
+    assert_eq!(t.face_bursts_ms, [600, 600, 600]);
+    assert_eq!(t.decision_ms, Some(2_800), "the deny is the decision");
+    assert_eq!(t.passage_ms, None, "never reached");
+    assert_eq!(t.total_ms, 2_800);
+
+    // A refused document: the document time, the reader's own times, nothing after.
+    let mut h = Harness::new(GateProfile::FaceGate);
+    h.present(1);
+    h.now = h.now.after_ms(2_000);
+    h.send(Event::ChipRead {
+        transaction_id: T1,
+        result: ChipReadResult::Failed {
+            reason: ReasonCode::DocumentMalformed,
+        },
+        timings: ChipReadTimings {
+            read_ms: Some(1_900),
+            authenticity_ms: None,
+        },
+    });
+    let t = &h.records()[0].timings;
+    assert_eq!(t.document_ms, Some(2_000));
+    assert_eq!((t.chip_read_ms, t.authenticity_ms), (Some(1_900), None));
+    assert_eq!((t.biometric_ms, t.passage_ms), (None, None));
+    assert!(t.face_bursts_ms.is_empty());
+    assert_eq!(t.decision_ms, Some(2_000));
+
+    // A face capture that never answered: the biometric time until the timeout, no decision
+    // time for the burst cut short.
+    let mut h = Harness::new(GateProfile::FaceGate);
+    h.present(1);
+    h.chip_ok(1);
+    let timeout = h.gate.policy().face.capture_timeout_ms;
+    h.advance(timeout);
+    let record = h.records()[0].clone();
+    assert_eq!(record.reasons, [ReasonCode::FaceCaptureTimeout]);
+    assert_eq!(record.timings.biometric_ms, Some(timeout));
+    assert!(record.timings.face_bursts_ms.is_empty());
+
+    // Aborted by a fault while reading: the document time so far, no decision.
+    let mut h = Harness::new(GateProfile::FaceGate);
+    h.present(1);
+    h.now = h.now.after_ms(400);
+    h.send(Event::ConditionRaised {
+        condition: Condition::ChipReaderDown,
+    });
+    let t = &h.records()[0].timings;
+    assert_eq!(t.document_ms, Some(400));
+    assert_eq!(t.decision_ms, None);
 }
 
 fn chip_failed(reason: ReasonCode) -> Event {
     Event::ChipRead {
         transaction_id: T1,
         result: ChipReadResult::Failed { reason },
+        timings: Default::default(),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::health::{DeviceRole, HealthReporter, HealthSender};
 use crate::roles::{DeviceReport, DocumentReader};
 use crate::worker::{Inbox, Jobs, Next, Worker, WorkerError, serve};
 use devices::mrz_scanner::SerialMrzScanner;
-use gate_core::{Authenticity, Date, ReasonCode, TransactionId};
+use gate_core::{Authenticity, ChipReadTimings, Date, ReasonCode, TransactionId};
 use gate_protocol::Health;
 use mrtd::apdu::StatusWord;
 use mrtd::authenticity::trust::{TrustStore, TrustStoreConfig};
@@ -246,11 +246,18 @@ impl ChipThread {
                         self.send(DeviceReport::DocumentRead {
                             transaction_id,
                             result: Err(ReasonCode::ChipReadFailed),
+                            timings: ChipReadTimings::default(),
                         });
                         return;
                     }
                 };
-                let result = self.read_chip(&mrz).map(Box::new);
+                let started = Instant::now();
+                let mut timings = ChipReadTimings::default();
+                let result = self.read_chip(&mrz, &mut timings).map(Box::new);
+                // A read that failed took until now.
+                timings
+                    .read_ms
+                    .get_or_insert_with(|| millis(started.elapsed()));
                 self.state = State::Busy {
                     transaction_id,
                     since: Instant::now(),
@@ -259,6 +266,7 @@ impl ChipThread {
                 self.send(DeviceReport::DocumentRead {
                     transaction_id,
                     result,
+                    timings,
                 });
             }
             ChipJob::Discard { transaction_id } => {
@@ -383,7 +391,13 @@ impl ChipThread {
         }
     }
 
-    fn read_chip(&mut self, mrz: &Mrz) -> Result<ReadDocument, ReasonCode> {
+    /// Reads and checks the chip; `timings` gets the read's time (card wait, access, data
+    /// groups) and the authenticity checks' time as each finishes.
+    fn read_chip(
+        &mut self,
+        mrz: &Mrz,
+        timings: &mut ChipReadTimings,
+    ) -> Result<ReadDocument, ReasonCode> {
         let started = Instant::now();
         let password = PacePassword::Mrz(mrz.mrz_information().clone());
         // A passport moved on the reader mid-read (the card leaves the field and comes back)
@@ -409,6 +423,7 @@ impl ChipThread {
                 }
             }
         };
+        timings.read_ms = Some(millis(started.elapsed()));
         let dg1 = document.dg1().map_err(|err| {
             warn!(error = %err, "DG1 malformed");
             ReasonCode::DocumentMalformed
@@ -418,6 +433,7 @@ impl ChipThread {
             .ok()
             .and_then(|dg2| dg2.faces.into_iter().next())
             .map(|face| Zeroizing::new(face.data));
+        let checking = Instant::now();
         let authenticity = match &self.trust {
             Some(trust) => {
                 match authenticate_document(
@@ -450,6 +466,7 @@ impl ChipThread {
             }
             None => check_consistency(mrz, &dg1.mrz, &document),
         };
+        timings.authenticity_ms = Some(millis(checking.elapsed()));
         info!(
             access = ?document.access,
             apdus = chip.apdu_count(),
@@ -577,6 +594,10 @@ fn load_trust(config: &TrustStoreConfig) -> Option<TrustStore> {
             None
         }
     }
+}
+
+fn millis(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn unix_seconds() -> i64 {

@@ -7,7 +7,9 @@
 use crate::chip_worker::ReadDocument;
 use crate::lists::EnrolledTemplates;
 use crate::samples::{FingerSample, PhotoSample};
-use gate_core::{DocumentHash, FaceAttempt, Finger, FingerAttempt, ReasonCode, TransactionId};
+use gate_core::{
+    ChipReadTimings, DocumentHash, FaceAttempt, Finger, FingerAttempt, ReasonCode, TransactionId,
+};
 use zeroize::Zeroizing;
 
 /// What a device tells the main loop. A result and the personal data it produced travel in
@@ -24,6 +26,8 @@ pub enum DeviceReport {
         transaction_id: TransactionId,
         /// The document, or why it could not be read.
         result: Result<Box<ReadDocument>, ReasonCode>,
+        /// How long the reader took (nothing personal).
+        timings: ChipReadTimings,
     },
     /// A face burst was compared with the chip photo.
     FaceCompared {

@@ -461,12 +461,18 @@ impl Simulation {
                 simulated_denylist_hit: document == SimulatedDocument::Denylisted,
             })),
         };
+        // The simulated read takes its configured time; its verdict takes none.
+        let timings = gate_core::ChipReadTimings {
+            read_ms: Some(delay),
+            authenticity_ms: result.is_ok().then_some(0),
+        };
         self.later(
             delay,
             id,
             DeviceReport::DocumentRead {
                 transaction_id: id,
                 result,
+                timings,
             },
         );
     }

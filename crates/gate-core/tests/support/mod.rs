@@ -48,6 +48,7 @@ impl Harness {
         self.send(Event::ChipRead {
             transaction_id: TransactionId(id),
             result: good_read(),
+            timings: Default::default(),
         })
     }
 

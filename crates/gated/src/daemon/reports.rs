@@ -29,13 +29,16 @@ impl Daemon {
             DeviceReport::DocumentRead {
                 transaction_id,
                 result: Err(reason),
+                timings,
             } => self.feed(Event::ChipRead {
                 transaction_id,
                 result: ChipReadResult::Failed { reason },
+                timings,
             }),
             DeviceReport::DocumentRead {
                 transaction_id,
                 result: Ok(mut document),
+                timings,
             } => {
                 let hash = self
                     .hasher
@@ -47,6 +50,7 @@ impl Daemon {
                     return;
                 };
                 data.document_hash = Some(hash);
+                data.read_timings = timings;
                 if biocart {
                     data.document = Some(super::biocart::document_data(&document));
                 }
@@ -125,9 +129,9 @@ impl Daemon {
                 transaction_id,
                 listed,
             } => {
-                let Some(document) = self
+                let Some((document, timings)) = self
                     .data_of(transaction_id)
-                    .and_then(|data| data.read.take())
+                    .and_then(|data| Some((data.read.take()?, data.read_timings)))
                 else {
                     return;
                 };
@@ -152,6 +156,7 @@ impl Daemon {
                 self.feed(Event::ChipRead {
                     transaction_id,
                     result,
+                    timings,
                 });
             }
             StoreReport::Enrolment {

@@ -20,6 +20,8 @@ pub struct TransactionData {
     pub document_hash: Option<DocumentHash>,
     /// The document read, while its denylist lookup runs.
     pub read: Option<Box<ReadDocument>>,
+    /// How long the reader took on it (nothing personal; goes to the core with the read).
+    pub read_timings: gate_core::ChipReadTimings,
     /// The document data for the BioCart's booth record.
     pub document: Option<DocumentData>,
     /// The enrolled fingers and their templates (fingerprint gate).
@@ -43,6 +45,7 @@ impl TransactionData {
             id,
             document_hash: None,
             read: None,
+            read_timings: gate_core::ChipReadTimings::default(),
             document: None,
             enrolment: Vec::new(),
             fingers: Vec::new(),
