@@ -563,3 +563,114 @@ fn a_screen_section_is_checked_by_key() {
     let text = config.to_toml().unwrap();
     parse(&text, Path::new("fr.toml")).unwrap_or_else(|err| panic!("{err}"));
 }
+
+#[test]
+fn a_metrics_section_is_checked_by_key() {
+    // Absent: metrics off.
+    let mut config = parse(SIM, Path::new("sim.toml")).unwrap().config;
+    config.metrics = None;
+    let off = parse(&config.to_toml().unwrap(), Path::new("off.toml")).unwrap();
+    assert_eq!(off.config.metrics, None);
+
+    // Neither an address nor a file: refused, the section named.
+    config.metrics = Some(metrics::MetricsSection {
+        listen: None,
+        textfile: None,
+        textfile_interval_s: 15,
+    });
+    assert_eq!(keys_of(&config.to_toml().unwrap()), ["metrics"]);
+
+    // A relative textfile, a file the collector would not read, an interval out of range.
+    for (textfile, interval, key) in [
+        ("gated.prom", 15, "metrics.textfile"),
+        (
+            "/var/lib/prometheus/node-exporter/gated.txt",
+            15,
+            "metrics.textfile",
+        ),
+        ("/tmp/gated.prom", 0, "metrics.textfile_interval_s"),
+        ("/tmp/gated.prom", 3601, "metrics.textfile_interval_s"),
+    ] {
+        config.metrics = Some(metrics::MetricsSection {
+            listen: None,
+            textfile: Some(textfile.into()),
+            textfile_interval_s: interval,
+        });
+        assert_eq!(
+            keys_of(&config.to_toml().unwrap()),
+            [key],
+            "{textfile} {interval}"
+        );
+    }
+
+    // An address off loopback and a directory missing here are warnings, not refusals.
+    config.metrics = Some(metrics::MetricsSection {
+        listen: Some("0.0.0.0:9464".parse().unwrap()),
+        textfile: Some("/nonexistent-collector-dir/gated.prom".into()),
+        textfile_interval_s: 30,
+    });
+    let loaded = parse(&config.to_toml().unwrap(), Path::new("m.toml")).unwrap();
+    let warned: Vec<&str> = loaded.warnings.iter().map(|w| w.key.as_str()).collect();
+    assert!(warned.contains(&"metrics.listen"), "{warned:?}");
+    assert!(warned.contains(&"metrics.textfile"), "{warned:?}");
+    assert_eq!(loaded.config.metrics, config.metrics, "a typed round trip");
+
+    // An unknown key in the section is named.
+    let text = format!(
+        "{}\n[metrics]\nlisten = \"127.0.0.1:9464\"\nport = 9464\n",
+        {
+            let mut c = config.clone();
+            c.metrics = None;
+            c.to_toml().unwrap()
+        }
+    );
+    assert!(
+        keys_of(&text).iter().any(|k| k.starts_with("metrics")),
+        "{:?}",
+        keys_of(&text)
+    );
+}
+
+#[test]
+fn every_shipped_file_has_a_metrics_block_that_parses_once_uncommented() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../firmware-config");
+    for name in [
+        "sim-face-gate.toml",
+        "face-gate-example.toml",
+        "biocart-example.toml",
+        "fingerprint-gate-example.toml",
+    ] {
+        let path = dir.join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        // The block: `#[metrics]` and the `#key = value` lines after it.
+        let mut on = false;
+        let uncommented: Vec<String> = text
+            .lines()
+            .map(|line| {
+                on = line == "#[metrics]"
+                    || (on && line.starts_with('#') && !line.starts_with("# "));
+                if on {
+                    line[1..].to_owned()
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect();
+        let loaded = parse(&uncommented.join("\n"), &path).unwrap_or_else(|err| panic!("{err}"));
+        let metrics = loaded.config.metrics.expect(name);
+        assert_eq!(
+            metrics.listen,
+            Some("127.0.0.1:9464".parse().unwrap()),
+            "{name}"
+        );
+        assert_eq!(
+            metrics.textfile.as_deref(),
+            Some(Path::new("/var/lib/prometheus/node-exporter/gated.prom")),
+            "{name}"
+        );
+        assert!(
+            load(&path).unwrap().config.metrics.is_none(),
+            "{name}: off as shipped"
+        );
+    }
+}
