@@ -13,7 +13,6 @@
 //! ```
 
 pub mod door;
-pub mod metrics;
 pub mod operating_point;
 pub mod schema;
 pub mod screen;
@@ -57,8 +56,6 @@ pub struct GateConfig {
     pub reporting: ReportingSection,
     /// `[screen]`: the traveller's screen and the officer's view (off when absent).
     pub screen: Option<screen::ScreenSection>,
-    /// `[metrics]`: Prometheus metrics over HTTP or as a textfile (off when absent).
-    pub metrics: Option<metrics::MetricsSection>,
     /// `[policy]`, with the face thresholds resolved from `[policy.face]`'s operating point
     /// (see [`GateConfig::face_operating_points`]).
     pub policy: Policy,
@@ -162,9 +159,6 @@ impl GateConfig {
         put("reporting", toml::Value::try_from(&self.reporting))?;
         if let Some(screen) = &self.screen {
             put("screen", toml::Value::try_from(screen))?;
-        }
-        if let Some(metrics) = &self.metrics {
-            put("metrics", toml::Value::try_from(metrics))?;
         }
         let policy = PolicySection {
             eligibility: self.policy.eligibility.clone(),
@@ -302,8 +296,6 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
     let policy: Option<PolicySection> = take(&mut table, "policy", "policy", true, &mut problems);
     let screen: Option<screen::ScreenSection> =
         take(&mut table, "screen", "screen", false, &mut problems);
-    let metrics: Option<metrics::MetricsSection> =
-        take(&mut table, "metrics", "metrics", false, &mut problems);
     let simulation: Option<SimulationSection> =
         take(&mut table, "simulation", "simulation", false, &mut problems);
     let mut devices = Devices::default();
@@ -381,7 +373,6 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
         biocart,
         reporting: reporting.unwrap_or_default(),
         screen,
-        metrics,
         policy: core_policy(&policy),
         face_policy: policy.face,
         face_operating_points: FaceOperatingPoints::NotUsed,
@@ -683,13 +674,6 @@ fn validate(
             bad(&problem.key, problem.message);
         }
     }
-    if let Some(metrics) = &config.metrics {
-        let mut found = Vec::new();
-        metrics.validate(&mut found, warnings);
-        for problem in found {
-            bad(&problem.key, problem.message);
-        }
-    }
     if config.gate.profile == GateProfile::BioCart
         && matches!(devices.fingerprint, Some(FingerprintConfig::R30x { .. }))
         && config.biocart.is_none()
@@ -795,11 +779,31 @@ fn validate(
         ),
         Some(_) => {}
     }
-    if config.simulation.autopilot_interval_ms > 0 && !config.fully_simulated() {
+    if config.simulation.autopilot_interval_ms > 0
+        && !config.fully_simulated()
+        && config.simulation.demo_bench.is_none()
+    {
         bad(
             "simulation.autopilot_interval_ms",
-            "the autopilot only runs with every device simulated".into(),
+            "the autopilot needs every device simulated or a demo bench (simulation.demo_bench)"
+                .into(),
         );
+    }
+    match &config.simulation.demo_bench {
+        Some(path) if !path.is_absolute() => bad(
+            "simulation.demo_bench",
+            format!("{} must be an absolute path", path.display()),
+        ),
+        Some(_) if config.accepts_simulated_travellers() => bad(
+            "simulation.demo_bench",
+            "this gate's chip reader is simulated: it simulates its travellers itself".into(),
+        ),
+        Some(_) => warnings.push(Problem {
+            key: "simulation.demo_bench".into(),
+            message: "a demo bench (TEST TOOL) plays the travellers of this gate: never in service"
+                .into(),
+        }),
+        None => {}
     }
     config
 }

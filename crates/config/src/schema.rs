@@ -605,4 +605,11 @@ pub struct SimulationSection {
     /// When non-zero, a simulated traveller arrives every this many milliseconds (demo mode).
     #[serde(default)]
     pub autopilot_interval_ms: u64,
+    /// TEST TOOL: the Unix socket of a demo bench (`demo-bench` of the `virtual-epassport`
+    /// crate) standing in front of a gate whose devices are real. `gatectl simulate` and the
+    /// autopilot hand their traveller to it: it lays a virtual passport on the PC/SC reader,
+    /// types its MRZ on the scanner and shows a photo to the frame-folder camera, and the gate
+    /// reads, verifies and matches them like any traveller's. Never set on a gate in service.
+    #[serde(default)]
+    pub demo_bench: Option<PathBuf>,
 }

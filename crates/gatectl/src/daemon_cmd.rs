@@ -250,29 +250,49 @@ pub fn simulate(
     wait: Duration,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let Response::SimulationStarted { transaction_id } = call(
+    let Response::Status(report) = call(socket, Request::Status)? else {
+        bail!("unexpected answer to status");
+    };
+    let before = report.last_outcome.map(|last| last.transaction_id);
+    // A simulated gate names the transaction at once; in front of a demo bench the transaction
+    // starts when the gate has read the passport the bench laid down: the next decision.
+    let awaited = match call(
         socket,
         Request::Simulate {
             traveller: kind.traveller(),
         },
-    )?
-    else {
-        bail!("unexpected answer to simulate");
-    };
-    let Some(id) = transaction_id else {
-        if json {
-            println!("{}", serde_json::json!({ "transaction_id": null }));
-        } else {
-            println!("the gate did not take the traveller (busy, holding or out of service)");
+    )? {
+        Response::SimulationStarted {
+            transaction_id: Some(id),
+        } => Some(id),
+        Response::SimulationStarted {
+            transaction_id: None,
+        } => {
+            if json {
+                println!("{}", serde_json::json!({ "transaction_id": null }));
+            } else {
+                println!("the gate did not take the traveller (busy, holding or out of service)");
+            }
+            return Ok(ExitCode::FAILURE);
         }
-        return Ok(ExitCode::FAILURE);
+        Response::DemoTravellerSent { scene } => {
+            if !json {
+                println!("demo bench: {scene}");
+            }
+            None
+        }
+        other => bail!("unexpected answer to simulate: {other:?}"),
     };
     let deadline = std::time::Instant::now() + wait;
     let ended = loop {
         let Response::Status(report) = call(socket, Request::Status)? else {
             bail!("unexpected answer to status");
         };
-        if let Some(last) = report.last_outcome.filter(|last| last.transaction_id == id) {
+        let decided = report.last_outcome.filter(|last| match awaited {
+            Some(id) => last.transaction_id == id,
+            None => Some(last.transaction_id) != before,
+        });
+        if let Some(last) = decided {
             break Some(last);
         }
         if std::time::Instant::now() >= deadline {
@@ -284,16 +304,21 @@ pub fn simulate(
         if json {
             println!(
                 "{}",
-                serde_json::json!({ "transaction_id": id, "outcome": null })
+                serde_json::json!({ "transaction_id": awaited, "outcome": null })
             );
         } else {
+            let which = awaited.map_or_else(
+                || "the traveller".to_owned(),
+                |id| format!("transaction {id}"),
+            );
             println!(
-                "transaction {id}: no decision within {} s (see gatectl status)",
+                "{which}: no decision within {} s (see gatectl status)",
                 wait.as_secs()
             );
         }
         return Ok(ExitCode::FAILURE);
     };
+    let id = ended.transaction_id;
     let reasons: Vec<&str> = ended.reasons.iter().map(|r| r.as_str()).collect();
     if json {
         println!(

@@ -39,8 +39,9 @@ enum Command {
     /// Gate configuration files.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
-    /// Send a simulated traveller through a gate whose devices are all simulated and say what
-    /// the gate decided (exit 1 if it did not take the traveller or decide within --wait).
+    /// Send a simulated traveller through a gate whose devices are all simulated, or through the
+    /// demo bench before a demo gate's real devices, and say what the gate decided (exit 1 if it
+    /// did not take the traveller or decide within --wait).
     Simulate {
         #[command(flatten)]
         socket: daemon_cmd::SocketArg,

@@ -19,6 +19,7 @@ pub mod chip_worker;
 pub mod clock;
 pub mod control;
 pub mod daemon;
+pub mod demo_bench;
 pub mod door;
 pub mod event_kind;
 pub mod face_worker;

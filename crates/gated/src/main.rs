@@ -27,7 +27,8 @@ struct Cli {
     /// Override `storage.state_dir`.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
-    /// Simulated gates only: send a random simulated traveller every MS milliseconds (demo).
+    /// Simulated gates and gates before a demo bench only: send a random simulated traveller
+    /// every MS milliseconds (demo).
     #[arg(long, value_name = "MS")]
     simulate_travellers_every_ms: Option<u64>,
     /// Log as JSON lines instead of text.
@@ -103,8 +104,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = loaded.config;
     if let Some(ms) = cli.simulate_travellers_every_ms {
         anyhow::ensure!(
-            config.fully_simulated(),
-            "--simulate-travellers-every-ms needs a gate whose devices are all simulated"
+            config.fully_simulated() || config.simulation.demo_bench.is_some(),
+            "--simulate-travellers-every-ms needs a gate whose devices are all simulated or a demo bench"
         );
         config.simulation.autopilot_interval_ms = ms;
     }

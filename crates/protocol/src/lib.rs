@@ -35,7 +35,8 @@ pub enum Request {
         /// True to take the gate out of service.
         on: bool,
     },
-    /// Drive a simulated traveller through the gate (simulated devices only).
+    /// Drive a simulated traveller through the gate: through the simulated devices, or through
+    /// the demo bench in front of a gate with real devices (`[simulation] demo_bench`).
     Simulate {
         /// The traveller.
         traveller: SimulatedTraveller,
@@ -134,6 +135,13 @@ pub enum Response {
     SimulationStarted {
         /// The transaction the traveller's document opened, if the gate accepted it.
         transaction_id: Option<TransactionId>,
+    },
+    /// A gate on real devices in front of a demo bench (a TEST TOOL, `[simulation] demo_bench`)
+    /// handed the traveller to the bench, which laid the passport on the reader and put the
+    /// face before the camera; the transaction starts when the gate reads the document.
+    DemoTravellerSent {
+        /// What the bench put in front of the gate, in words (nothing personal).
+        scene: String,
     },
 }
 

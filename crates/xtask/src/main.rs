@@ -3,7 +3,9 @@
 //! - `setup`: installs what the gate and its tests need, idempotently (Debian packages, the
 //!   pinned ONNX Runtime library from PyPI verified by hash, public-domain test photos, Python
 //!   host libraries used to cross-check our protocol simulators).
-//! - `gate`: runs the simulated face gate end to end (gated in the foreground).
+//! - `gate`: runs the face gate end to end on the real engine before the demo bench (virtual
+//!   ePassport through pcscd, ONNX face match, central); `gate --simulated`: every device a
+//!   simulator.
 //! - `test`: setup, then formatting, lints and the whole test suite (what `.ci/run` calls).
 //!
 //! Everything it downloads comes from the package registries (Debian, PyPI, npm) and lands in
@@ -407,24 +409,84 @@ fn test() -> Result<()> {
     }
 }
 
+/// The built binaries (dev profile, shared with the test build).
+fn debug_bin_dir() -> PathBuf {
+    env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("target"))
+        .join("debug")
+}
+
+/// `cargo xtask gate [--simulated] [CONFIG]`: by default the face gate on the real engine
+/// before the demo bench (`firmware-config/demo-face-gate.toml`); `--simulated` runs the gate
+/// whose every device is a simulator (`firmware-config/sim-face-gate.toml`, no root needed).
 fn gate(args: &[String]) -> Result<()> {
+    let simulated = args.iter().any(|a| a == "--simulated");
+    let config = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map(PathBuf::from);
+    if simulated {
+        return simulated_gate(config);
+    }
+    if !is_root() {
+        return Err(
+            "the real-engine demo runs pcscd in a private mount namespace, which needs root: \
+             run `sudo -E cargo xtask gate` (or as root), or `cargo xtask gate --simulated` for \
+             the all-simulator gate"
+                .into(),
+        );
+    }
+    apt_install()?;
     install_onnxruntime()?;
+    install_test_photos()?;
     // The dev profile (dependencies optimised, see Cargo.toml) shares its build with
     // `cargo xtask test`, so the demo starts quickly after the tests; packages use --release.
+    run(cargo().args([
+        "build",
+        "-p",
+        "gated",
+        "-p",
+        "gatectl",
+        "-p",
+        "central",
+        "-p",
+        "virtual-epassport",
+        "--bin",
+        "gated",
+        "--bin",
+        "gatectl",
+        "--bin",
+        "central",
+        "--bin",
+        "demo-bench",
+    ]))?;
+    let config = config.unwrap_or_else(|| root().join("firmware-config/demo-face-gate.toml"));
+    let bin = debug_bin_dir();
+    run(Command::new(bin.join("demo-bench"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--bin-dir")
+        .arg(&bin)
+        .arg("--photos")
+        .arg(cache().join("test-photos"))
+        .arg("--models")
+        .arg(root().join("models"))
+        .arg("--onnxruntime")
+        .arg(ort_library()))
+}
+
+/// The gate whose every device is a simulator: the chip read and the face match are drawn by
+/// the simulator, no model is loaded and no central runs.
+fn simulated_gate(config: Option<PathBuf>) -> Result<()> {
     run(cargo().args(["build", "-p", "gated", "-p", "gatectl"]))?;
-    let config = args
-        .first()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("firmware-config/sim-face-gate.toml"));
+    let config = config.unwrap_or_else(|| root().join("firmware-config/sim-face-gate.toml"));
     let run_dir = cache().join("sim-gate");
     fs::create_dir_all(&run_dir).map_err(|e| e.to_string())?;
     let socket = run_dir.join("control.sock");
-    let target = env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("target"));
-    let bin = target.join("debug");
+    let bin = debug_bin_dir();
     eprintln!();
-    eprintln!("xtask: starting the simulated gate. In another terminal:");
+    eprintln!("xtask: starting the all-simulator gate. In another terminal:");
     eprintln!(
         "    {}/gatectl status --socket {}",
         bin.display(),
@@ -444,8 +506,7 @@ fn gate(args: &[String]) -> Result<()> {
         .arg(&socket)
         .arg("--state-dir")
         .arg(run_dir.join("state"))
-        .args(["--simulate-travellers-every-ms", "8000"])
-        .env("ORT_DYLIB_PATH", ort_library()))
+        .args(["--simulate-travellers-every-ms", "8000"]))
 }
 
 fn main() -> ExitCode {
@@ -455,7 +516,7 @@ fn main() -> ExitCode {
         Some("test") | Some("ci") => test(),
         Some("gate") => gate(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask setup | gate [CONFIG] | test");
+            eprintln!("usage: cargo xtask setup | gate [--simulated] [CONFIG] | test");
             return ExitCode::from(2);
         }
     };

@@ -2,6 +2,7 @@
 
 use super::{Answer, Awaited, Daemon, Pulse, WaitingReply};
 use crate::control::{Actor, ControlRequest};
+use crate::demo_bench;
 use crate::event_kind;
 use crate::store::StoreJob;
 use gate_core::{Condition, Event, TransactionId};
@@ -119,7 +120,30 @@ impl Daemon {
                 return;
             }
             Request::Simulate { traveller } => {
-                if !self.config.accepts_simulated_travellers() || self.simulator.is_none() {
+                if let Some(bench) = self.config.simulation.demo_bench.clone() {
+                    if !self.free_for_a_traveller() {
+                        ok(Response::SimulationStarted {
+                            transaction_id: None,
+                        })
+                    } else {
+                        // The bench lays the passport down and shows the face; the gate's own
+                        // devices take it from there. Answered without the loop waiting.
+                        tokio::spawn(async move {
+                            let answer = match demo_bench::hand_over(&bench, traveller).await {
+                                Ok(scene) => {
+                                    ResponseEnvelope::ok(id, Response::DemoTravellerSent { scene })
+                                }
+                                Err(error) => ResponseEnvelope::error(
+                                    id,
+                                    ErrorCode::NotAvailable,
+                                    error.to_string(),
+                                ),
+                            };
+                            let _ = reply.send(answer);
+                        });
+                        return;
+                    }
+                } else if !self.config.accepts_simulated_travellers() || self.simulator.is_none() {
                     ResponseEnvelope::error(
                         id,
                         ErrorCode::NotAvailable,
@@ -303,6 +327,17 @@ impl Daemon {
             self.feed(Event::OfficerReset);
             return;
         }
+        if let Some(bench) = self.config.simulation.demo_bench.clone() {
+            if self.free_for_a_traveller() {
+                tokio::spawn(async move {
+                    match demo_bench::hand_over(&bench, demo_bench_traveller()).await {
+                        Ok(scene) => info!(%scene, "autopilot: a traveller steps up to the bench"),
+                        Err(error) => warn!(%error, "autopilot: no traveller"),
+                    }
+                });
+            }
+            return;
+        }
         let roll: u8 = rand::random_range(0..100);
         let mut traveller = SimulatedTraveller::default();
         match roll {
@@ -315,6 +350,13 @@ impl Daemon {
         }
         traveller.enrolled = roll < 85;
         let _ = self.simulate(traveller);
+    }
+
+    /// No traveller inside, no deny hold and nothing keeping the gate out of service.
+    fn free_for_a_traveller(&self) -> bool {
+        self.gate.current_transaction().is_none()
+            && self.gate.holding_until().is_none()
+            && self.gate.snapshot().out_of_service_reasons.is_empty()
     }
 
     fn simulate(&mut self, traveller: SimulatedTraveller) -> Option<TransactionId> {
@@ -336,4 +378,18 @@ impl Daemon {
             None
         }
     }
+}
+
+/// The autopilot's next traveller at a demo bench: mostly genuine, with the impostors, expired,
+/// forged and once-unreadable passports a bench can play.
+fn demo_bench_traveller() -> SimulatedTraveller {
+    let mut traveller = SimulatedTraveller::default();
+    match rand::random_range(0..100_u8) {
+        0..70 => {}
+        70..82 => traveller.face_scores = vec![0.1],
+        82..88 => traveller.document = SimulatedDocument::Expired,
+        88..94 => traveller.document = SimulatedDocument::Forged,
+        _ => traveller.document = SimulatedDocument::UnreadableOnce,
+    }
+    traveller
 }
