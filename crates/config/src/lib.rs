@@ -13,6 +13,7 @@
 //! ```
 
 pub mod door;
+pub mod metrics;
 pub mod operating_point;
 pub mod schema;
 pub mod screen;
@@ -56,6 +57,8 @@ pub struct GateConfig {
     pub reporting: ReportingSection,
     /// `[screen]`: the traveller's screen and the officer's view (off when absent).
     pub screen: Option<screen::ScreenSection>,
+    /// `[metrics]`: Prometheus metrics over HTTP or as a textfile (off when absent).
+    pub metrics: Option<metrics::MetricsSection>,
     /// `[policy]`, with the face thresholds resolved from `[policy.face]`'s operating point
     /// (see [`GateConfig::face_operating_points`]).
     pub policy: Policy,
@@ -159,6 +162,9 @@ impl GateConfig {
         put("reporting", toml::Value::try_from(&self.reporting))?;
         if let Some(screen) = &self.screen {
             put("screen", toml::Value::try_from(screen))?;
+        }
+        if let Some(metrics) = &self.metrics {
+            put("metrics", toml::Value::try_from(metrics))?;
         }
         let policy = PolicySection {
             eligibility: self.policy.eligibility.clone(),
@@ -296,6 +302,8 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
     let policy: Option<PolicySection> = take(&mut table, "policy", "policy", true, &mut problems);
     let screen: Option<screen::ScreenSection> =
         take(&mut table, "screen", "screen", false, &mut problems);
+    let metrics: Option<metrics::MetricsSection> =
+        take(&mut table, "metrics", "metrics", false, &mut problems);
     let simulation: Option<SimulationSection> =
         take(&mut table, "simulation", "simulation", false, &mut problems);
     let mut devices = Devices::default();
@@ -373,6 +381,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
         biocart,
         reporting: reporting.unwrap_or_default(),
         screen,
+        metrics,
         policy: core_policy(&policy),
         face_policy: policy.face,
         face_operating_points: FaceOperatingPoints::NotUsed,
@@ -670,6 +679,13 @@ fn validate(
     if let Some(screen) = &config.screen {
         let mut found = Vec::new();
         screen.validate(&mut found);
+        for problem in found {
+            bad(&problem.key, problem.message);
+        }
+    }
+    if let Some(metrics) = &config.metrics {
+        let mut found = Vec::new();
+        metrics.validate(&mut found, warnings);
         for problem in found {
             bad(&problem.key, problem.message);
         }
