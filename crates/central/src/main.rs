@@ -30,16 +30,18 @@ struct Args {
     /// PostgreSQL connections per replica.
     #[arg(long, default_value_t = 8)]
     pool_size: usize,
+    /// Where to log: the journal under systemd (auto), the journal's native socket, or text or
+    /// JSON lines on stderr. Filter with RUST_LOG (e.g. `info,central::http=debug`).
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t)]
+    log: gate_logging::LogFormat,
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let args = Args::parse();
+    if let Err(err) = gate_logging::init(args.log, "RUST_LOG") {
+        eprintln!("central: {err}");
+        return ExitCode::FAILURE;
+    }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

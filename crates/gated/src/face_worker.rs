@@ -265,6 +265,7 @@ impl FaceThread {
                     let started = Instant::now();
                     let outcome = self.capture(transaction_id);
                     info!(
+                        transaction_id = %transaction_id,
                         attempt,
                         outcome = outcome_name(&outcome),
                         ms = started.elapsed().as_millis() as u64,

@@ -142,7 +142,7 @@ pub fn recover(outbox: &mut Outbox, kind: &str, now_unix_ms: i64) -> Result<Reco
             None,
         )?;
         tracing::warn!(
-            transaction = %open.transaction_id,
+            transaction_id = %open.transaction_id,
             stage = ?open.stage,
             decision = ?open.decision,
             "transaction cut short by the restart recorded as aborted"

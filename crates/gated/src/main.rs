@@ -31,25 +31,10 @@ struct Cli {
     /// every MS milliseconds (demo).
     #[arg(long, value_name = "MS")]
     simulate_travellers_every_ms: Option<u64>,
-    /// Log as JSON lines instead of text.
-    #[arg(long)]
-    log_json: bool,
-}
-
-fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GATED_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Under systemd the journal stamps every line; skip our own timestamps there.
-    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false);
-    match (json, journald) {
-        (true, _) => builder.json().init(),
-        (false, true) => builder.without_time().init(),
-        (false, false) => builder.init(),
-    }
+    /// Where to log: the journal under systemd (auto), the journal's native socket, or text or
+    /// JSON lines on stderr. Filter with GATED_LOG (e.g. `info,gated::door=debug`).
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t)]
+    log: gate_logging::LogFormat,
 }
 
 fn check_config(path: &std::path::Path) -> ExitCode {
@@ -129,7 +114,10 @@ fn main() -> ExitCode {
     if let Some(path) = &cli.check_config {
         return check_config(path);
     }
-    init_logging(cli.log_json);
+    if let Err(err) = gate_logging::init(cli.log, "GATED_LOG") {
+        eprintln!("gated: {err}");
+        return ExitCode::FAILURE;
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

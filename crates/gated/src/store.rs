@@ -410,7 +410,7 @@ impl Writer {
                 let ok = match journal::write_open(&mut self.outbox, &open) {
                     Ok(()) => true,
                     Err(err) => {
-                        error!(error = %err, transaction = %open.transaction_id, "{}", entry.failure());
+                        error!(error = %err, transaction_id = %open.transaction_id, "{}", entry.failure());
                         false
                     }
                 };
@@ -511,9 +511,9 @@ impl Writer {
         ) {
             Ok(_) => {
                 info!(
-                    transaction = %record.transaction_id,
+                    transaction_id = %record.transaction_id,
                     outcome = ?record.outcome,
-                    reasons = ?record.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                    reason = gate_logging::list(&record.reasons).as_deref(),
                     total_ms = record.timings.total_ms,
                     "transaction ended"
                 );
@@ -521,7 +521,7 @@ impl Writer {
                 self.report(StoreReport::OutcomeWritten { seq });
             }
             Err(err) => {
-                error!(error = %err, transaction = %record.transaction_id, "outcome not yet durable; kept in memory and retried");
+                error!(error = %err, transaction_id = %record.transaction_id, "outcome not yet durable; kept in memory and retried");
                 self.report(StoreReport::OutcomeFailed { seq, record, hold });
             }
         }

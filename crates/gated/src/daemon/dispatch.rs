@@ -73,7 +73,7 @@ impl Daemon {
         match &self.span {
             Some((current, span)) if *current == id => span.clone(),
             _ => {
-                let span = tracing::info_span!("transaction", id = %id);
+                let span = tracing::info_span!("transaction", transaction_id = %id);
                 self.span = Some((id, span.clone()));
                 span
             }
@@ -262,12 +262,9 @@ impl Daemon {
                 }
                 self.door.lock();
             }
-            Command::CallOfficer {
-                transaction_id,
-                reasons,
-            } => {
-                let reasons: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
-                warn!(transaction = ?transaction_id, ?reasons, "officer called");
+            // The transaction id is the span's.
+            Command::CallOfficer { reasons, .. } => {
+                warn!(reason = gate_logging::list(&reasons).as_deref(), "officer called");
             }
             Command::RecordOutcome { record } => {
                 self.last_outcome = Some(gate_protocol::LastOutcome {
@@ -320,7 +317,8 @@ impl Daemon {
     pub(super) fn start_recorded(&mut self, transaction_id: TransactionId, ok: bool) {
         let pending = self.pending_read.take_if(|id| *id == transaction_id);
         if self.go_on(pending.is_some(), transaction_id, ok, Step::ReadDocument) {
-            info!("reading chip");
+            // After the disk write: outside the transaction's span.
+            info!(transaction_id = %transaction_id, "reading chip");
             match &self.roles.reader {
                 Some(reader) => reader.read(transaction_id),
                 None => error!("no document reader configured"),
@@ -337,7 +335,7 @@ impl Daemon {
             self.door
                 .authorise(transaction_id, Duration::from_millis(for_ms));
             self.roles.traveller.door_released(transaction_id);
-            info!(for_ms, "door: passage authorised");
+            info!(transaction_id = %transaction_id, for_ms, "door: passage authorised");
         }
     }
 

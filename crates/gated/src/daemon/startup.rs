@@ -541,7 +541,7 @@ pub(super) async fn start(
     if let Some(hold) = recovery.hold {
         let remaining = u64::try_from(hold.until_unix_ms - now_unix).unwrap_or(0);
         warn!(
-            transaction = %hold.transaction_id,
+            transaction_id = %hold.transaction_id,
             remaining_ms = remaining,
             "restoring the deny hold the gate was in"
         );

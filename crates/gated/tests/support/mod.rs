@@ -176,13 +176,29 @@ impl Gated {
 
     /// Starts gated without waiting for its socket (for start-up failures).
     pub fn spawn(root: &Path, config: &GateConfig, env: &[(&str, &std::ffi::OsStr)]) -> Self {
+        Self::spawn_via(&[], root, config, env)
+    }
+
+    /// Like [`Gated::spawn`], through `launcher` (a program and its arguments that ends by
+    /// running the command it is given: `unshare`, `systemd-cat`, …), which gated replaces by
+    /// exec, keeping its process id.
+    pub fn spawn_via(
+        launcher: &[&std::ffi::OsStr],
+        root: &Path,
+        config: &GateConfig,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Self {
         let config_text = config.to_toml().unwrap();
         let config = root.join("gate.toml");
         std::fs::write(&config, config_text).unwrap();
         let socket = root.join("run/control.sock");
         let state_dir = root.join("state");
         let log = root.join("gated.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_gated"))
+        let gated = std::ffi::OsStr::new(env!("CARGO_BIN_EXE_gated"));
+        let (program, launcher_args) = launcher.split_first().unwrap_or((&gated, &[]));
+        let child = Command::new(program)
+            .args(launcher_args)
+            .args((!launcher.is_empty()).then_some(gated))
             .arg("--config")
             .arg(&config)
             .arg("--socket")
