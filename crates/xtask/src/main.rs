@@ -16,6 +16,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod tools;
+
 /// The ONNX Runtime release the face crate is built against (`ort` api-31).
 const ORT_VERSION: &str = "1.31.1";
 /// sha256 of the PyPI wheels the library is taken from.
@@ -396,6 +398,7 @@ fn test() -> Result<()> {
         // nextest does not run doctests: run them first, so the suite's closing line is
         // nextest's summary of the whole run.
         run(cargo().args(["test", "--workspace", "--doc"]))?;
+    tools::cargo_deny()?;
         run(cargo().args([
             "nextest",
             "run",
