@@ -394,11 +394,11 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    tools::cargo_deny()?;
     if has_nextest() {
         // nextest does not run doctests: run them first, so the suite's closing line is
         // nextest's summary of the whole run.
         run(cargo().args(["test", "--workspace", "--doc"]))?;
-    tools::cargo_deny()?;
         run(cargo().args([
             "nextest",
             "run",
