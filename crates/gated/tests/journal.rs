@@ -237,6 +237,8 @@ fn gated_and_central_write_structured_entries_to_the_journal_and_nothing_persona
         assert!(Instant::now() < deadline, "the deny did not reach central");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Central's answer, sent after its "ingested batch" line, has reached the gate.
+    gated.wait_for("central's acknowledgement", |s| s.outbox_pending == 0);
     assert!(gated.terminate().success());
     signal_term(central.child.id());
     assert!(central.child.wait().unwrap().success());
