@@ -264,7 +264,10 @@ impl Daemon {
             }
             // The transaction id is the span's.
             Command::CallOfficer { reasons, .. } => {
-                warn!(reason = gate_logging::list(&reasons).as_deref(), "officer called");
+                warn!(
+                    reason = gate_logging::list(&reasons).as_deref(),
+                    "officer called"
+                );
             }
             Command::RecordOutcome { record } => {
                 self.last_outcome = Some(gate_protocol::LastOutcome {
