@@ -216,13 +216,21 @@ fn run(args: &Args) -> anyhow::Result<()> {
         );
     }
     let _lock = lock(&layout.root)?;
-    for (what, port) in [("central", layout.central_port)].into_iter().chain(
-        layout
-            .config
-            .screen
-            .as_ref()
-            .map(|s| ("the screen", s.listen.port())),
-    ) {
+    let screen_port = layout.config.screen.as_ref().map(|s| s.listen.port());
+    let metrics_port = layout
+        .config
+        .metrics
+        .as_ref()
+        .and_then(|m| m.listen)
+        .map(|a| a.port());
+    for (what, port) in [
+        ("central", Some(layout.central_port)),
+        ("the screen", screen_port),
+        ("the metrics", metrics_port),
+    ]
+    .into_iter()
+    .filter_map(|(what, port)| Some((what, port?)))
+    {
         ensure!(
             TcpListener::bind(("127.0.0.1", port)).is_ok(),
             "port {port} for {what} is in use (another demo or central?): stop it, or change the port in {}",
@@ -441,6 +449,9 @@ fn announce(layout: &Layout, args: &Args) {
             "  Traveller's screen:  http://{}/   officer's view: http://{}/officer",
             screen.listen, screen.listen
         );
+    }
+    if let Some(listen) = layout.config.metrics.as_ref().and_then(|m| m.listen) {
+        eprintln!("  Metrics:             curl http://{listen}/metrics");
     }
     eprintln!("  Stop with Ctrl-C.");
     eprintln!();
