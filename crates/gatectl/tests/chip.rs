@@ -332,6 +332,19 @@ fn misbehaving_chips_and_readers_give_clear_errors() {
     assert_success(&output);
     bench.remove(card);
 
+    // A chip that answers 6A82 to every READ BINARY by short file identifier (as an independent
+    // emulator does) is read after SELECT by file identifier: EF.COM is not "missing".
+    let card = bench.insert(
+        &config,
+        Misbehaviour {
+            no_short_file_ids: true,
+            ..Misbehaviour::default()
+        },
+    );
+    let output = bench.read(&MRZ_ARGS);
+    assert_success(&output);
+    bench.remove(card);
+
     // A slow chip: the read gives up at the timeout instead of hanging.
     let card = bench.insert(
         &config,

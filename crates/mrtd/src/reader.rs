@@ -730,9 +730,10 @@ impl<T: CardTransport> ChipReader<T> {
         let chunk = self.read_len();
         let first = self.read_binary(file, true, 0, chunk)?;
         let first = match first.sw {
-            StatusWord::FILE_NOT_FOUND => return Ok(None),
             sw if sw.is_success() || sw == StatusWord::END_OF_FILE => first,
-            // Chips without SFI support: select the file explicitly, then read.
+            // Chips without SFI support (some answer 6A82, others another error): select the
+            // file by its identifier, then read. A file is absent only when SELECT says so; the
+            // cost is one APDU for a file the document really lacks.
             _ => {
                 let select = CommandApdu::new(0x00, 0xA4, 0x02, 0x0C)
                     .with_data(file.fid().to_be_bytes().to_vec());

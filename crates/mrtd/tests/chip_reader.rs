@@ -81,10 +81,10 @@ fn bac_document_read_end_to_end() {
         doc.check_hashes().unwrap(),
         [(1, Some(true)), (2, Some(true))]
     );
-    // CardAccess probe + SELECT + GET CHALLENGE + EXT AUTH + reads of COM, DG1, SOD (1 each)
-    // + DG2 in ceil(20_09x / 223) reads.
+    // CardAccess probe (READ BINARY by SFI, then SELECT: absent) + SELECT + GET CHALLENGE +
+    // EXT AUTH + reads of COM, DG1, SOD (1 each) + DG2 in ceil(20_09x / 223) reads.
     let dg2_len = doc.data_group(2).unwrap().len();
-    let expected = 4 + 3 + dg2_len.div_ceil(0xDF);
+    let expected = 5 + 3 + dg2_len.div_ceil(0xDF);
     assert_eq!(
         doc.apdu_count, expected,
         "APDUs for a 20 KB DG2 with short reads"

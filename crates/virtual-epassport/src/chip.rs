@@ -39,6 +39,9 @@ pub struct Misbehaviour {
     /// whole life, across power-ons): a transient secure-messaging error that a second read
     /// does not meet.
     pub wrong_mac_once_at: Option<usize>,
+    /// Answer 6A82 (file not found) to READ BINARY by short file identifier, as some chips and
+    /// emulators do: their files are read after SELECT by file identifier only.
+    pub no_short_file_ids: bool,
 }
 
 /// What the chip does with one APDU.
@@ -224,6 +227,9 @@ impl VirtualChip {
                     Some(_) => sw(StatusWord(0x6700)),
                     None => sw(StatusWord::INS_NOT_SUPPORTED),
                 }
+            }
+            (0xB0, p1, _) if p1 & 0x80 != 0 && self.misbehaviour.no_short_file_ids => {
+                sw(StatusWord::FILE_NOT_FOUND)
             }
             (0xB0, p1, p2) if p1 & 0x80 != 0 => match self.find_file(|f| f.sfi() == p1 & 0x1F) {
                 Some(f) if self.readable(f) => {

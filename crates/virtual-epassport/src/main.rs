@@ -82,6 +82,10 @@ struct Args {
     /// MISBEHAVIOUR: corrupt the MAC of the Nth protected response only (a transient error).
     #[arg(long, value_name = "N")]
     wrong_mac_once_at: Option<usize>,
+    /// MISBEHAVIOUR: answer 6A82 to READ BINARY by short file identifier (files are read after
+    /// SELECT only, as some chips and emulators do).
+    #[arg(long)]
+    no_sfi: bool,
     /// MISBEHAVIOUR: serve DG2 cut short while its TLV header keeps the full length.
     #[arg(long)]
     truncated_tlv: bool,
@@ -160,6 +164,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         pull_at_apdu: args.pull_at_apdu,
         no_extended_length: args.no_extended_length,
         wrong_mac_once_at: args.wrong_mac_once_at,
+        no_short_file_ids: args.no_sfi,
     };
     let mut chip = VirtualChip::new(document.clone(), misbehaviour);
     let options = VpcdOptions {

@@ -280,3 +280,36 @@ fn pace_cam_authenticates_the_chip_and_exposes_a_clone() {
         "{err}"
     );
 }
+
+/// A chip that answers SELECT by file identifier but 6A82 to READ BINARY by short file
+/// identifier (as an independent emulator does) is read whole, BAC and PACE alike, at the cost of
+/// one SELECT per file; a file the document really lacks (DG15 here) is still absent.
+#[test]
+fn a_chip_without_short_file_identifiers_is_read_after_select() {
+    let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg_20k());
+    for pace in [None, Some(PaceSuite::BrainpoolP256r1Aes128)] {
+        config.pace = pace;
+        let with_sfi = read(&config, Misbehaviour::default(), &mrz_password()).unwrap();
+        let without_sfi = read(
+            &config,
+            Misbehaviour {
+                no_short_file_ids: true,
+                ..Misbehaviour::default()
+            },
+            &mrz_password(),
+        )
+        .unwrap();
+        assert_eq!(without_sfi.com, with_sfi.com);
+        // EF.SOD is signed under a fresh test PKI for each chip: compare its size only.
+        assert_eq!(without_sfi.sod.len(), with_sfi.sod.len());
+        assert_eq!(without_sfi.card_access, with_sfi.card_access);
+        assert_eq!(without_sfi.data_groups, with_sfi.data_groups);
+        assert!(!without_sfi.data_groups.contains_key(&15));
+        assert!(
+            without_sfi.apdu_count > with_sfi.apdu_count,
+            "{} vs {}",
+            without_sfi.apdu_count,
+            with_sfi.apdu_count
+        );
+    }
+}
