@@ -26,6 +26,7 @@ use virtual_epassport::chip::{Misbehaviour, VirtualChip};
 use virtual_epassport::document::{Document, DocumentConfig, PaceSuite};
 use virtual_epassport::pcscd::IsolatedPcscd;
 use virtual_epassport::pki::{Pki, PkiOptions};
+use virtual_epassport::specimen;
 use virtual_epassport::vpcd::{VirtualCard, VpcdOptions};
 
 /// A TD3 MRZ of the ICAO specimen holder with a document that expires in 2034.
@@ -35,31 +36,12 @@ fn mrz() -> [String; 2] {
 
 /// The same holder's MRZ on document `number` (9 characters).
 fn mrz_with_number(number: &str) -> [String; 2] {
-    let digit = |data: &str| {
-        char::from(b'0' + mrtd::mrz::check_digit(data.as_bytes()).unwrap()).to_string()
-    };
-    let birth = "740812";
-    let expiry = "340415";
-    let optional = "ZE184226B<<<<<";
-    let (n, b, e, o) = (digit(number), digit(birth), digit(expiry), digit(optional));
-    let composite = digit(&format!("{number}{n}{birth}{b}{expiry}{e}{optional}{o}"));
-    [
-        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<".to_owned(),
-        format!("{number}{n}UTO{birth}{b}F{expiry}{e}{optional}{o}{composite}"),
-    ]
+    specimen::td3_mrz("UTO", number, "340415").unwrap()
 }
 
 /// The chip photo: a downscaled JPEG of the holder.
 fn chip_photo(name: &str) -> Vec<u8> {
-    let photo = image::open(artefacts::photos_dir().join(name)).unwrap();
-    let small = photo
-        .resize(300, 400, image::imageops::FilterType::Triangle)
-        .to_rgb8();
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
-        .encode_image(&small)
-        .unwrap();
-    jpeg
+    specimen::chip_photo(&artefacts::photos_dir().join(name)).unwrap()
 }
 
 struct Rig {

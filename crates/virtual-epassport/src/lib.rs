@@ -19,6 +19,7 @@ pub mod der;
 pub mod document;
 pub mod pcscd;
 pub mod pki;
+pub mod specimen;
 pub mod vpcd;
 
 /// The ICAO Doc 9303 Part 4 specimen TD3 MRZ (fictitious holder Anna Maria Eriksson, Utopia).

@@ -42,6 +42,7 @@ use virtual_epassport::chip::{Misbehaviour, VirtualChip};
 use virtual_epassport::document::{Document, DocumentConfig};
 use virtual_epassport::pcscd::IsolatedPcscd;
 use virtual_epassport::pki::{Pki, PkiOptions};
+use virtual_epassport::specimen;
 use virtual_epassport::vpcd::{VirtualCard, VpcdOptions};
 
 /// TEST TOOL: plays travellers in front of a demo face gate on real devices (virtual ePassport
@@ -600,14 +601,14 @@ impl Bench {
         }
         self.show(&self.photos.join(scene.camera_photo))?;
         self.documents += 1;
-        let lines = td3_mrz(
+        let lines = specimen::td3_mrz(
             &scene.nationality,
             &format!("D{:08}", self.documents),
             if scene.expired { "240415" } else { "340415" },
         )?;
         let mut document = DocumentConfig::new(
             &[&lines[0], &lines[1]],
-            chip_photo(&self.photos.join(scene.document_photo))?,
+            specimen::chip_photo(&self.photos.join(scene.document_photo))?,
         );
         if scene.forged {
             document.tamper_data_group = Some(2);
@@ -670,61 +671,5 @@ impl Bench {
                 .context("placing a frame")?;
         }
         Ok(())
-    }
-}
-
-/// The chip photo: the holder's photo downscaled to 300x400 and JPEG-encoded, as issuers do.
-fn chip_photo(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let photo = image::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let small = photo
-        .resize(300, 400, image::imageops::FilterType::Triangle)
-        .to_rgb8();
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
-        .encode_image(&small)
-        .context("encoding the chip photo")?;
-    Ok(jpeg)
-}
-
-/// The two MRZ lines of a TD3 passport of the ICAO specimen holder with document `number` (9
-/// characters), issued by and for `nationality`, expiring on `expiry` (YYMMDD).
-fn td3_mrz(nationality: &str, number: &str, expiry: &str) -> anyhow::Result<[String; 2]> {
-    ensure!(
-        nationality.len() == 3 && nationality.bytes().all(|b| b.is_ascii_uppercase()),
-        "nationality {nationality:?} is not an ICAO three-letter code"
-    );
-    let digit = |data: &str| -> anyhow::Result<String> {
-        let value = mrtd::mrz::check_digit(data.as_bytes())
-            .with_context(|| format!("{data:?} has characters an MRZ cannot hold"))?;
-        Ok(char::from(b'0' + value).to_string())
-    };
-    let birth = "740812";
-    let optional = "<<<<<<<<<<<<<<";
-    let (n, b, e, o) = (
-        digit(number)?,
-        digit(birth)?,
-        digit(expiry)?,
-        digit(optional)?,
-    );
-    let composite = digit(&format!("{number}{n}{birth}{b}{expiry}{e}{optional}{o}"))?;
-    let first = format!("P<{nationality}ERIKSSON<<ANNA<MARIA");
-    Ok([
-        format!("{first:<<44}"),
-        format!("{number}{n}{nationality}{birth}{b}F{expiry}{e}{optional}{o}{composite}"),
-    ])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bench_mrz_parses_with_valid_check_digits() {
-        let lines = td3_mrz("JPN", "D00000001", "340415").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(lines[0].len(), 44);
-        assert_eq!(lines[1].len(), 44);
-        let parsed = mrtd::mrz::Mrz::parse(&[&lines[0], &lines[1]]);
-        assert!(parsed.is_ok(), "{parsed:?}");
-        assert!(td3_mrz("jp", "D00000001", "340415").is_err());
     }
 }
