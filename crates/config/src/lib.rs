@@ -647,6 +647,48 @@ fn validate(
             });
         }
     }
+    if !(1..=3_600).contains(&config.reporting.heartbeat_s) {
+        bad(
+            "reporting.heartbeat_s",
+            format!("{} is outside 1..=3600", config.reporting.heartbeat_s),
+        );
+    }
+    match &config.gate.site {
+        Some(site) => {
+            let airport = &site.airport;
+            if !(3..=4).contains(&airport.len())
+                || !airport
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
+                bad(
+                    "gate.site.airport",
+                    format!("{airport:?} is not an IATA (3) or ICAO (4) airport code"),
+                );
+            }
+            for (key, value) in [
+                ("gate.site.terminal", &site.terminal),
+                ("gate.site.zone", &site.zone),
+            ] {
+                if value.is_empty()
+                    || value.len() > 32
+                    || !value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_. ".contains(&b))
+                {
+                    bad(
+                        key,
+                        format!("{value:?} must be 1-32 characters of A-Z, a-z, 0-9, '-', '_', '.', ' '"),
+                    );
+                }
+            }
+        }
+        None if config.central.is_some() => warnings.push(Problem {
+            key: "gate.site".into(),
+            message: "not set: central's fleet console and waiting times list this gate under no site".into(),
+        }),
+        None => {}
+    }
     if !(1..=86_400).contains(&config.reporting.throughput_period_s) {
         bad(
             "reporting.throughput_period_s",

@@ -17,6 +17,23 @@ pub struct GateSection {
     /// Free text for technicians.
     #[serde(default)]
     pub description: String,
+    /// Where the gate stands: the fleet console groups gates by site, and waiting times are
+    /// published per site.
+    #[serde(default)]
+    pub site: Option<Site>,
+}
+
+/// `gate.site`: where a gate stands, e.g. `{ airport = "HND", terminal = "T3", zone =
+/// "departures" }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// Airport: IATA three-letter or ICAO four-letter code, e.g. `HND` or `RJTT`.
+    pub airport: String,
+    /// Terminal, e.g. `T3`.
+    pub terminal: String,
+    /// Zone within the terminal, e.g. `departures` or `arrivals-north`.
+    pub zone: String,
 }
 
 /// `[control]`: the technicians' Unix socket.
@@ -584,18 +601,27 @@ pub struct ReportingSection {
     /// `gate.throughput` event (travellers, travellers per hour, time per traveller).
     #[serde(default = "default_throughput_period_s")]
     pub throughput_period_s: u64,
+    /// Seconds between two `gate.heartbeat` events (devices' health, out-of-service reasons,
+    /// software version, outbox depth, last sync): central tells a silent gate from an idle one.
+    #[serde(default = "default_heartbeat_s")]
+    pub heartbeat_s: u64,
 }
 
 impl Default for ReportingSection {
     fn default() -> Self {
         Self {
             throughput_period_s: default_throughput_period_s(),
+            heartbeat_s: default_heartbeat_s(),
         }
     }
 }
 
 fn default_throughput_period_s() -> u64 {
     900
+}
+
+fn default_heartbeat_s() -> u64 {
+    60
 }
 
 /// `[simulation]`: settings for simulated devices.

@@ -674,3 +674,34 @@ fn every_shipped_file_has_a_metrics_block_that_parses_once_uncommented() {
         );
     }
 }
+
+#[test]
+fn the_site_and_the_heartbeat_are_checked_by_key() {
+    let with_site = |site: &str| {
+        SIM.replace(
+            "site = { airport = \"HND\", terminal = \"T3\", zone = \"demo\" }",
+            site,
+        )
+    };
+    assert!(parse(&with_site(""), Path::new("t.toml")).is_ok());
+    assert_eq!(
+        keys_of(&with_site(
+            "site = { airport = \"hnd\", terminal = \"\", zone = \"dep/1\" }"
+        )),
+        ["gate.site.airport", "gate.site.terminal", "gate.site.zone"]
+    );
+    assert_eq!(
+        keys_of(&with_site(
+            "site = { airport = \"RJTT\", terminal = \"T3\", zone = \"departures\", gate = 1 }"
+        )),
+        ["gate.site.gate"]
+    );
+    assert_eq!(
+        keys_of(&(SIM.to_owned() + "\n[reporting]\nheartbeat_s = 0\n")),
+        ["reporting.heartbeat_s"]
+    );
+    // Without a site a gate that syncs is warned: central lists it under no site.
+    let text = with_site("") + "\n[central]\nurl = \"http://127.0.0.1:8090\"\n";
+    let loaded = parse(&text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(loaded.warnings.iter().any(|w| w.key == "gate.site"));
+}
