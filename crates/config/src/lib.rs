@@ -678,14 +678,18 @@ fn validate(
                 {
                     bad(
                         key,
-                        format!("{value:?} must be 1-32 characters of A-Z, a-z, 0-9, '-', '_', '.', ' '"),
+                        format!(
+                            "{value:?} must be 1-32 characters of A-Z, a-z, 0-9, '-', '_', '.', ' '"
+                        ),
                     );
                 }
             }
         }
         None if config.central.is_some() => warnings.push(Problem {
             key: "gate.site".into(),
-            message: "not set: central's fleet console and waiting times list this gate under no site".into(),
+            message:
+                "not set: central's fleet console and waiting times list this gate under no site"
+                    .into(),
         }),
         None => {}
     }
