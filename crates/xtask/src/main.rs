@@ -16,6 +16,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod package;
+
 mod tools;
 
 /// The ONNX Runtime release the face crate is built against (`ort` api-31).
@@ -71,6 +73,9 @@ const APT_PACKAGES: &[&str] = &[
     "fonts-noto-cjk",
     // the kiosk unit (systemd/gate-screen.service) is verified against the real binaries
     "cage",
+    // the package test: a booted Debian 12 container (cargo xtask package-test)
+    "debootstrap",
+    "systemd-container",
 ];
 
 /// axe-core (accessibility rules run inside the screen's page by its browser tests), from the
@@ -518,8 +523,12 @@ fn main() -> ExitCode {
         Some("setup") => setup(),
         Some("test") | Some("ci") => test(),
         Some("gate") => gate(&args[1..]),
+        Some("package") => package::package(&args[1..]),
+        Some("package-test") => package::package_test(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask setup | gate [--simulated] [CONFIG] | test");
+            eprintln!(
+                "usage: cargo xtask setup | gate [--simulated] [CONFIG] | test | package [--revision N] [--target TRIPLE] | package-test"
+            );
             return ExitCode::from(2);
         }
     };
