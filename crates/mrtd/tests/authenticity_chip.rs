@@ -20,6 +20,7 @@ use mrtd::authenticity::verify::{
     AuthenticityError, AuthenticityPolicy, CloneCheck, Requirement, authenticate_document,
 };
 use mrtd::bac::{self, BacKeys};
+use mrtd::crypto::verify::RsaPublicKey;
 use mrtd::crypto::{self, CipherSuite};
 use mrtd::ec::Curve;
 use mrtd::lds::HashAlgorithm;
@@ -427,17 +428,17 @@ fn required_checks_missing_from_the_chip_are_refused() {
 #[test]
 fn iso9796_2_with_openssl_key_sha1_and_sha256() {
     let (n, d) = rsa_private_key(&fixture("aa-rsa.key"));
-    let e = BigUint::from(65_537u32);
+    let key = RsaPublicKey::from_components(&n.to_bytes_be(), &[1, 0, 1]).unwrap();
     let challenge = [1u8, 2, 3, 4, 5, 6, 7, 8];
     for hash in [HashAlgorithm::Sha1, HashAlgorithm::Sha256] {
         let sig = sign_iso9796_2(&n, &d, &challenge, hash);
-        assert_eq!(verify_iso9796_2(&n, &e, &challenge, &sig).unwrap(), hash);
+        assert_eq!(verify_iso9796_2(&key, &challenge, &sig).unwrap(), hash);
         // Another challenge, or a modified signature, fails.
-        assert!(verify_iso9796_2(&n, &e, &[0u8; 8], &sig).is_err());
+        assert!(verify_iso9796_2(&key, &[0u8; 8], &sig).is_err());
         let mut bad = sig.clone();
         bad[5] ^= 1;
-        assert!(verify_iso9796_2(&n, &e, &challenge, &bad).is_err());
-        assert!(verify_iso9796_2(&n, &e, &challenge, &sig[1..]).is_err());
+        assert!(verify_iso9796_2(&key, &challenge, &bad).is_err());
+        assert!(verify_iso9796_2(&key, &challenge, &sig[1..]).is_err());
     }
 }
 

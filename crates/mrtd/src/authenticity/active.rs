@@ -7,11 +7,10 @@
 //! DG15 (and DG14) must themselves be verified by passive authentication: a key that is
 //! not covered by the SOD proves nothing.
 
-use num_bigint::BigUint;
-
 use super::der::{self, tag};
 use super::signature::{PublicKey, Scheme, SignatureError};
 use crate::apdu::{CardTransport, CommandApdu, StatusWord};
+use crate::crypto::verify::RsaPublicKey;
 use crate::lds::{Dg14, Dg15, HashAlgorithm};
 use crate::reader::{ChipReader, ReadError};
 use crate::security_info::SecurityInfoKind;
@@ -113,23 +112,16 @@ fn hash_from_trailer(id: u8) -> Option<HashAlgorithm> {
 /// Verifies an ISO/IEC 9796-2 scheme 1 signature (partial message recovery) over
 /// `M1 || challenge`, where M1 is recovered from the signature. Returns the hash used.
 pub fn verify_iso9796_2(
-    n: &BigUint,
-    e: &BigUint,
+    key: &RsaPublicKey,
     challenge: &[u8],
     signature: &[u8],
 ) -> Result<HashAlgorithm, ActiveAuthError> {
-    let k = n.bits().div_ceil(8) as usize;
-    if signature.len() != k {
-        return Err(ActiveAuthError::SignatureInvalid);
-    }
-    let s = BigUint::from_bytes_be(signature);
-    if &s >= n {
-        return Err(ActiveAuthError::SignatureInvalid);
-    }
-    let m = s.modpow(e, n).to_bytes_be();
-    // F = header 6A || M1 || H || trailer. The representative has the modulus length.
-    let mut f = vec![0u8; k.saturating_sub(m.len())];
-    f.extend_from_slice(&m);
+    // F = header 6A || M1 || H || trailer, of the modulus length (the RSA public operation
+    // is OpenSSL's).
+    let k = key.size();
+    let f = key
+        .public_operation(signature)
+        .ok_or(ActiveAuthError::SignatureInvalid)?;
     let (hash, trailer_len) = match f.as_slice() {
         [.., 0xBC] => (HashAlgorithm::Sha1, 1),
         [.., id, 0xCC] => (
@@ -168,8 +160,8 @@ pub fn verify_active_authentication(
         other => ActiveAuthError::KeyInvalid(other.to_string()),
     })?;
     match &key {
-        PublicKey::Rsa { n, e } => {
-            let hash = verify_iso9796_2(n, e, challenge, signature)?;
+        PublicKey::Rsa(rsa) => {
+            let hash = verify_iso9796_2(rsa, challenge, signature)?;
             Ok(ActiveAuthReport {
                 key: key.describe(),
                 scheme: format!("ISO9796-2-{}", format!("{hash:?}").to_uppercase()),
@@ -180,7 +172,7 @@ pub fn verify_active_authentication(
                 ActiveAuthError::KeyInvalid("EC Active Authentication key without DG14".into())
             })?;
             let hash = aa_hash_from_dg14(dg14)?;
-            let order_len = curve.order().bits().div_ceil(8) as usize;
+            let order_len = curve.order_len();
             // Plain r || s per TR-03111; some chips answer a DER Ecdsa-Sig-Value instead.
             let scheme = if signature.len() == 2 * order_len {
                 Scheme::EcdsaPlain(hash)

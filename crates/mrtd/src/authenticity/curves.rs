@@ -1,17 +1,23 @@
 //! Named prime curves for signature keys (document signers, CSCAs, Active Authentication,
 //! Chip Authentication), found by OID, by explicit domain parameters (real document signer
 //! certificates often spell the curve out instead of naming it) or by the ICAO standardised
-//! domain parameter id.
+//! domain parameter id. Signature keys on these curves are verified by OpenSSL
+//! ([`crate::crypto::verify`]); [`Curve`] (the crate's own arithmetic) remains for Chip
+//! Authentication's key agreement until that moves too.
 
-use num_bigint::BigUint;
-
+use crate::crypto::verify::CurveId;
 use crate::ec::Curve;
 use crate::security_info::ObjectIdentifier;
 
-struct NamedCurve {
-    name: &'static str,
+/// A named prime curve: its names, identifiers and domain parameters (hex).
+#[derive(Debug)]
+pub struct NamedCurve {
+    /// Name (`brainpoolP256r1`, `secp384r1`...).
+    pub name: &'static str,
     /// ICAO 9303 Part 11 standardised domain parameter id.
-    id: u32,
+    pub id: u32,
+    /// The curve for OpenSSL.
+    pub curve: CurveId,
     oid: &'static [u8],
     p: &'static str,
     a: &'static str,
@@ -24,6 +30,7 @@ struct NamedCurve {
 const CURVES: &[NamedCurve] = &[
     NamedCurve {
         name: "secp224r1",
+        curve: CurveId::Secp224r1,
         id: 10,
         oid: &[0x2B, 0x81, 0x04, 0x00, 0x21],
         p: "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF000000000000000000000001",
@@ -35,6 +42,7 @@ const CURVES: &[NamedCurve] = &[
     },
     NamedCurve {
         name: "brainpoolP224r1",
+        curve: CurveId::BrainpoolP224r1,
         id: 11,
         oid: &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x05],
         p: "D7C134AA264366862A18302575D1D787B09F075797DA89F57EC8C0FF",
@@ -46,6 +54,7 @@ const CURVES: &[NamedCurve] = &[
     },
     NamedCurve {
         name: "secp256r1",
+        curve: CurveId::Secp256r1,
         id: 12,
         oid: &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07],
         p: "FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF",
@@ -57,6 +66,7 @@ const CURVES: &[NamedCurve] = &[
     },
     NamedCurve {
         name: "brainpoolP256r1",
+        curve: CurveId::BrainpoolP256r1,
         id: 13,
         oid: &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07],
         p: "A9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377",
@@ -68,6 +78,7 @@ const CURVES: &[NamedCurve] = &[
     },
     NamedCurve {
         name: "brainpoolP320r1",
+        curve: CurveId::BrainpoolP320r1,
         id: 14,
         oid: &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x09],
         p: "D35E472036BC4FB7E13C785ED201E065F98FCFA6F6F40DEF4F92B9EC7893EC28FCD412B1F1B32E27",
@@ -79,6 +90,7 @@ const CURVES: &[NamedCurve] = &[
     },
     NamedCurve {
         name: "secp384r1",
+        curve: CurveId::Secp384r1,
         id: 15,
         oid: &[0x2B, 0x81, 0x04, 0x00, 0x22],
         p: "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFFFF0000000000000000FFFFFFFF",
@@ -90,6 +102,7 @@ const CURVES: &[NamedCurve] = &[
     },
     NamedCurve {
         name: "brainpoolP384r1",
+        curve: CurveId::BrainpoolP384r1,
         id: 16,
         oid: &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0B],
         p: "8CB91E82A3386D280F5D6F7E50E641DF152F7109ED5456B412B1DA197FB71123ACD3A729901D1A71874700133107EC53",
@@ -101,6 +114,7 @@ const CURVES: &[NamedCurve] = &[
     },
     NamedCurve {
         name: "brainpoolP512r1",
+        curve: CurveId::BrainpoolP512r1,
         id: 17,
         oid: &[0x2B, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0D],
         p: "AADD9DB8DBE9C48B3FD4E6AE33C9FC07CB308DB3B3C9D20ED6639CCA703308717D4D9B009BC66842AECDA12AE6A380E62881FF2F2D82C68528AA6056583A48F3",
@@ -112,6 +126,7 @@ const CURVES: &[NamedCurve] = &[
     },
     NamedCurve {
         name: "secp521r1",
+        curve: CurveId::Secp521r1,
         id: 18,
         oid: &[0x2B, 0x81, 0x04, 0x00, 0x23],
         p: "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
@@ -123,23 +138,89 @@ const CURVES: &[NamedCurve] = &[
     },
 ];
 
+impl NamedCurve {
+    /// Byte length of a field element (of each coordinate of an uncompressed point).
+    pub fn field_len(&self) -> usize {
+        self.p.len() / 2
+    }
+
+    /// Byte length of the group order (of each half of a plain `r || s` ECDSA signature).
+    pub fn order_len(&self) -> usize {
+        let n = self.n.trim_start_matches('0');
+        let top = n.chars().next().and_then(|c| c.to_digit(16)).unwrap_or(0);
+        let bits = 4 * n.len() - (4 - (32 - top.leading_zeros()) as usize);
+        bits.div_ceil(8)
+    }
+}
+
 fn build(c: &NamedCurve) -> Curve {
     Curve::from_hex_parameters(c.name, c.id, c.p, c.a, c.b, c.gx, c.gy, c.n)
 }
 
-/// The curve named by `oid` (namedCurve in an `id-ecPublicKey` key).
-pub fn by_oid(oid: &ObjectIdentifier) -> Option<Curve> {
-    CURVES.iter().find(|c| c.oid == oid.0.as_slice()).map(build)
+/// The named curve of `oid` (namedCurve in an `id-ecPublicKey` key).
+pub fn named_by_oid(oid: &ObjectIdentifier) -> Option<&'static NamedCurve> {
+    CURVES.iter().find(|c| c.oid == oid.0.as_slice())
 }
 
-/// The curve with ICAO standardised domain parameter id `id` (10, 11, 12 ... 18).
-pub fn by_standard_id(id: u64) -> Option<Curve> {
-    CURVES.iter().find(|c| u64::from(c.id) == id).map(build)
+/// The named curve with ICAO standardised domain parameter id `id` (10, 11, 12 ... 18).
+pub fn named_by_standard_id(id: u64) -> Option<&'static NamedCurve> {
+    CURVES.iter().find(|c| u64::from(c.id) == id)
+}
+
+/// Big-endian magnitude without leading zero bytes.
+fn magnitude(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
+}
+
+/// Whether the hex constant and the big-endian bytes are the same number.
+fn same_number(hex: &str, bytes: &[u8]) -> bool {
+    let hex = hex.trim_start_matches('0');
+    let bytes = magnitude(bytes);
+    let mut digits = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        digits.push_str(&format!("{b:02X}"));
+    }
+    digits.trim_start_matches('0') == hex
 }
 
 /// The named curve whose explicit domain parameters these are (`p`, `a`, `b`, the base
 /// point coordinates and the order, as big-endian magnitudes). `None` for any curve not in
 /// the table: arbitrary explicit parameters are never trusted as such.
+pub fn named_by_parameters(
+    p: &[u8],
+    a: &[u8],
+    b: &[u8],
+    gx: &[u8],
+    gy: &[u8],
+    n: &[u8],
+) -> Option<&'static NamedCurve> {
+    CURVES.iter().find(|c| {
+        [
+            (c.p, p),
+            (c.a, a),
+            (c.b, b),
+            (c.gx, gx),
+            (c.gy, gy),
+            (c.n, n),
+        ]
+        .iter()
+        .all(|(known, given)| same_number(known, given))
+    })
+}
+
+/// The curve named by `oid`, for the crate's own arithmetic.
+pub fn by_oid(oid: &ObjectIdentifier) -> Option<Curve> {
+    named_by_oid(oid).map(build)
+}
+
+/// The curve with ICAO standardised domain parameter id `id`, for the crate's own arithmetic.
+pub fn by_standard_id(id: u64) -> Option<Curve> {
+    named_by_standard_id(id).map(build)
+}
+
+/// The named curve of explicit domain parameters (see [`named_by_parameters`]), for the
+/// crate's own arithmetic.
 pub fn by_parameters(
     p: &[u8],
     a: &[u8],
@@ -148,16 +229,12 @@ pub fn by_parameters(
     gy: &[u8],
     n: &[u8],
 ) -> Option<Curve> {
-    let num = BigUint::from_bytes_be;
-    let hex = |s: &str| BigUint::parse_bytes(s.as_bytes(), 16);
-    let given = [num(p), num(a), num(b), num(gx), num(gy), num(n)];
-    CURVES
-        .iter()
-        .find(|c| {
-            let known = [c.p, c.a, c.b, c.gx, c.gy, c.n].map(hex);
-            known.iter().zip(&given).all(|(k, g)| k.as_ref() == Some(g))
-        })
-        .map(build)
+    named_by_parameters(p, a, b, gx, gy, n).map(build)
+}
+
+/// The curve of a [`NamedCurve`], for the crate's own arithmetic.
+pub fn arithmetic(curve: &NamedCurve) -> Curve {
+    build(curve)
 }
 
 #[cfg(test)]
@@ -184,5 +261,38 @@ mod tests {
             );
         }
         assert!(by_standard_id(99).is_none());
+        let order_lens: Vec<usize> = CURVES.iter().map(NamedCurve::order_len).collect();
+        assert_eq!(order_lens, [28, 28, 32, 32, 40, 48, 48, 64, 66]);
+        let bp256 = named_by_standard_id(13).unwrap();
+        let hex = |s: &str| {
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect::<Vec<u8>>()
+        };
+        let mut p = vec![0, 0];
+        p.extend(hex(bp256.p));
+        let found = named_by_parameters(
+            &p,
+            &hex(bp256.a),
+            &hex(bp256.b),
+            &hex(bp256.gx),
+            &hex(bp256.gy),
+            &hex(bp256.n),
+        );
+        assert_eq!(found.map(|c| c.name), Some("brainpoolP256r1"));
+        let mut n = hex(bp256.n);
+        n[31] ^= 1;
+        assert!(
+            named_by_parameters(
+                &p,
+                &hex(bp256.a),
+                &hex(bp256.b),
+                &hex(bp256.gx),
+                &hex(bp256.gy),
+                &n
+            )
+            .is_none()
+        );
     }
 }

@@ -3,9 +3,10 @@
 //! Authentication (DG15). [`verify::authenticate_document`] runs them all after a chip read;
 //! every failure maps to a stable reason code (`reason_code()`).
 //!
-//! Everything is pure Rust on this crate's own strict DER reader ([`der`]), `num-bigint`
-//! and the curve arithmetic of [`crate::ec`]; no clock is read (the verification time is an
-//! input) and no error carries personal data.
+//! Parsing is this crate's own strict DER reader ([`der`]); signature arithmetic is OpenSSL's
+//! ([`crate::crypto::verify`]); Chip Authentication's key agreement still uses the curve
+//! arithmetic of [`crate::ec`]. No clock is read (the verification time is an input) and no
+//! error carries personal data.
 //!
 //! - [`der`]: strict DER decoding (shortest lengths, no indefinite forms, bounds checked).
 //! - [`x509`]: certificates, names, CRLs, PEM.

@@ -1,15 +1,17 @@
 //! Signature verification for passive and active authentication: RSA PKCS#1 v1.5 and
-//! RSASSA-PSS (RFC 8017) and ECDSA (X9.62 / BSI TR-03111) with SHA-1/224/256/384/512, on
-//! `num-bigint` and this crate's curve arithmetic. Only public-key operations happen here,
-//! so nothing needs to be constant time.
+//! RSASSA-PSS (RFC 8017) and ECDSA (X9.62 / BSI TR-03111) with SHA-1/224/256/384/512. This
+//! module parses keys, signatures and algorithm identifiers (strict DER) and applies the
+//! ICAO policy (key sizes, curves); the arithmetic is OpenSSL's, through
+//! [`crate::crypto::verify`]. Only public-key operations happen here.
 
-use num_bigint::BigUint;
-
-use super::curves;
+use super::curves::{self, NamedCurve};
 use super::der::{self, DerError, Element, Reader, tag};
-use crate::ec::{Curve, Point};
+use crate::crypto::verify::{EcPublicKey, RsaPublicKey};
+use crate::ec::Curve;
 use crate::lds::HashAlgorithm;
 use crate::security_info::ObjectIdentifier;
+
+pub use crate::crypto::verify::{hash_len, hash_oid};
 
 /// DER value bytes of the object identifiers used here.
 pub mod oids {
@@ -74,28 +76,6 @@ impl AlgorithmIdentifier {
         };
         r.finish()?;
         Ok(AlgorithmIdentifier { oid, parameters })
-    }
-}
-
-/// Byte length of a hash output.
-pub fn hash_len(hash: HashAlgorithm) -> usize {
-    match hash {
-        HashAlgorithm::Sha1 => 20,
-        HashAlgorithm::Sha224 => 28,
-        HashAlgorithm::Sha256 => 32,
-        HashAlgorithm::Sha384 => 48,
-        HashAlgorithm::Sha512 => 64,
-    }
-}
-
-/// DER value of the hash algorithm's OID.
-pub fn hash_oid(hash: HashAlgorithm) -> &'static [u8] {
-    match hash {
-        HashAlgorithm::Sha1 => &[0x2B, 0x0E, 0x03, 0x02, 0x1A],
-        HashAlgorithm::Sha224 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04],
-        HashAlgorithm::Sha256 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01],
-        HashAlgorithm::Sha384 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02],
-        HashAlgorithm::Sha512 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03],
     }
 }
 
@@ -262,19 +242,14 @@ fn pss_parameters(params: Option<&[u8]>) -> Result<Scheme, SignatureError> {
 
 /// A public key from a SubjectPublicKeyInfo.
 pub enum PublicKey {
-    /// RSA modulus and public exponent.
-    Rsa {
-        /// Modulus.
-        n: BigUint,
-        /// Public exponent.
-        e: BigUint,
-    },
+    /// An RSA key.
+    Rsa(RsaPublicKey),
     /// An EC point on a named (or matched explicit) curve.
     Ec {
         /// The curve.
-        curve: Curve,
-        /// The public point.
-        point: Point,
+        curve: &'static NamedCurve,
+        /// The key.
+        key: EcPublicKey,
     },
 }
 
@@ -302,11 +277,19 @@ impl PublicKey {
             let params = alg
                 .parameters
                 .ok_or_else(|| SignatureError::InvalidKey("EC key without curve".into()))?;
-            let curve = ec_curve(&params)?;
-            let point = curve
-                .decode(key)
-                .map_err(|e| SignatureError::InvalidKey(format!("EC point: {e}")))?;
-            return Ok(PublicKey::Ec { curve, point });
+            let curve = ec_named_curve(&params)?;
+            // Uncompressed points only (BSI TR-03111 and every document seen); OpenSSL
+            // refuses points that are not on the curve.
+            let field_len = curve.field_len();
+            if key.len() != 1 + 2 * field_len || key[0] != 0x04 {
+                return Err(SignatureError::InvalidKey(format!(
+                    "EC point: point encoding of {} bytes",
+                    key.len()
+                )));
+            }
+            let key = EcPublicKey::from_point(curve.curve, key)
+                .map_err(|e| SignatureError::InvalidKey(e.to_string()))?;
+            return Ok(PublicKey::Ec { curve, key });
         }
         Err(SignatureError::Unsupported(format!(
             "public key {}",
@@ -319,25 +302,28 @@ impl PublicKey {
         let what = "RSAPublicKey";
         let seq = der::parse_exact(der_key, tag::SEQUENCE, what)?;
         let mut r = seq.reader(what);
-        let n = BigUint::from_bytes_be(der::unsigned_integer(&r.read()?, what)?);
-        let e = BigUint::from_bytes_be(der::unsigned_integer(&r.read()?, what)?);
+        let n = magnitude(der::unsigned_integer(&r.read()?, what)?);
+        let e = magnitude(der::unsigned_integer(&r.read()?, what)?);
         r.finish()?;
-        if n.bits() < 1000 || n.bits() > 8192 {
+        let n_bits = bit_length(n);
+        if !(1000..=8192).contains(&n_bits) {
             return Err(SignatureError::InvalidKey(format!(
-                "RSA modulus of {} bits",
-                n.bits()
+                "RSA modulus of {n_bits} bits"
             )));
         }
-        if e < BigUint::from(3u32) || !e.bit(0) || e.bits() > 64 {
+        let e_odd = e.last().is_some_and(|b| b & 1 == 1);
+        if bit_length(e) > 64 || !e_odd || (e.len() == 1 && e[0] < 3) {
             return Err(SignatureError::InvalidKey("RSA public exponent".into()));
         }
-        Ok(PublicKey::Rsa { n, e })
+        let key = RsaPublicKey::from_components(n, e)
+            .map_err(|e| SignatureError::InvalidKey(e.to_string()))?;
+        Ok(PublicKey::Rsa(key))
     }
 
     /// `RSA-2048`, `ECDSA brainpoolP256r1`...
     pub fn describe(&self) -> String {
         match self {
-            PublicKey::Rsa { n, .. } => format!("RSA-{}", n.bits()),
+            PublicKey::Rsa(key) => format!("RSA-{}", key.bits()),
             PublicKey::Ec { curve, .. } => format!("EC {}", curve.name),
         }
     }
@@ -361,28 +347,24 @@ impl PublicKey {
         signature: &[u8],
     ) -> Result<(), SignatureError> {
         let ok = match (self, scheme) {
-            (PublicKey::Rsa { n, e }, Scheme::RsaPkcs1(hash)) => {
-                let em = rsa_public(n, e, signature)?;
-                pkcs1_v15_matches(&em, hash, digest)
+            (PublicKey::Rsa(key), Scheme::RsaPkcs1(hash)) => {
+                key.verify_pkcs1_v15(hash, digest, signature)
             }
             (
-                PublicKey::Rsa { n, e },
+                PublicKey::Rsa(key),
                 Scheme::RsaPss {
                     hash,
                     mgf_hash,
                     salt_len,
                 },
-            ) => {
-                let em = rsa_public(n, e, signature)?;
-                pss_matches(&em, n.bits(), hash, mgf_hash, salt_len, digest)
-            }
-            (PublicKey::Ec { curve, point }, Scheme::EcdsaDer(_)) => {
+            ) => key.verify_pss(hash, mgf_hash, salt_len, digest, signature),
+            (PublicKey::Ec { key, .. }, Scheme::EcdsaDer(_)) => {
                 let (r, s) = ecdsa_der_signature(signature)?;
-                ecdsa_verify(curve, point, digest, &r, &s)
+                key.verify_ecdsa(digest, r, s)
             }
-            (PublicKey::Ec { curve, point }, Scheme::EcdsaPlain(_)) => {
+            (PublicKey::Ec { curve, key }, Scheme::EcdsaPlain(_)) => {
                 let (r, s) = ecdsa_plain_signature(curve, signature)?;
-                ecdsa_verify(curve, point, digest, &r, &s)
+                key.verify_ecdsa(digest, r, s)
             }
             (key, scheme) => {
                 return Err(SignatureError::Unsupported(format!(
@@ -404,6 +386,11 @@ impl PublicKey {
 /// OID, explicit `ECParameters` matched against the known named curves, or (in DG14 and
 /// EF.CardSecurity) an INTEGER standardised domain parameter id.
 pub fn ec_curve(params: &[u8]) -> Result<Curve, SignatureError> {
+    ec_named_curve(params).map(curves::arithmetic)
+}
+
+/// The named curve of EC key parameters; see [`ec_curve`].
+pub fn ec_named_curve(params: &[u8]) -> Result<&'static NamedCurve, SignatureError> {
     let what = "EC parameters";
     let mut outer = Reader::new(params, what);
     let element = outer.read()?;
@@ -411,7 +398,7 @@ pub fn ec_curve(params: &[u8]) -> Result<Curve, SignatureError> {
     match element.tag {
         tag::OID => {
             let oid = der::oid(&element, what)?;
-            curves::by_oid(&oid)
+            curves::named_by_oid(&oid)
                 .ok_or_else(|| SignatureError::Unsupported(format!("curve {}", oid.dotted())))
         }
         tag::SEQUENCE => {
@@ -440,13 +427,13 @@ pub fn ec_curve(params: &[u8]) -> Result<Curve, SignatureError> {
                     ));
                 }
             };
-            curves::by_parameters(p, a, b, gx, gy, n).ok_or_else(|| {
+            curves::named_by_parameters(p, a, b, gx, gy, n).ok_or_else(|| {
                 SignatureError::Unsupported("explicit EC parameters of an unknown curve".into())
             })
         }
         tag::INTEGER => {
             let id = der::small_integer(&element, what)?;
-            curves::by_standard_id(id)
+            curves::named_by_standard_id(id)
                 .ok_or_else(|| SignatureError::Unsupported(format!("domain parameter id {id}")))
         }
         _ => Err(SignatureError::Unsupported(
@@ -455,157 +442,45 @@ pub fn ec_curve(params: &[u8]) -> Result<Curve, SignatureError> {
     }
 }
 
-/// `s^e mod n` as a big-endian block of the modulus length.
-fn rsa_public(n: &BigUint, e: &BigUint, signature: &[u8]) -> Result<Vec<u8>, SignatureError> {
-    let k = n.bits().div_ceil(8) as usize;
-    if signature.len() != k {
-        return Err(SignatureError::Invalid);
-    }
-    let s = BigUint::from_bytes_be(signature);
-    if &s >= n {
-        return Err(SignatureError::Invalid);
-    }
-    let m = s.modpow(e, n).to_bytes_be();
-    let mut em = vec![0u8; k - m.len()];
-    em.extend_from_slice(&m);
-    Ok(em)
+/// Big-endian magnitude without leading zero bytes.
+fn magnitude(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
 }
 
-/// EMSA-PKCS1-v1_5 comparison; DigestInfo with or without the NULL parameters.
-fn pkcs1_v15_matches(em: &[u8], hash: HashAlgorithm, digest: &[u8]) -> bool {
-    let oid = der::encode(tag::OID, hash_oid(hash));
-    let with_null = [oid.clone(), vec![tag::NULL, 0]].concat();
-    [with_null, oid].iter().any(|alg| {
-        let digest_info = der::encode(
-            tag::SEQUENCE,
-            &[
-                der::encode(tag::SEQUENCE, alg),
-                der::encode(tag::OCTET_STRING, digest),
-            ]
-            .concat(),
-        );
-        let Some(ps_len) = em.len().checked_sub(digest_info.len() + 3) else {
-            return false;
-        };
-        if ps_len < 8 {
-            return false;
-        }
-        let mut expected = vec![0x00, 0x01];
-        expected.extend(std::iter::repeat_n(0xFF, ps_len));
-        expected.push(0x00);
-        expected.extend_from_slice(&digest_info);
-        expected == em
-    })
+/// Bit length of a big-endian magnitude without leading zero bytes.
+fn bit_length(magnitude: &[u8]) -> u32 {
+    match magnitude.first() {
+        None => 0,
+        Some(first) => 8 * (magnitude.len() as u32 - 1) + (8 - first.leading_zeros()),
+    }
 }
 
-/// MGF1 (RFC 8017 B.2.1).
-pub fn mgf1(hash: HashAlgorithm, seed: &[u8], len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len + 64);
-    let mut counter = 0u32;
-    while out.len() < len {
-        out.extend(hash.digest(&[seed, &counter.to_be_bytes()].concat()));
-        counter = counter.wrapping_add(1);
-    }
-    out.truncate(len);
-    out
-}
-
-/// EMSA-PSS-VERIFY (RFC 8017 9.1.2) on the `k`-byte block `em` of a `mod_bits` modulus.
-fn pss_matches(
-    em_full: &[u8],
-    mod_bits: u64,
-    hash: HashAlgorithm,
-    mgf_hash: HashAlgorithm,
-    salt_len: usize,
-    digest: &[u8],
-) -> bool {
-    let em_bits = (mod_bits - 1) as usize;
-    let em_len = em_bits.div_ceil(8);
-    let Some(skip) = em_full.len().checked_sub(em_len) else {
-        return false;
-    };
-    if em_full[..skip].iter().any(|&b| b != 0) {
-        return false;
-    }
-    let em = &em_full[skip..];
-    let h_len = hash_len(hash);
-    let needed = salt_len.checked_add(h_len + 2);
-    if digest.len() != h_len || needed.is_none_or(|n| em_len < n) || em.last() != Some(&0xBC) {
-        return false;
-    }
-    let db_len = em_len - h_len - 1;
-    let (masked_db, rest) = em.split_at(db_len);
-    let h = &rest[..h_len];
-    let top_bits = 8 * em_len - em_bits;
-    let top_mask = 0xFFu8.checked_shr(top_bits as u32).unwrap_or(0);
-    if masked_db.first().is_some_and(|b| b & !top_mask != 0) {
-        return false;
-    }
-    let mut db: Vec<u8> = masked_db
-        .iter()
-        .zip(mgf1(mgf_hash, h, db_len))
-        .map(|(a, b)| a ^ b)
-        .collect();
-    if let Some(first) = db.first_mut() {
-        *first &= top_mask;
-    }
-    let ps_len = db_len - salt_len - 1;
-    if db[..ps_len].iter().any(|&b| b != 0) || db[ps_len] != 0x01 {
-        return false;
-    }
-    let salt = &db[ps_len + 1..];
-    let m_prime = [&[0u8; 8][..], digest, salt].concat();
-    hash.digest(&m_prime) == h
-}
-
-fn ecdsa_der_signature(signature: &[u8]) -> Result<(BigUint, BigUint), SignatureError> {
+/// `r` and `s` of a DER `Ecdsa-Sig-Value`, as big-endian magnitudes.
+fn ecdsa_der_signature(signature: &[u8]) -> Result<(&[u8], &[u8]), SignatureError> {
     let what = "ECDSA signature";
     let seq =
         der::parse_exact(signature, tag::SEQUENCE, what).map_err(|_| SignatureError::Invalid)?;
     let mut r = seq.reader(what);
-    let parse = |r: &mut Reader<'_>| -> Result<BigUint, SignatureError> {
+    let mut parse = || -> Result<&[u8], SignatureError> {
         let e = r.read().map_err(|_| SignatureError::Invalid)?;
-        Ok(BigUint::from_bytes_be(
-            der::unsigned_integer(&e, what).map_err(|_| SignatureError::Invalid)?,
-        ))
+        der::unsigned_integer(&e, what).map_err(|_| SignatureError::Invalid)
     };
-    let (rr, s) = (parse(&mut r)?, parse(&mut r)?);
+    let (rr, s) = (parse()?, parse()?);
     r.finish().map_err(|_| SignatureError::Invalid)?;
     Ok((rr, s))
 }
 
-fn ecdsa_plain_signature(
-    curve: &Curve,
-    signature: &[u8],
-) -> Result<(BigUint, BigUint), SignatureError> {
-    let order_len = curve.order().bits().div_ceil(8) as usize;
+/// `r` and `s` of a plain `r || s` signature (BSI TR-03111), each of the order's length.
+fn ecdsa_plain_signature<'a>(
+    curve: &NamedCurve,
+    signature: &'a [u8],
+) -> Result<(&'a [u8], &'a [u8]), SignatureError> {
+    let order_len = curve.order_len();
     if signature.len() != 2 * order_len {
         return Err(SignatureError::Invalid);
     }
-    let (r, s) = signature.split_at(order_len);
-    Ok((BigUint::from_bytes_be(r), BigUint::from_bytes_be(s)))
-}
-
-/// ECDSA verification (X9.62, BSI TR-03111 4.2.1.2).
-pub fn ecdsa_verify(curve: &Curve, q: &Point, digest: &[u8], r: &BigUint, s: &BigUint) -> bool {
-    let n = curve.order();
-    let zero = BigUint::ZERO;
-    if *r == zero || *s == zero || r >= n || s >= n || !curve.is_on_curve(q) {
-        return false;
-    }
-    let mut e = BigUint::from_bytes_be(digest);
-    let digest_bits = (digest.len() * 8) as u64;
-    if digest_bits > n.bits() {
-        e >>= digest_bits - n.bits();
-    }
-    let w = s.modpow(&(n - 2u32), n);
-    let u1 = (e * &w) % n;
-    let u2 = (r * &w) % n;
-    let x = curve.add(&curve.mul(&u1, curve.generator()), &curve.mul(&u2, q));
-    match x {
-        Point::Infinity => false,
-        Point::Affine { x, .. } => (x % n) == *r,
-    }
+    Ok(signature.split_at(order_len))
 }
 
 #[cfg(test)]
@@ -613,22 +488,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mgf1_known_answer() {
-        // MGF1-SHA1("foo", 3) = 1ac907 (widely published test value).
-        assert_eq!(mgf1(HashAlgorithm::Sha1, b"foo", 3), vec![0x1A, 0xC9, 0x07]);
-        assert_eq!(
-            mgf1(HashAlgorithm::Sha1, b"bar", 5),
-            vec![0xBC, 0x0C, 0x65, 0x5E, 0x01]
-        );
-    }
-
-    #[test]
-    fn ecdsa_round_trip_with_own_signer() {
-        // Sign with the textbook formula and verify; a flipped bit must fail.
+    fn ecdsa_round_trip_with_a_textbook_signer() {
+        // Sign with the textbook formula (num-bigint, test only) and verify through OpenSSL,
+        // plain and DER; a changed message, r = 0 and s = n must fail.
+        use crate::ec::Point;
+        use num_bigint::BigUint;
         let curve = curves::by_standard_id(13).unwrap();
+        let named = curves::named_by_standard_id(13).unwrap();
         let n = curve.order().clone();
         let d = curve.random_scalar().unwrap();
         let q = curve.mul(&d, curve.generator());
+        let key = PublicKey::Ec {
+            curve: named,
+            key: EcPublicKey::from_point(named.curve, &curve.encode(&q)).unwrap(),
+        };
         let digest = HashAlgorithm::Sha256.digest(b"message");
         let e = BigUint::from_bytes_be(&digest);
         let k = curve.random_scalar().unwrap();
@@ -637,11 +510,40 @@ mod tests {
         };
         let r = x % &n;
         let s = (k.modpow(&(&n - 2u32), &n) * (e + &r * &d)) % &n;
-        assert!(ecdsa_verify(&curve, &q, &digest, &r, &s));
-        let other = HashAlgorithm::Sha256.digest(b"messagf");
-        assert!(!ecdsa_verify(&curve, &q, &other, &r, &s));
-        assert!(!ecdsa_verify(&curve, &q, &digest, &BigUint::ZERO, &s));
-        assert!(!ecdsa_verify(&curve, &q, &digest, &r, &n));
+        let plain =
+            |r: &BigUint, s: &BigUint| [curve.field_bytes(r), curve.field_bytes(s)].concat();
+        let scheme = Scheme::EcdsaPlain(HashAlgorithm::Sha256);
+        assert_eq!(key.verify(scheme, b"message", &plain(&r, &s)), Ok(()));
+        let int = |v: &BigUint| {
+            let mut bytes = v.to_bytes_be();
+            if bytes[0] & 0x80 != 0 {
+                bytes.insert(0, 0);
+            }
+            der::encode(tag::INTEGER, &bytes)
+        };
+        let der_sig = der::encode(tag::SEQUENCE, &[int(&r), int(&s)].concat());
+        let der_scheme = Scheme::EcdsaDer(HashAlgorithm::Sha256);
+        assert_eq!(key.verify(der_scheme, b"message", &der_sig), Ok(()));
+        assert_eq!(
+            key.verify(scheme, b"messagf", &plain(&r, &s)),
+            Err(SignatureError::Invalid)
+        );
+        assert_eq!(
+            key.verify(scheme, b"message", &plain(&BigUint::ZERO, &s)),
+            Err(SignatureError::Invalid)
+        );
+        assert_eq!(
+            key.verify(scheme, b"message", &plain(&r, &n)),
+            Err(SignatureError::Invalid)
+        );
+        assert!(matches!(
+            key.verify(
+                Scheme::RsaPkcs1(HashAlgorithm::Sha256),
+                b"message",
+                &der_sig
+            ),
+            Err(SignatureError::Unsupported(_))
+        ));
     }
 
     #[test]
