@@ -1,14 +1,12 @@
-//! Short-Weierstrass elliptic-curve arithmetic over prime fields, for PACE Generic Mapping.
+//! Short-Weierstrass elliptic-curve arithmetic over prime fields with `num-bigint`.
 //!
-//! PACE needs what ordinary ECDH APIs do not offer: scalar multiplication of an arbitrary
-//! (mapped) generator and point addition. This module implements it with `num-bigint` in
-//! affine coordinates for the standardised PACE curves brainpoolP256r1, brainpoolP384r1,
-//! secp256r1 and secp384r1. It is verified against the ICAO 9303 Part 11 Appendix G values and
-//! by order checks (`n * G = O`) for every curve.
+//! PACE no longer uses it (its arithmetic is OpenSSL's, [`crate::crypto::ecc`], constant time
+//! for secrets). It is left for Chip Authentication's ECDH ([`crate::authenticity::chip`]) and
+//! for test doubles and the virtual ePassport (chip keys), until issue 18 moves those too. It
+//! implements affine arithmetic for the standardised curves, checked by order checks
+//! (`n * G = O`) for every curve.
 //!
-//! It is not constant time. PACE keys are ephemeral (one use, discarded after the session)
-//! and the computation runs on the reader host, which bounds the exposure; a hardened
-//! deployment could swap this module for constant-time curve crates.
+//! It is not constant time.
 
 use std::fmt;
 

@@ -11,9 +11,10 @@
 //! - [`apdu`]: command/response APDUs (short and extended length), status words, the
 //!   [`apdu::CardTransport`] trait.
 //! - [`crypto`]: key derivation, 3DES/AES CBC, ISO 9797-1 padding and MAC algorithm 3,
-//!   AES-CMAC, session keys.
-//! - [`ec`]: prime-curve arithmetic for PACE Generic Mapping (brainpoolP256r1/P384r1,
-//!   secp256r1/secp384r1).
+//!   AES-CMAC, session keys; signature verification ([`crypto::verify`]) and PACE's curve
+//!   arithmetic ([`crypto::ecc`], constant time for secrets) over OpenSSL.
+//! - [`ec`]: `num-bigint` prime-curve arithmetic, left for Chip Authentication's ECDH and the
+//!   test doubles.
 //! - [`bac`], [`pace`]: Basic Access Control and PACE-ECDH-GM / -CAM, terminal and chip sides.
 //! - [`sm`]: secure messaging for 3DES and AES sessions, both directions.
 //! - [`security_info`]: SecurityInfos of EF.CardAccess and DG14.

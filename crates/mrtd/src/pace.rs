@@ -3,17 +3,23 @@
 //! and secp384r1.
 //!
 //! Sans-IO: [`PaceTerminal`] turns each General Authenticate response into the next command;
-//! [`PaceChip`] is the chip side (test doubles, the virtual ePassport). Integrated Mapping,
-//! Chip Authentication Mapping and DH groups are not supported and are reported as such.
+//! [`PaceChip`] is the chip side (test doubles, the virtual ePassport). Chip Authentication
+//! Mapping (AES) is supported; Integrated Mapping and DH groups are not, and are reported as
+//! such.
+//!
+//! The curve arithmetic is OpenSSL's ([`crate::crypto::ecc`]): every multiplication by a
+//! secret (mapping key, ephemeral key, nonce, chip key) is a single-term multiplication,
+//! computed in constant time, and secret scalars are cleared when dropped.
 
 use std::fmt;
 
-use num_bigint::BigUint;
 use sha1::{Digest, Sha1};
+use zeroize::Zeroizing;
 
 use crate::apdu::CommandApdu;
+use crate::authenticity::curves;
+use crate::crypto::ecc::{EcCurve, EcError, Point, Scalar};
 use crate::crypto::{self, CipherSuite, CryptoError, KdfCounter, SessionKeys};
-use crate::ec::{Curve, EcError, Point};
 use crate::mrz::MrzInformation;
 use crate::security_info::{ID_PACE, ObjectIdentifier, PaceInfo};
 use crate::sm::SecureMessaging;
@@ -142,14 +148,19 @@ pub fn protocol_parameters(
     }
 }
 
+/// The standardised domain parameter ids PACE runs on here (12 secp256r1,
+/// 13 brainpoolP256r1, 15 secp384r1, 16 brainpoolP384r1).
+const PACE_PARAMETER_IDS: [u64; 4] = [12, 13, 15, 16];
+
+/// The named curve of a PACE standardised domain parameter id, if supported.
+fn pace_curve(id: Option<u64>) -> Option<&'static curves::NamedCurve> {
+    id.filter(|id| PACE_PARAMETER_IDS.contains(id))
+        .and_then(curves::named_by_standard_id)
+}
+
 /// True if this implementation can run the PACEInfo (ECDH-GM on a supported curve).
 pub fn is_supported(info: &PaceInfo) -> bool {
-    protocol_parameters(&info.protocol).is_ok()
-        && info
-            .parameter_id
-            .and_then(|id| u32::try_from(id).ok())
-            .and_then(Curve::by_parameter_id)
-            .is_some()
+    protocol_parameters(&info.protocol).is_ok() && pace_curve(info.parameter_id).is_some()
 }
 
 /// MSE:Set AT selecting PACE. The parameter id (tag 0x84) is included when asked, which
@@ -184,7 +195,8 @@ fn dynamic_object(data: &[u8], tag: u32) -> Result<Vec<u8>, PaceError> {
 
 /// Shared protocol context of both sides.
 struct Context {
-    curve: Curve,
+    curve: EcCurve,
+    curve_name: &'static str,
     mapping: Mapping,
     cipher: CipherSuite,
     protocol: ObjectIdentifier,
@@ -200,13 +212,11 @@ impl Drop for Context {
 impl Context {
     fn new(info: &PaceInfo, password: &PacePassword) -> Result<Context, PaceError> {
         let (mapping, cipher) = protocol_parameters(&info.protocol)?;
-        let curve = info
-            .parameter_id
-            .and_then(|id| u32::try_from(id).ok())
-            .and_then(Curve::by_parameter_id)
+        let named = pace_curve(info.parameter_id)
             .ok_or(PaceError::UnsupportedParameters(info.parameter_id))?;
         Ok(Context {
-            curve,
+            curve: EcCurve::new(named.curve)?,
+            curve_name: named.name,
             mapping,
             cipher,
             protocol: info.protocol.clone(),
@@ -214,22 +224,17 @@ impl Context {
         })
     }
 
-    /// Generic Mapping: G~ = s * G + H, with H = sk_map * pk_map_other.
-    fn map(
-        &self,
-        nonce: &[u8],
-        sk_map: &BigUint,
-        pk_map_other: &Point,
-    ) -> Result<Point, PaceError> {
-        let h = self.curve.mul(sk_map, pk_map_other);
-        if h == Point::Infinity {
+    /// Generic Mapping: G~ = s * G + H, with H = sk_map * pk_map_other. Each product has one
+    /// secret factor and is computed alone (OpenSSL's constant-time ladder); the sum adds
+    /// two points.
+    fn map(&self, nonce: &[u8], sk_map: &Scalar, pk_map_other: &Point) -> Result<Point, PaceError> {
+        let h = self.curve.mul(sk_map, pk_map_other)?;
+        if self.curve.is_infinity(&h) {
             return Err(PaceError::Infinity);
         }
-        let s = BigUint::from_bytes_be(nonce);
-        let g = self
-            .curve
-            .add(&self.curve.mul(&s, self.curve.generator()), &h);
-        if g == Point::Infinity {
+        let s = self.curve.scalar_from_bytes(nonce)?;
+        let g = self.curve.add(&self.curve.mul_generator(&s)?, &h)?;
+        if self.curve.is_infinity(&g) {
             return Err(PaceError::Infinity);
         }
         Ok(g)
@@ -238,31 +243,38 @@ impl Context {
     /// K = x(sk_eph * pk_eph_other), session keys from K.
     fn agree(
         &self,
-        sk_eph: &BigUint,
+        sk_eph: &Scalar,
         pk_own: &Point,
         pk_other: &Point,
     ) -> Result<SessionKeys, PaceError> {
-        if pk_own == pk_other {
+        if self.curve.equal(pk_own, pk_other)? {
             return Err(PaceError::ReflectedKey);
         }
-        match self.curve.mul(sk_eph, pk_other) {
-            Point::Infinity => Err(PaceError::Infinity),
-            Point::Affine { x, .. } => Ok(SessionKeys::derive(
-                &self.curve.field_bytes(&x),
-                self.cipher,
-            )),
+        let shared = self.curve.mul(sk_eph, pk_other)?;
+        if self.curve.is_infinity(&shared) {
+            return Err(PaceError::Infinity);
         }
+        let x = Zeroizing::new(self.curve.x_coordinate(&shared)?);
+        Ok(SessionKeys::derive(&x, self.cipher))
     }
 
-    fn token_input(&self, point: &Point) -> Vec<u8> {
+    /// A point's encoding; the point at infinity (only from degenerate fixed keys) has none.
+    fn encode(&self, point: &Point) -> Result<Vec<u8>, PaceError> {
+        self.curve.encode(point).map_err(|e| match e {
+            EcError::Infinity => PaceError::Infinity,
+            other => PaceError::Ec(other),
+        })
+    }
+
+    fn token_input(&self, point: &Point) -> Result<Vec<u8>, PaceError> {
         let mut inner = tlv::encode(0x06, &self.protocol.0);
-        inner.extend(tlv::encode(0x86, &self.curve.encode(point)));
-        tlv::encode(0x7F49, &inner)
+        inner.extend(tlv::encode(0x86, &self.encode(point)?));
+        Ok(tlv::encode(0x7F49, &inner))
     }
 
     /// Authentication token over the other side's ephemeral public key.
     fn token(&self, keys: &SessionKeys, point: &Point) -> Result<[u8; 8], PaceError> {
-        let input = self.token_input(point);
+        let input = self.token_input(point)?;
         Ok(match self.cipher {
             CipherSuite::Tdes => crypto::mac(self.cipher, &keys.mac, &crypto::pad(&input, 8))?,
             _ => crypto::mac(self.cipher, &keys.mac, &input)?,
@@ -274,9 +286,9 @@ impl Context {
         crypto::encrypt_block(self.cipher, &keys.enc, &vec![0xFF; self.cipher.block_len()])
     }
 
-    fn scalar(&self, bytes: Option<&[u8]>) -> Result<BigUint, PaceError> {
+    fn scalar(&self, bytes: Option<&[u8]>) -> Result<Scalar, PaceError> {
         match bytes {
-            Some(b) => Ok(BigUint::from_bytes_be(b) % self.curve.order()),
+            Some(b) => Ok(self.curve.scalar_from_bytes(b)?),
             None => Ok(self.curve.random_scalar()?),
         }
     }
@@ -302,11 +314,11 @@ enum Stage {
 /// Terminal side of PACE-ECDH-GM.
 pub struct PaceTerminal {
     ctx: Context,
-    sk_map: BigUint,
-    sk_eph: BigUint,
+    sk_map: Scalar,
+    sk_eph: Scalar,
     stage: Stage,
     pk_map_ic: Option<Point>,
-    chip_authentication_data: Option<BigUint>,
+    chip_authentication_data: Option<Scalar>,
 }
 
 impl fmt::Debug for PaceTerminal {
@@ -314,7 +326,7 @@ impl fmt::Debug for PaceTerminal {
         write!(
             f,
             "PaceTerminal({}, {:?})",
-            self.ctx.curve.name, self.ctx.cipher
+            self.ctx.curve_name, self.ctx.cipher
         )
     }
 }
@@ -382,12 +394,10 @@ impl PaceTerminal {
             &vec![0; self.ctx.cipher.block_len()],
             &z,
         )?;
-        let pk_map = self.ctx.curve.mul(&self.sk_map, self.ctx.curve.generator());
+        let pk_map = self.ctx.curve.mul_generator(&self.sk_map)?;
+        let encoded = self.ctx.encode(&pk_map)?;
         self.stage = Stage::Mapping { nonce };
-        Ok(general_authenticate(
-            &tlv::encode(0x81, &self.ctx.curve.encode(&pk_map)),
-            false,
-        ))
+        Ok(general_authenticate(&tlv::encode(0x81, &encoded), false))
     }
 
     /// Handles the step 2 response (chip mapping key) and returns the step 3 command
@@ -401,13 +411,11 @@ impl PaceTerminal {
             .curve
             .decode(&dynamic_object(response_data, 0x82)?)?;
         let generator = self.ctx.map(nonce, &self.sk_map, &pk_map_ic)?;
-        let pk_eph = self.ctx.curve.mul(&self.sk_eph, &generator);
+        let pk_eph = self.ctx.curve.mul(&self.sk_eph, &generator)?;
+        let encoded = self.ctx.encode(&pk_eph)?;
         self.stage = Stage::Agreement { generator };
         self.pk_map_ic = Some(pk_map_ic);
-        Ok(general_authenticate(
-            &tlv::encode(0x83, &self.ctx.curve.encode(&pk_eph)),
-            false,
-        ))
+        Ok(general_authenticate(&tlv::encode(0x83, &encoded), false))
     }
 
     /// Handles the step 3 response (chip ephemeral key) and returns the step 4 command
@@ -420,7 +428,7 @@ impl PaceTerminal {
             .ctx
             .curve
             .decode(&dynamic_object(response_data, 0x84)?)?;
-        let own = self.ctx.curve.mul(&self.sk_eph, generator);
+        let own = self.ctx.curve.mul(&self.sk_eph, generator)?;
         let keys = self.ctx.agree(&self.sk_eph, &own, &other)?;
         let token = self.ctx.token(&keys, &other)?;
         self.stage = Stage::Token { keys, own, other };
@@ -446,7 +454,8 @@ impl PaceTerminal {
                 &self.ctx.cam_iv(keys)?,
                 &encrypted,
             )?;
-            self.chip_authentication_data = Some(BigUint::from_bytes_be(crypto::unpad(&plain)?));
+            let ca = self.ctx.curve.scalar_from_bytes(crypto::unpad(&plain)?)?;
+            self.chip_authentication_data = Some(ca);
         }
         let sm = SecureMessaging::new(keys.clone(), &[]);
         self.stage = Stage::Done;
@@ -462,7 +471,11 @@ impl PaceTerminal {
             return Err(PaceError::ChipAuthenticationDataMissing);
         };
         let pk_ic = self.ctx.curve.decode(chip_public_key)?;
-        if &self.ctx.curve.mul(ca, &pk_ic) == pk_map_ic {
+        if self
+            .ctx
+            .curve
+            .equal(&self.ctx.curve.mul(ca, &pk_ic)?, pk_map_ic)?
+        {
             Ok(())
         } else {
             Err(PaceError::ChipAuthenticationFailed)
@@ -474,10 +487,10 @@ impl PaceTerminal {
 pub struct PaceChip {
     ctx: Context,
     nonce: Vec<u8>,
-    sk_map: BigUint,
-    sk_eph: BigUint,
+    sk_map: Scalar,
+    sk_eph: Scalar,
     stage: Stage,
-    chip_key: Option<BigUint>,
+    chip_key: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl fmt::Debug for PaceChip {
@@ -485,7 +498,7 @@ impl fmt::Debug for PaceChip {
         write!(
             f,
             "PaceChip({}, {:?})",
-            self.ctx.curve.name, self.ctx.cipher
+            self.ctx.curve_name, self.ctx.cipher
         )
     }
 }
@@ -508,7 +521,7 @@ impl PaceChip {
 
     /// Sets the chip's static private key, needed for Chip Authentication Mapping.
     pub fn with_chip_key(mut self, private_key: &[u8]) -> PaceChip {
-        self.chip_key = Some(BigUint::from_bytes_be(private_key) % self.ctx.curve.order());
+        self.chip_key = Some(Zeroizing::new(private_key.to_vec()));
         self
     }
 
@@ -556,19 +569,17 @@ impl PaceChip {
             }
             Stage::Mapping { .. } => {
                 let pk_map_ifd = curve.decode(&dynamic_object(command_data, 0x81)?)?;
-                let pk_map = curve.mul(&self.sk_map, curve.generator());
+                let pk_map = curve.mul_generator(&self.sk_map)?;
                 let generator = self.ctx.map(&self.nonce, &self.sk_map, &pk_map_ifd)?;
+                let encoded = self.ctx.encode(&pk_map)?;
                 self.stage = Stage::Agreement { generator };
-                Ok((
-                    tlv::encode(0x7C, &tlv::encode(0x82, &curve.encode(&pk_map))),
-                    None,
-                ))
+                Ok((tlv::encode(0x7C, &tlv::encode(0x82, &encoded)), None))
             }
             Stage::Agreement { generator } => {
                 let other = curve.decode(&dynamic_object(command_data, 0x83)?)?;
-                let own = curve.mul(&self.sk_eph, &generator);
+                let own = curve.mul(&self.sk_eph, &generator)?;
                 let keys = self.ctx.agree(&self.sk_eph, &own, &other)?;
-                let encoded = curve.encode(&own);
+                let encoded = self.ctx.encode(&own)?;
                 self.stage = Stage::Token { keys, own, other };
                 Ok((tlv::encode(0x7C, &tlv::encode(0x84, &encoded)), None))
             }
@@ -585,10 +596,10 @@ impl PaceChip {
                         .chip_key
                         .as_ref()
                         .ok_or(PaceError::ChipAuthenticationDataMissing)?;
-                    let n = curve.order();
-                    let inverse = sk_ic.modpow(&(n - 2u32), n);
-                    let ca = (&self.sk_map * inverse) % n;
-                    let plain = crypto::pad(&curve.field_bytes(&ca), self.ctx.cipher.block_len());
+                    let sk_ic = curve.scalar_from_bytes(sk_ic)?;
+                    let ca = curve.mul_inverse(&self.sk_map, &sk_ic)?;
+                    let ca = Zeroizing::new(curve.scalar_bytes(&ca)?);
+                    let plain = crypto::pad(&ca, self.ctx.cipher.block_len());
                     let encrypted = crypto::cbc_encrypt(
                         self.ctx.cipher,
                         &keys.enc,
@@ -687,22 +698,21 @@ mod tests {
         );
         // Mapped generator and H, computed independently here.
         let ctx = Context::new(&info, &password).unwrap();
-        let sk_map = BigUint::from_bytes_be(&h(TERMINAL_SK_MAP));
-        let pk_map_ic = ctx.curve.decode(&resp[4..]).unwrap();
-        let big = |s: &str| BigUint::from_bytes_be(&h(s));
+        let curve = &ctx.curve;
+        let sk_map = curve.scalar_from_bytes(&h(TERMINAL_SK_MAP)).unwrap();
+        let pk_map_ic = curve.decode(&resp[4..]).unwrap();
+        let encoded = |p: &Point| hex::encode_upper(curve.encode(p).unwrap());
         assert_eq!(
-            ctx.curve.mul(&sk_map, &pk_map_ic),
-            Point::Affine {
-                x: big("60332EF2450B5D247EF6D3868397D398852ED6E8CAF6FFEEF6BF85CA57057FD5"),
-                y: big("0840CA7415BAF3E43BD414D35AA4608B93A2CAF3A4E3EA4E82C9C13D03EB7181"),
-            }
+            encoded(&curve.mul(&sk_map, &pk_map_ic).unwrap()),
+            "04\
+             60332EF2450B5D247EF6D3868397D398852ED6E8CAF6FFEEF6BF85CA57057FD5\
+             0840CA7415BAF3E43BD414D35AA4608B93A2CAF3A4E3EA4E82C9C13D03EB7181"
         );
         assert_eq!(
-            ctx.map(&h(NONCE), &sk_map, &pk_map_ic).unwrap(),
-            Point::Affine {
-                x: big("8CED63C91426D4F0EB1435E7CB1D74A46723A0AF21C89634F65A9AE87A9265E2"),
-                y: big("8C879506743F8611AC33645C5B985C80B5F09A0B83407C1B6A4D857AE76FE522"),
-            }
+            encoded(&ctx.map(&h(NONCE), &sk_map, &pk_map_ic).unwrap()),
+            "04\
+             8CED63C91426D4F0EB1435E7CB1D74A46723A0AF21C89634F65A9AE87A9265E2\
+             8C879506743F8611AC33645C5B985C80B5F09A0B83407C1B6A4D857AE76FE522"
         );
 
         let cmd = terminal.handle_mapping(&resp).unwrap();
@@ -723,24 +733,23 @@ mod tests {
             "7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094",
         ));
         assert_eq!(resp, expected);
-        let chip_pk = ctx.curve.decode(&resp[4..]).unwrap();
+        let chip_pk = curve.decode(&resp[4..]).unwrap();
         assert_eq!(
-            ctx.token_input(&chip_pk),
+            ctx.token_input(&chip_pk).unwrap(),
             h(
                 "7F494F060A04007F000702020402028641049E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094"
             )
         );
         let generator = ctx.map(&h(NONCE), &sk_map, &pk_map_ic).unwrap();
-        let sk_eph = BigUint::from_bytes_be(&h(TERMINAL_SK_EPH));
-        let own = ctx.curve.mul(&sk_eph, &generator);
+        let sk_eph = curve.scalar_from_bytes(&h(TERMINAL_SK_EPH)).unwrap();
+        let own = curve.mul(&sk_eph, &generator).unwrap();
         let keys = ctx.agree(&sk_eph, &own, &chip_pk).unwrap();
         assert_eq!(keys.enc, h("F5F0E35C0D7161EE6724EE513A0D9A7F"));
         assert_eq!(keys.mac, h("FE251C7858B356B24514B3BD5F4297D1"));
-        let Point::Affine { x, .. } = ctx.curve.mul(&sk_eph, &chip_pk) else {
-            panic!()
-        };
         assert_eq!(
-            ctx.curve.field_bytes(&x),
+            curve
+                .x_coordinate(&curve.mul(&sk_eph, &chip_pk).unwrap())
+                .unwrap(),
             h("28768D20701247DAE81804C9E780EDE582A9996DB4A315020B2733197DB84925")
         );
 
@@ -834,12 +843,13 @@ mod tests {
                 parameter_id: Some(curve_id),
             };
             assert!(is_supported(&info));
-            let curve = Curve::by_parameter_id(curve_id as u32).unwrap();
+            let curve = EcCurve::new(pace_curve(Some(curve_id)).unwrap().curve).unwrap();
             let sk_ic = curve.random_scalar().unwrap();
-            let pk_ic = curve.encode(&curve.mul(&sk_ic, curve.generator()));
+            let sk_ic_bytes = curve.scalar_bytes(&sk_ic).unwrap();
+            let pk_ic = curve.encode(&curve.mul_generator(&sk_ic).unwrap()).unwrap();
             let mut chip = PaceChip::new(&info, &password)
                 .unwrap()
-                .with_chip_key(&sk_ic.to_bytes_be());
+                .with_chip_key(&sk_ic_bytes);
             let mut terminal = PaceTerminal::new(&info, &password).unwrap();
             assert_eq!(terminal.mapping(), Mapping::ChipAuthentication);
             let (r1, _) = chip
@@ -861,7 +871,13 @@ mod tests {
             );
             terminal.finish(&r4).unwrap();
             terminal.verify_chip_authentication(&pk_ic).unwrap();
-            let other = curve.encode(&curve.mul(&(&sk_ic + 1u32), curve.generator()));
+            let other = curve
+                .encode(
+                    &curve
+                        .mul_generator(&curve.random_scalar().unwrap())
+                        .unwrap(),
+                )
+                .unwrap();
             assert_eq!(
                 terminal.verify_chip_authentication(&other).err(),
                 Some(PaceError::ChipAuthenticationFailed)
@@ -870,7 +886,7 @@ mod tests {
             // A CAM response without the 8A object is rejected by the terminal.
             let mut chip = PaceChip::new(&info, &password)
                 .unwrap()
-                .with_chip_key(&sk_ic.to_bytes_be());
+                .with_chip_key(&sk_ic_bytes);
             let mut terminal = PaceTerminal::new(&info, &password).unwrap();
             let (r1, _) = chip
                 .general_authenticate(&terminal.first_command().data)

@@ -70,7 +70,8 @@ pub enum CurveId {
 }
 
 impl CurveId {
-    fn nid(self) -> Nid {
+    /// OpenSSL's identifier of the curve.
+    pub(crate) fn nid(self) -> Nid {
         match self {
             CurveId::Secp224r1 => Nid::SECP224R1,
             CurveId::Secp256r1 => Nid::X9_62_PRIME256V1,
