@@ -22,6 +22,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use crate::metrics::{CentralMetrics, MeteredStorage};
 use crate::storage::{EventQuery, Storage, StorageError};
 
 /// One route of the API; the OpenAPI file must list exactly these.
@@ -66,6 +67,10 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/v1/booths/{booth}/handovers/ack",
+    },
+    Route {
+        method: "GET",
+        path: "/metrics",
     },
 ];
 
@@ -139,6 +144,22 @@ enum Endpoint {
     PostHandOvers(String),
     GetHandOvers(String),
     AckHandOvers(String),
+    Metrics,
+}
+
+impl Endpoint {
+    /// The route template, as in [`ROUTES`] (the `route` label of the metrics).
+    fn template(&self) -> &'static str {
+        match self {
+            Endpoint::PostEvents | Endpoint::GetEvents => "/v1/events",
+            Endpoint::GetList(_) | Endpoint::PutList(_) => "/v1/lists/{name}",
+            Endpoint::Health => "/v1/health",
+            Endpoint::PostHandOvers(_) => "/v1/gates/{gate}/handovers",
+            Endpoint::GetHandOvers(_) => "/v1/booths/{booth}/handovers",
+            Endpoint::AckHandOvers(_) => "/v1/booths/{booth}/handovers/ack",
+            Endpoint::Metrics => "/metrics",
+        }
+    }
 }
 
 /// List names, gate ids and booth ids in paths: 1..=64 of `A-Z a-z 0-9 - _ .`.
@@ -155,6 +176,7 @@ fn route(method: &Method, path: &str) -> Result<Endpoint, Response<Body>> {
         (&Method::POST, ["v1", "events"]) => Endpoint::PostEvents,
         (&Method::GET, ["v1", "events"]) => Endpoint::GetEvents,
         (&Method::GET, ["v1", "health"]) => Endpoint::Health,
+        (&Method::GET, ["metrics"]) => Endpoint::Metrics,
         (&Method::GET, ["v1", "lists", name]) | (&Method::PUT, ["v1", "lists", name]) => {
             if !valid_list_name(name) {
                 return Err(error(StatusCode::BAD_REQUEST, "invalid list name"));
@@ -181,7 +203,8 @@ fn route(method: &Method, path: &str) -> Result<Endpoint, Response<Body>> {
             | ["v1", "lists", _]
             | ["v1", "gates", _, "handovers"]
             | ["v1", "booths", _, "handovers"]
-            | ["v1", "booths", _, "handovers", "ack"],
+            | ["v1", "booths", _, "handovers", "ack"]
+            | ["metrics"],
         ) => {
             return Err(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"));
         }
@@ -332,16 +355,74 @@ impl Peer {
     }
 }
 
-/// Answers one request from `peer`.
-pub async fn handle(
+/// What the handlers work on: the storage (timed into the metrics) and the metrics.
+#[derive(Clone)]
+pub struct Api {
+    /// The storage, wrapped in [`MeteredStorage`].
+    pub storage: Arc<dyn Storage>,
+    /// The metrics `GET /metrics` shows.
+    pub metrics: Arc<CentralMetrics>,
+}
+
+impl Api {
+    /// The API over `storage`, with fresh metrics whose per-gate figures start from what
+    /// the database holds.
+    pub async fn new(storage: Arc<dyn Storage>) -> Self {
+        let metrics = Arc::new(CentralMetrics::new(storage.backend()));
+        let storage: Arc<dyn Storage> = Arc::new(MeteredStorage::new(storage, metrics.clone()));
+        let reading = storage.clone();
+        match tokio::task::spawn_blocking(move || reading.gate_heads()).await {
+            Ok(Ok(heads)) => metrics.seed(&heads),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "per-gate metrics start empty: gate heads unreadable")
+            }
+            Err(error) => tracing::warn!(%error, "per-gate metrics start empty"),
+        }
+        Self { storage, metrics }
+    }
+}
+
+/// `GET /metrics`: the metrics in the format the `Accept` header asks for.
+fn metrics(request: &Request<Incoming>, metrics: &CentralMetrics) -> Response<Body> {
+    let accept = request
+        .headers()
+        .get(hyper::header::ACCEPT)
+        .and_then(|value| value.to_str().ok());
+    let (content_type, text) = metrics.exposition(accept, now_ms());
+    let mut response = Response::new(Full::new(Bytes::from(text)));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Answers one request from `peer`, and counts it in the metrics.
+pub async fn handle(request: Request<Incoming>, api: &Api, peer: &Peer) -> Response<Body> {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let (template, response) = match route(request.method(), request.uri().path()) {
+        Ok(endpoint) => (
+            endpoint.template(),
+            answer(endpoint, request, api, peer).await,
+        ),
+        Err(response) => ("unmatched", response),
+    };
+    api.metrics.observe_request(
+        template,
+        method.as_str(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+async fn answer(
+    endpoint: Endpoint,
     request: Request<Incoming>,
-    storage: Arc<dyn Storage>,
+    api: &Api,
     peer: &Peer,
 ) -> Response<Body> {
-    let endpoint = match route(request.method(), request.uri().path()) {
-        Ok(endpoint) => endpoint,
-        Err(response) => return response,
-    };
+    let storage = api.storage.clone();
     let outcome = match endpoint {
         Endpoint::PostEvents => post_events(request, storage, peer).await,
         Endpoint::GetEvents => get_events(&request, storage).await,
@@ -351,6 +432,7 @@ pub async fn handle(
         Endpoint::PostHandOvers(gate) => post_handovers(request, gate, storage, peer).await,
         Endpoint::GetHandOvers(booth) => get_handovers(&request, booth, storage, peer).await,
         Endpoint::AckHandOvers(booth) => ack_handovers(request, booth, storage, peer).await,
+        Endpoint::Metrics => Ok(metrics(&request, &api.metrics)),
     };
     outcome.unwrap_or_else(|response| response)
 }
@@ -575,14 +657,14 @@ async fn health(storage: Arc<dyn Storage>) -> Response<Body> {
     }
 }
 
-async fn serve_connection<IO>(io: IO, storage: Arc<dyn Storage>, peer: Peer)
+async fn serve_connection<IO>(io: IO, api: Api, peer: Peer)
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |request| {
-        let storage = storage.clone();
+        let api = api.clone();
         let peer = peer.clone();
-        async move { Ok::<_, Infallible>(handle(request, storage, &peer).await) }
+        async move { Ok::<_, Infallible>(handle(request, &api, &peer).await) }
     });
     if let Err(error) = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(io), service)
@@ -595,13 +677,15 @@ where
 /// Serves the API on `listener` until `shutdown` completes. With `tls`, every connection
 /// must complete a TLS handshake (with the client-certificate policy of the acceptor's
 /// config). On shutdown, open connections are dropped: clients retry, and ingest is
-/// idempotent, so a cut request is harmless.
+/// idempotent, so a cut request is harmless. `GET /metrics` is served on the same listener
+/// (under TLS, to clients with a certificate of the client CA).
 pub async fn serve(
     listener: TcpListener,
     storage: Arc<dyn Storage>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let api = Api::new(storage).await;
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -617,7 +701,7 @@ pub async fn serve(
                 continue;
             }
         };
-        let storage = storage.clone();
+        let api = api.clone();
         let tls = tls.clone();
         connections.spawn(async move {
             match tls {
@@ -635,11 +719,11 @@ pub async fn serve(
                             gates: gates.into(),
                             booths: booths.into(),
                         };
-                        serve_connection(stream, storage, peer).await
+                        serve_connection(stream, api, peer).await
                     }
                     Err(error) => tracing::warn!(%peer, %error, "TLS handshake failed"),
                 },
-                None => serve_connection(stream, storage, Peer::Unauthenticated).await,
+                None => serve_connection(stream, api, Peer::Unauthenticated).await,
             }
         });
     }

@@ -4,6 +4,8 @@
 //! * [`storage`]: the [`storage::Storage`] trait with an embedded SQLite store (zero setup)
 //!   and a PostgreSQL store (time-partitioned, shared by stateless replicas).
 //! * [`tls`]: rustls server configuration with mandatory client certificates.
+//! * [`metrics`]: Prometheus metrics at `GET /metrics` (ingest per gate, per-gate lag,
+//!   storage latency, HTTP requests).
 //!
 //! Ingest is idempotent by event id: a retransmitted event is acknowledged again but stored
 //! once. Events of a batch must belong to one gate and ascend in sequence; gaps between
@@ -11,5 +13,6 @@
 //! sequence number, so a gap can only mean a replaced outbox database; the query API shows it).
 
 pub mod http;
+pub mod metrics;
 pub mod storage;
 pub mod tls;

@@ -91,6 +91,17 @@ pub struct IngestOutcome {
     pub duplicates: u64,
 }
 
+/// The newest event central holds of one gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateHead {
+    /// The gate.
+    pub gate_id: String,
+    /// The latest `occurred_at_ms` (gate clock) among its stored events.
+    pub newest_occurred_at_ms: i64,
+    /// When central last stored one of its events (central clock).
+    pub last_received_at_ms: i64,
+}
+
 /// A central storage backend.
 pub trait Storage: Send + Sync {
     /// `sqlite` or `postgres`.
@@ -112,6 +123,9 @@ pub trait Storage: Send + Sync {
     fn list(&self, name: &str) -> Result<Option<PublishedList>, StorageError>;
     /// Checks the database answers.
     fn health(&self) -> Result<(), StorageError>;
+    /// Per gate, its newest stored event's time and the last time one was stored (read once
+    /// at start-up for the metrics; a scan of the events' gate/time index).
+    fn gate_heads(&self) -> Result<Vec<GateHead>, StorageError>;
     /// Stores sealed hand-over records durably, ignoring ids already stored (also those the
     /// booth has acknowledged since: a gate's resend never reaches the booth twice).
     fn store_handovers(
@@ -411,6 +425,26 @@ impl Storage for SqliteStorage {
         self.lock()
             .query_row("SELECT 1", [], |_| Ok(()))
             .map_err(sqlite("health"))
+    }
+
+    fn gate_heads(&self) -> Result<Vec<GateHead>, StorageError> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare(
+                "SELECT gate_id, MAX(occurred_at_ms), MAX(received_at_ms) FROM events \
+                 GROUP BY gate_id ORDER BY gate_id",
+            )
+            .map_err(sqlite("prepare gate heads"))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(GateHead {
+                    gate_id: row.get(0)?,
+                    newest_occurred_at_ms: row.get(1)?,
+                    last_received_at_ms: row.get(2)?,
+                })
+            })
+            .map_err(sqlite("gate heads"))?;
+        rows.collect::<Result<_, _>>().map_err(sqlite("gate heads"))
     }
 
     fn store_handovers(
@@ -897,6 +931,26 @@ impl Storage for PostgresStorage {
                 .simple_query("SELECT 1")
                 .map(|_| ())
                 .map_err(pg("health"))
+        })
+    }
+
+    fn gate_heads(&self) -> Result<Vec<GateHead>, StorageError> {
+        self.with_client(|client| {
+            let rows = client
+                .query(
+                    "SELECT gate_id, MAX(occurred_at_ms), MAX(received_at_ms) FROM events \
+                     GROUP BY gate_id ORDER BY gate_id",
+                    &[],
+                )
+                .map_err(pg("gate heads"))?;
+            Ok(rows
+                .iter()
+                .map(|row| GateHead {
+                    gate_id: row.get(0),
+                    newest_occurred_at_ms: row.get(1),
+                    last_received_at_ms: row.get(2),
+                })
+                .collect())
         })
     }
 

@@ -328,6 +328,9 @@ pub enum Prompt {
 }
 
 /// Everything the core asks the daemon to do. The daemon executes commands in order.
+// `RecordOutcome` carries the whole record, once per transaction, and is moved, not copied,
+// until the outbox writer boxes it: boxing it here would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {

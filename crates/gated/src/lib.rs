@@ -13,7 +13,8 @@
 //! and simulated devices share), [`chip_worker`], [`face_worker`], [`finger_worker`], [`sim`]
 //! (simulated devices), [`clock`], [`lists`], [`event_kind`], [`control`] (the Unix socket),
 //! [`hashing`] (keyed document hash), [`screen`] (the traveller's screen and the officer's
-//! view), [`systemd`].
+//! view), [`metrics`] (Prometheus metrics, `[metrics]`), [`http`] (the accept loop of the
+//! screen's and the metrics' servers), [`systemd`].
 
 pub mod chip_worker;
 pub mod clock;
@@ -26,8 +27,10 @@ pub mod face_worker;
 pub mod finger_worker;
 pub mod hashing;
 pub mod health;
+pub mod http;
 pub mod journal;
 pub mod lists;
+pub mod metrics;
 pub mod roles;
 pub mod samples;
 pub mod screen;

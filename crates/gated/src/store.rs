@@ -259,13 +259,25 @@ impl std::fmt::Debug for StoreReport {
     }
 }
 
-/// The outbox as `gatectl status` shows it.
+/// The outbox as `gatectl status` and the metrics show it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OutboxView {
     /// Events not yet at central.
     pub pending: u64,
     /// Bytes used.
     pub used_bytes: u64,
+    /// The high-water mark: at or above it new travellers are refused.
+    pub high_water_bytes: u64,
+    /// How long the oldest event not yet at central has waited, ms (`None`: none waits).
+    pub oldest_pending_age_ms: Option<i64>,
+    /// When the sync last exchanged with central successfully / failed (Unix ms).
+    pub sync_last_success_ms: Option<i64>,
+    /// When a push or pull last failed (Unix ms).
+    pub sync_last_failure_ms: Option<i64>,
+    /// How long events have waited without central taking any: 0 when none waits, else the
+    /// time since the later of the last successful exchange and the oldest event's recording
+    /// (ms). A backlog that drains keeps it small; a central out of reach makes it grow.
+    pub sync_lag_ms: i64,
     /// Why the status could not be read, if it could not.
     pub error: Option<String>,
 }
@@ -379,11 +391,28 @@ impl Writer {
     fn refresh_view(&mut self) {
         self.refreshed = Some(Instant::now());
         let view = match self.outbox.status() {
-            Ok(status) => OutboxView {
-                pending: status.pending,
-                used_bytes: status.used_bytes,
-                error: None,
-            },
+            Ok(status) => {
+                let now_ms = self.outbox.now_ms();
+                let waited = status.oldest_pending_age_ms.unwrap_or(0).max(0);
+                let since_success = status
+                    .sync
+                    .last_success_ms
+                    .map_or(waited, |at| now_ms.saturating_sub(at).max(0));
+                OutboxView {
+                    pending: status.pending,
+                    used_bytes: status.used_bytes,
+                    high_water_bytes: status.high_water_bytes,
+                    oldest_pending_age_ms: status.oldest_pending_age_ms,
+                    sync_last_success_ms: status.sync.last_success_ms,
+                    sync_last_failure_ms: status.sync.last_failure_ms,
+                    sync_lag_ms: if status.pending == 0 {
+                        0
+                    } else {
+                        waited.min(since_success)
+                    },
+                    error: None,
+                }
+            }
             Err(err) => OutboxView {
                 error: Some(err.to_string()),
                 ..OutboxView::default()

@@ -89,6 +89,41 @@ pub fn to_prometheus_text(openmetrics: &str) -> String {
     out
 }
 
+/// Runs `promtool check metrics` (Debian's `prometheus` package) on `text`: `Ok` when it
+/// reports no problem, else what it said (or why it could not run). For tests and CI.
+pub fn promtool_check(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|err| format!("promtool (apt install prometheus): {err}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(text.as_bytes())
+            .map_err(|err| format!("promtool stdin: {err}"))?;
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|err| format!("promtool: {err}"))?;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() && said.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "promtool check metrics ({}): {said}",
+            output.status
+        ))
+    }
+}
+
 /// Samples read from exposition text: each `name{labels}` with its value, labels sorted by
 /// name, so that `Samples::get("gate_outcomes_total", &[("outcome", "passed")])` finds it
 /// whatever order they were written in.
@@ -151,7 +186,9 @@ impl Samples {
 
     /// Every series, as `name{label="value",...}`.
     pub fn series(&self) -> impl Iterator<Item = (&str, f64)> {
-        self.0.iter().map(|(series, value)| (series.as_str(), *value))
+        self.0
+            .iter()
+            .map(|(series, value)| (series.as_str(), *value))
     }
 }
 
@@ -271,9 +308,18 @@ mod tests {
     #[test]
     fn counters_are_declared_under_their_total_name_in_prometheus_text() {
         let text = encode(&registry(), Format::PrometheusText);
-        assert!(text.contains("# HELP demo_outcomes_total Outcomes.\n"), "{text}");
-        assert!(text.contains("# TYPE demo_outcomes_total counter\n"), "{text}");
-        assert!(text.contains("# TYPE demo_latency_seconds histogram\n"), "{text}");
+        assert!(
+            text.contains("# HELP demo_outcomes_total Outcomes.\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE demo_outcomes_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE demo_latency_seconds histogram\n"),
+            "{text}"
+        );
         assert!(!text.contains("# UNIT"), "{text}");
         assert!(!text.contains("# EOF"), "{text}");
         let open = encode(&registry(), Format::OpenMetrics);

@@ -71,6 +71,8 @@ const APT_PACKAGES: &[&str] = &[
     "chromium",
     "chromium-driver",
     "fonts-noto-cjk",
+    // metrics: `promtool check metrics`, and a real Prometheus scraping gated and central
+    "prometheus",
     // the kiosk unit (systemd/gate-screen.service) is verified against the real binaries
     "cage",
     // the package test: a booted Debian 12 container (cargo xtask package-test)

@@ -277,6 +277,7 @@ impl Daemon {
                     ended_at_unix_ms: record.ended_at_unix_ms,
                 });
                 self.throughput.count(record.timings.total_ms);
+                self.metrics.record_outcome(&record);
                 // The core is already in the hold this outcome leads to (if any): record the
                 // hold with the outcome, so a restart restores it.
                 let now = self.clock.now();

@@ -203,6 +203,8 @@ pub(crate) struct Daemon {
     probe: Option<watch::Sender<Probe>>,
     /// The traveller's screen, when `[screen]` is configured.
     screen: Option<ScreenFeed>,
+    /// The metrics (`[metrics]`), kept whether or not anything exposes them.
+    metrics: Arc<crate::metrics::GateMetrics>,
 }
 
 /// What the main loop keeps for the traveller's screen.
@@ -227,6 +229,8 @@ pub(crate) struct Channels {
     control: mpsc::Receiver<ControlRequest>,
     server: tokio::task::JoinHandle<()>,
     screen_server: Option<tokio::task::JoinHandle<()>>,
+    /// The metrics server and textfile writer (`[metrics]`).
+    metrics_tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// What woke the loop.
@@ -327,6 +331,7 @@ impl Daemon {
                 }
             }
             self.stats.record(started.elapsed());
+            self.publish_metrics();
             self.publish_probe();
         }
         self.stop(channels, paths).await;
@@ -372,6 +377,22 @@ impl Daemon {
         }
     }
 
+    /// Sets the metrics' state gauges from what the loop holds (devices, conditions, outbox).
+    fn publish_metrics(&self) {
+        let snapshot = self.gate.snapshot();
+        let outbox = self.store.view();
+        let devices = self.device_healths(&outbox);
+        self.metrics.set_state(&crate::metrics::GateState {
+            devices: devices
+                .iter()
+                .map(|(name, health, _)| (*name, *health))
+                .collect(),
+            conditions: &snapshot.conditions,
+            turned_away: snapshot.counters.turned_away,
+            outbox: &outbox,
+        });
+    }
+
     fn publish_probe(&self) {
         if let Some(probe) = &self.probe {
             probe.send_replace(Probe {
@@ -400,9 +421,13 @@ impl Daemon {
             control,
             server,
             screen_server,
+            metrics_tasks,
             ..
         } = channels;
         server.abort();
+        for task in metrics_tasks {
+            task.abort();
+        }
         if let Some(screen) = screen_server {
             screen.abort();
         }

@@ -233,8 +233,9 @@ impl Daemon {
     /// tamper) and alarms to the outbox, faults as a condition.
     pub(super) fn door_step(&mut self, step: DriverStep) {
         for event in &step.events {
-            if event.alarm().is_some() {
+            if let Some(alarm) = event.alarm() {
                 warn!(?event, "door alarm");
+                self.metrics.door_alarm(alarm.reason());
                 match serde_json::to_value(event) {
                     Ok(payload) => {
                         self.store

@@ -80,6 +80,9 @@ pub enum StartError {
     /// use).
     #[error("screen: {0}")]
     Screen(String),
+    /// The metrics could not be served (the port in use).
+    #[error("metrics: {0}")]
+    Metrics(String),
 }
 
 /// Starts the sync thread on its own handle of the outbox, when `[central]` is configured.
@@ -497,6 +500,14 @@ pub(super) async fn start(
 
     let now_unix = clock.unix_ms();
     let gate = Gate::new(config.gate.profile, config.policy.clone());
+    let metrics = Arc::new(crate::metrics::GateMetrics::new(
+        &config.gate.id,
+        config.gate.profile,
+    ));
+    // The transactions a crash left open count with the others.
+    for record in &recovery.closed {
+        metrics.record_outcome(record);
+    }
     let (control_tx, control_rx) = mpsc::channel(64);
     let door_state = door.watch();
     let mut daemon = Daemon {
@@ -531,6 +542,7 @@ pub(super) async fn start(
         stats: Default::default(),
         probe: options.probe,
         screen: None,
+        metrics,
         clock,
         config,
     };
@@ -571,6 +583,12 @@ pub(super) async fn start(
             condition: Condition::OutboxCorrupt,
         });
     }
+    // The metrics' port before the socket: a scrape right after the socket appears is answered.
+    let metrics_tasks = match &daemon.config.metrics {
+        Some(section) => start_metrics(section, &daemon.metrics).await?,
+        None => Vec::new(),
+    };
+    daemon.publish_metrics();
     let (listener, access) = control::bind(
         &paths.socket,
         daemon.config.control_mode,
@@ -604,8 +622,39 @@ pub(super) async fn start(
             control: control_rx,
             server,
             screen_server,
+            metrics_tasks,
         },
     ))
+}
+
+/// Binds `[metrics] listen` (a port in use stops gated with the cause) and starts its server,
+/// and the textfile writer when `[metrics] textfile` is set.
+async fn start_metrics(
+    section: &gate_config::metrics::MetricsSection,
+    metrics: &Arc<crate::metrics::GateMetrics>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, StartError> {
+    let mut tasks = Vec::new();
+    if let Some(listen) = section.listen {
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|err| {
+            StartError::Metrics(format!(
+                "cannot listen on {listen}: {err} (another program holds the port? `ss -ltnp | grep {}`)",
+                listen.port()
+            ))
+        })?;
+        tasks.push(tokio::spawn(crate::metrics::serve(
+            listener,
+            metrics.clone(),
+        )));
+    }
+    if let Some(path) = &section.textfile {
+        info!(path = %path.display(), every_s = section.textfile_interval_s, "metrics textfile");
+        tasks.push(tokio::spawn(crate::metrics::write_textfile(
+            path.clone(),
+            Duration::from_secs(u64::from(section.textfile_interval_s)),
+            metrics.clone(),
+        )));
+    }
+    Ok(tasks)
 }
 
 /// Loads the catalogues, binds the screen's port and starts its server.

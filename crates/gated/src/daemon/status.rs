@@ -2,6 +2,7 @@
 //! without waiting on any of them.
 
 use super::Daemon;
+use crate::store::OutboxView;
 use gate_protocol::{DeviceStatus, DoorLines, Health, StatusReport};
 
 fn backend_name<T: serde::Serialize>(device: &T) -> String {
@@ -12,41 +13,33 @@ fn backend_name<T: serde::Serialize>(device: &T) -> String {
 }
 
 impl Daemon {
-    pub(super) fn status(&self) -> StatusReport {
-        let snapshot = self.gate.snapshot();
-        let door = self.door.state();
-        let (outputs, inputs) = door.lines(self.door.fitted());
+    /// Each configured device, then the outbox, with its health and what a technician should
+    /// know: what `gatectl status` and the metrics show.
+    pub(super) fn device_healths(&self, view: &OutboxView) -> Vec<(&'static str, Health, String)> {
         let d = &self.config.devices;
-        let mut devices: Vec<DeviceStatus> = [
-            ("chip_reader", d.chip_reader.as_ref().map(backend_name)),
-            ("camera", d.camera.as_ref().map(backend_name)),
-            ("door", d.door.as_ref().map(backend_name)),
-            ("fingerprint", d.fingerprint.as_ref().map(backend_name)),
+        let mut devices: Vec<(&'static str, Health, String)> = [
+            ("chip_reader", d.chip_reader.is_some()),
+            ("camera", d.camera.is_some()),
+            ("door", d.door.is_some()),
+            ("fingerprint", d.fingerprint.is_some()),
         ]
         .into_iter()
-        .filter_map(|(name, backend)| {
-            backend.map(|backend| {
-                let reported = self
-                    .device_health
-                    .iter()
-                    .find(|(role, _)| role.name() == name)
-                    .map(|(_, (health, detail))| (*health, detail.clone()));
-                let fault = (name == "door").then(|| self.door_fault.clone()).flatten();
-                let (health, detail) = match (fault, reported) {
-                    (Some(fault), _) => (Health::Down, fault),
-                    (None, Some(reported)) => reported,
-                    (None, None) => (Health::Up, "simulator".into()),
-                };
-                DeviceStatus {
-                    name: name.into(),
-                    backend,
-                    health,
-                    detail,
-                }
-            })
+        .filter(|(_, configured)| *configured)
+        .map(|(name, _)| {
+            let reported = self
+                .device_health
+                .iter()
+                .find(|(role, _)| role.name() == name)
+                .map(|(_, (health, detail))| (*health, detail.clone()));
+            let fault = (name == "door").then(|| self.door_fault.clone()).flatten();
+            let (health, detail) = match (fault, reported) {
+                (Some(fault), _) => (Health::Down, fault),
+                (None, Some(reported)) => reported,
+                (None, None) => (Health::Up, "simulator".into()),
+            };
+            (name, health, detail)
         })
         .collect();
-        let view = self.store.view();
         let (health, detail) = match (&view.error, &self.outbox_problem) {
             (None, None) => (
                 if self.unrecorded.is_empty() {
@@ -59,12 +52,33 @@ impl Daemon {
             (None, Some(problem)) => (Health::Degraded, format!("safe mode: {problem}")),
             (Some(err), _) => (Health::Down, err.clone()),
         };
-        devices.push(DeviceStatus {
-            name: "outbox".into(),
-            backend: "sqlite".into(),
-            health,
-            detail,
-        });
+        devices.push(("outbox", health, detail));
+        devices
+    }
+
+    pub(super) fn status(&self) -> StatusReport {
+        let snapshot = self.gate.snapshot();
+        let door = self.door.state();
+        let (outputs, inputs) = door.lines(self.door.fitted());
+        let d = &self.config.devices;
+        let view = self.store.view();
+        let devices: Vec<DeviceStatus> = self
+            .device_healths(&view)
+            .into_iter()
+            .map(|(name, health, detail)| DeviceStatus {
+                name: name.into(),
+                backend: match name {
+                    "chip_reader" => d.chip_reader.as_ref().map(backend_name),
+                    "camera" => d.camera.as_ref().map(backend_name),
+                    "door" => d.door.as_ref().map(backend_name),
+                    "fingerprint" => d.fingerprint.as_ref().map(backend_name),
+                    _ => Some("sqlite".to_owned()),
+                }
+                .unwrap_or_default(),
+                health,
+                detail,
+            })
+            .collect();
         StatusReport {
             gate_id: self.config.gate.id.clone(),
             profile: self.config.gate.profile,

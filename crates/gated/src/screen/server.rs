@@ -28,7 +28,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
-use tracing::{info, warn};
+use tracing::info;
 
 const PAGE: &str = include_str!("../../screen/index.html");
 const CSS: &str = include_str!("../../screen/screen.css");
@@ -391,12 +391,12 @@ async fn choose_language(shared: Shared, request: Request<Incoming>) -> Response
     response
 }
 
-async fn route(shared: Shared, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+async fn route(shared: Shared, request: Request<Incoming>) -> Response<Body> {
     if !host_allowed(&shared, &request) {
-        return Ok(plain(StatusCode::MISDIRECTED_REQUEST, "wrong host"));
+        return plain(StatusCode::MISDIRECTED_REQUEST, "wrong host");
     }
     let path = request.uri().path().to_owned();
-    let response = match (request.method(), path.as_str()) {
+    match (request.method(), path.as_str()) {
         (&Method::GET, "/") => respond(StatusCode::OK, "text/html; charset=utf-8", PAGE),
         (&Method::GET, "/screen.css") => respond(StatusCode::OK, "text/css; charset=utf-8", CSS),
         (&Method::GET, "/screen.js") => {
@@ -417,8 +417,7 @@ async fn route(shared: Shared, request: Request<Incoming>) -> Result<Response<Bo
         }
         (&Method::GET, "/favicon.ico") => plain(StatusCode::NO_CONTENT, ""),
         _ => plain(StatusCode::NOT_FOUND, "not found"),
-    };
-    Ok(response)
+    }
 }
 
 /// Binds the screen's address (before the loop starts, so a port in use stops gated with a
@@ -427,35 +426,18 @@ pub async fn bind(listen: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(listen).await
 }
 
-/// Serves connections until the task is aborted.
+/// Serves connections from loopback until the task is aborted.
 pub async fn serve(listener: TcpListener, shared: Shared) {
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, "traveller's screen: http://{addr}/ (officer view: /officer)");
     }
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(err) => {
-                warn!(error = %err, "screen: accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        if !peer.ip().is_loopback() {
-            continue;
-        }
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| route(shared.clone(), request));
-            let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(err) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await
-            {
-                tracing::debug!(error = %err, "screen connection ended");
-            }
-        });
-    }
+    crate::http::serve(
+        listener,
+        "screen",
+        |peer| peer.ip().is_loopback(),
+        move |request| route(shared.clone(), request),
+    )
+    .await;
 }
 
 #[cfg(test)]
