@@ -1,8 +1,10 @@
 //! Symmetric primitives of ICAO 9303 Part 11: key derivation, 3DES and AES in CBC mode,
 //! ISO/IEC 9797-1 padding method 2, MAC algorithm 3 (retail MAC) and AES-CMAC; public-key
-//! signature verification over OpenSSL in [`verify`], PACE's elliptic-curve arithmetic with
-//! secrets over OpenSSL in [`ecc`].
+//! signature verification over OpenSSL in [`verify`], PACE's and Chip Authentication's
+//! elliptic-curve arithmetic with secrets over OpenSSL in [`ecc`], Chip Authentication's DH in
+//! [`dh`].
 
+pub mod dh;
 pub mod ecc;
 pub mod verify;
 

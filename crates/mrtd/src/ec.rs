@@ -1,9 +1,11 @@
 //! Short-Weierstrass elliptic-curve arithmetic over prime fields with `num-bigint`.
 //!
-//! PACE no longer uses it (its arithmetic is OpenSSL's, [`crate::crypto::ecc`], constant time
-//! for secrets). It is left for Chip Authentication's ECDH ([`crate::authenticity::chip`]) and
-//! for test doubles and the virtual ePassport (chip keys), until issue 18 moves those too. It
-//! implements affine arithmetic for the standardised curves, checked by order checks
+//! Nothing a gate runs uses it any more: PACE and Chip Authentication compute on OpenSSL
+//! ([`crate::crypto::ecc`], [`crate::crypto::dh`], constant time for secrets) and signatures are
+//! verified there too ([`crate::crypto::verify`]). It is left for test doubles and the virtual
+//! ePassport (chip keys, textbook signers) and as the return type of
+//! [`crate::authenticity::signature::ec_curve`], until issue 18 puts it behind a `test-support`
+//! feature. Affine arithmetic for the standardised curves, checked by order checks
 //! (`n * G = O`) for every curve.
 //!
 //! It is not constant time.

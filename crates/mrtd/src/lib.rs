@@ -13,8 +13,8 @@
 //! - [`crypto`]: key derivation, 3DES/AES CBC, ISO 9797-1 padding and MAC algorithm 3,
 //!   AES-CMAC, session keys; signature verification ([`crypto::verify`]) and PACE's curve
 //!   arithmetic ([`crypto::ecc`], constant time for secrets) over OpenSSL.
-//! - [`ec`]: `num-bigint` prime-curve arithmetic, left for Chip Authentication's ECDH and the
-//!   test doubles.
+//! - [`ec`]: `num-bigint` prime-curve arithmetic, left for test doubles and the virtual
+//!   ePassport (nothing a gate runs uses it).
 //! - [`bac`], [`pace`]: Basic Access Control and PACE-ECDH-GM / -CAM, terminal and chip sides.
 //! - [`sm`]: secure messaging for 3DES and AES sessions, both directions.
 //! - [`security_info`]: SecurityInfos of EF.CardAccess and DG14.

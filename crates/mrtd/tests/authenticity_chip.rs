@@ -12,7 +12,6 @@ use num_bigint::BigUint;
 use mrtd::apdu::{CardTransport, CommandApdu, StatusWord, TransportError};
 use mrtd::authenticity::active::{self, ActiveAuthError, verify_iso9796_2};
 use mrtd::authenticity::chip;
-use mrtd::authenticity::curves;
 use mrtd::authenticity::der::{self, tag};
 use mrtd::authenticity::passive::PassiveAuthPolicy;
 use mrtd::authenticity::trust::{TrustStore, TrustStoreConfig};
@@ -20,9 +19,10 @@ use mrtd::authenticity::verify::{
     AuthenticityError, AuthenticityPolicy, CloneCheck, Requirement, authenticate_document,
 };
 use mrtd::bac::{self, BacKeys};
+use mrtd::crypto::ecc::EcCurve;
+use mrtd::crypto::verify::CurveId;
 use mrtd::crypto::verify::RsaPublicKey;
 use mrtd::crypto::{self, CipherSuite};
-use mrtd::ec::Curve;
 use mrtd::lds::HashAlgorithm;
 use mrtd::mrz::Mrz;
 use mrtd::pace::PacePassword;
@@ -111,11 +111,12 @@ struct CloneCheckChip {
     sm: Option<SecureMessaging>,
     after_response: Option<SecureMessaging>,
     aa_key: (BigUint, BigUint),
-    ca_curve: Curve,
-    ca_key: BigUint,
+    ca_curve: EcCurve,
+    /// The chip's CA private key (big-endian).
+    ca_key: Vec<u8>,
     ca_cipher: CipherSuite,
     /// DH Chip Authentication instead of ECDH: the group and the private exponent.
-    ca_dh: Option<(chip::DhKey, BigUint)>,
+    ca_dh: Option<(chip::DhKey, Vec<u8>)>,
 }
 
 impl CloneCheckChip {
@@ -126,8 +127,8 @@ impl CloneCheckChip {
             sm: None,
             after_response: None,
             aa_key: rsa_private_key(&fixture("aa-rsa.key")),
-            ca_curve: curves::by_standard_id(13).unwrap(),
-            ca_key: ec_private_key(&fixture("ca-ec.key")),
+            ca_curve: EcCurve::new(CurveId::BrainpoolP256r1).unwrap(),
+            ca_key: ec_private_key(&fixture("ca-ec.key")).to_bytes_be(),
             ca_cipher: CipherSuite::Aes128,
             ca_dh: None,
         }
@@ -155,22 +156,15 @@ impl CloneCheckChip {
                     self.ca_cipher
                 };
                 self.after_response = Some(match &self.ca_dh {
-                    Some((group, x)) => chip::dh_session_after_key_agreement(
-                        group,
-                        x,
-                        &BigUint::from_bytes_be(&terminal),
-                        cipher,
-                    )
-                    .unwrap(),
+                    Some((key, x)) => {
+                        let group = key.group().unwrap();
+                        let x = group.secret_from_bytes(x).unwrap();
+                        chip::dh_session_after_key_agreement(&group, &x, &terminal, cipher).unwrap()
+                    }
                     None => {
-                        let point = self.ca_curve.decode(&terminal).unwrap();
-                        chip::session_after_key_agreement(
-                            &self.ca_curve,
-                            &self.ca_key,
-                            &point,
-                            cipher,
-                        )
-                        .unwrap()
+                        let key = self.ca_curve.scalar_from_bytes(&self.ca_key).unwrap();
+                        chip::session_after_key_agreement(&self.ca_curve, &key, &terminal, cipher)
+                            .unwrap()
                     }
                 });
                 let data = if cmd.ins == 0x86 {
@@ -309,7 +303,8 @@ fn genuine_chip_passes_passive_chip_and_active_authentication() {
 #[test]
 fn chip_with_another_chip_authentication_key_is_refused() {
     let mut clone = CloneCheckChip::genuine();
-    clone.ca_key = clone.ca_curve.random_scalar().unwrap();
+    let other_key = clone.ca_curve.random_scalar().unwrap();
+    clone.ca_key = clone.ca_curve.scalar_bytes(&other_key).unwrap();
     let mut reader = connected(clone);
     let err = authenticate_document(
         &mut reader,
@@ -549,20 +544,25 @@ fn dh_chip_authentication_with_openssl_x942_key() {
     let chip::ChipKey::Dh(group) = &params.chip_key else {
         panic!("not a DH key: {params:?}");
     };
-    assert_eq!(group.p.bits(), 2048);
-    assert_eq!(group.q.as_ref().map(|q| q.bits()), Some(224));
+    assert_eq!(group.bits(), 2048);
+    assert_eq!(group.subgroup_bits(), Some(224));
     let x = dh_private_key(&fixture("ca-dh.key"));
-    assert_eq!(group.g.modpow(&x, &group.p), group.y, "openssl key pair");
+    let big = |v: &[u8]| BigUint::from_bytes_be(v);
+    assert_eq!(
+        big(&group.g).modpow(&x, &big(&group.p)),
+        big(&group.y),
+        "openssl key pair"
+    );
 
     let mut genuine = CloneCheckChip::genuine();
-    genuine.ca_dh = Some((group.clone(), x.clone()));
+    genuine.ca_dh = Some((group.clone(), x.to_bytes_be()));
     let mut reader = connected(genuine);
     let report = chip::run_chip_authentication(&mut reader, &params, &COM).unwrap();
     assert_eq!(report.protocol, "CA-Aes128 DH-2048");
 
     // A chip with another private value fails the proof.
     let mut clone = CloneCheckChip::genuine();
-    clone.ca_dh = Some((group.clone(), x + 1u32));
+    clone.ca_dh = Some((group.clone(), (x + 1u32).to_bytes_be()));
     let mut reader = connected(clone);
     let err = chip::run_chip_authentication(&mut reader, &params, &COM).unwrap_err();
     assert_eq!(err.reason_code(), "CA_FAILED");

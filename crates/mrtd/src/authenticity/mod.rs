@@ -3,10 +3,10 @@
 //! Authentication (DG15). [`verify::authenticate_document`] runs them all after a chip read;
 //! every failure maps to a stable reason code (`reason_code()`).
 //!
-//! Parsing is this crate's own strict DER reader ([`der`]); signature arithmetic is OpenSSL's
-//! ([`crate::crypto::verify`]); Chip Authentication's key agreement still uses the curve
-//! arithmetic of [`crate::ec`]. No clock is read (the verification time is an input) and no
-//! error carries personal data.
+//! Parsing is this crate's own strict DER reader ([`der`]); the arithmetic is OpenSSL's:
+//! signatures ([`crate::crypto::verify`]), Chip Authentication's ECDH and DH
+//! ([`crate::crypto::ecc`], [`crate::crypto::dh`], constant time for the ephemeral secret). No
+//! clock is read (the verification time is an input) and no error carries personal data.
 //!
 //! - [`der`]: strict DER decoding (shortest lengths, no indefinite forms, bounds checked).
 //! - [`x509`]: certificates, names, CRLs, PEM.
