@@ -3,10 +3,9 @@
 //! Nothing a gate runs uses it any more: PACE and Chip Authentication compute on OpenSSL
 //! ([`crate::crypto::ecc`], [`crate::crypto::dh`], constant time for secrets) and signatures are
 //! verified there too ([`crate::crypto::verify`]). It is left for test doubles and the virtual
-//! ePassport (chip keys, textbook signers) and as the return type of
-//! [`crate::authenticity::signature::ec_curve`], until issue 18 puts it behind a `test-support`
-//! feature. Affine arithmetic for the standardised curves, checked by order checks
-//! (`n * G = O`) for every curve.
+//! ePassport (chip keys, textbook signers), behind the `test-support` feature. Affine
+//! arithmetic for the standardised curves, checked by order checks (`n * G = O`) for every
+//! curve.
 //!
 //! It is not constant time.
 

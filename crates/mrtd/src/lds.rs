@@ -811,7 +811,9 @@ impl Sod {
     }
 }
 
-/// Builders for LDS files, used by tests, fuzz seeds and chip simulators.
+/// Builders for LDS files, used by tests, fuzz seeds and chip simulators (feature
+/// `test-support`).
+#[cfg(any(test, feature = "test-support"))]
 pub mod build {
     use super::*;
 

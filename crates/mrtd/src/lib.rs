@@ -13,8 +13,8 @@
 //! - [`crypto`]: key derivation, 3DES/AES CBC, ISO 9797-1 padding and MAC algorithm 3,
 //!   AES-CMAC, session keys; signature verification ([`crypto::verify`]) and PACE's curve
 //!   arithmetic ([`crypto::ecc`], constant time for secrets) over OpenSSL.
-//! - [`ec`]: `num-bigint` prime-curve arithmetic, left for test doubles and the virtual
-//!   ePassport (nothing a gate runs uses it).
+//! - `ec` (feature `test-support`): `num-bigint` prime-curve arithmetic for test doubles and
+//!   the virtual ePassport (nothing a gate runs uses it).
 //! - [`bac`], [`pace`]: Basic Access Control and PACE-ECDH-GM / -CAM, terminal and chip sides.
 //! - [`sm`]: secure messaging for 3DES and AES sessions, both directions.
 //! - [`security_info`]: SecurityInfos of EF.CardAccess and DG14.
@@ -47,6 +47,7 @@ pub mod apdu;
 pub mod authenticity;
 pub mod bac;
 pub mod crypto;
+#[cfg(any(test, feature = "test-support"))]
 pub mod ec;
 pub mod lds;
 pub mod mrz;

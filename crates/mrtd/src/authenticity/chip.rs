@@ -278,7 +278,7 @@ fn parse_public_key_info(raw: &[u8]) -> Result<(Option<u64>, ChipKey), ChipAuthE
     if agreement == KeyAgreement::Dh || alg.oid.0 == OID_DH_PUBLIC_NUMBER {
         return Ok((key_id, ChipKey::Dh(parse_dh_key(&params, point)?)));
     }
-    let curve = signature::ec_named_curve(&params).map_err(|e| match e {
+    let curve = signature::ec_curve(&params).map_err(|e| match e {
         SignatureError::Unsupported(what) => ChipAuthError::UnsupportedAlgorithm(what),
         other => ChipAuthError::KeyInvalid(other.to_string()),
     })?;

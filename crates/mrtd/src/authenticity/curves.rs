@@ -1,11 +1,12 @@
 //! Named prime curves for signature keys (document signers, CSCAs, Active Authentication,
 //! Chip Authentication), found by OID, by explicit domain parameters (real document signer
 //! certificates often spell the curve out instead of naming it) or by the ICAO standardised
-//! domain parameter id. Signature keys on these curves are verified by OpenSSL
-//! ([`crate::crypto::verify`]); [`Curve`] (the crate's own arithmetic) remains for Chip
-//! Authentication's key agreement until that moves too.
+//! domain parameter id. The arithmetic on these curves is OpenSSL's ([`crate::crypto::verify`],
+//! [`crate::crypto::ecc`]); the `by_*` functions returning the crate's textbook `ec::Curve`
+//! are for test doubles (feature `test-support`).
 
 use crate::crypto::verify::CurveId;
+#[cfg(any(test, feature = "test-support"))]
 use crate::ec::Curve;
 use crate::security_info::ObjectIdentifier;
 
@@ -153,6 +154,7 @@ impl NamedCurve {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
 fn build(c: &NamedCurve) -> Curve {
     Curve::from_hex_parameters(c.name, c.id, c.p, c.a, c.b, c.gx, c.gy, c.n)
 }
@@ -209,16 +211,19 @@ pub fn named_by_parameters(
     })
 }
 
+#[cfg(any(test, feature = "test-support"))]
 /// The curve named by `oid`, for the crate's own arithmetic.
 pub fn by_oid(oid: &ObjectIdentifier) -> Option<Curve> {
     named_by_oid(oid).map(build)
 }
 
+#[cfg(any(test, feature = "test-support"))]
 /// The curve with ICAO standardised domain parameter id `id`, for the crate's own arithmetic.
 pub fn by_standard_id(id: u64) -> Option<Curve> {
     named_by_standard_id(id).map(build)
 }
 
+#[cfg(any(test, feature = "test-support"))]
 /// The named curve of explicit domain parameters (see [`named_by_parameters`]), for the
 /// crate's own arithmetic.
 pub fn by_parameters(
@@ -232,6 +237,7 @@ pub fn by_parameters(
     named_by_parameters(p, a, b, gx, gy, n).map(build)
 }
 
+#[cfg(any(test, feature = "test-support"))]
 /// The curve of a [`NamedCurve`], for the crate's own arithmetic.
 pub fn arithmetic(curve: &NamedCurve) -> Curve {
     build(curve)

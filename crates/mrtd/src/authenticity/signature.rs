@@ -7,7 +7,6 @@
 use super::curves::{self, NamedCurve};
 use super::der::{self, DerError, Element, Reader, tag};
 use crate::crypto::verify::{EcPublicKey, RsaPublicKey};
-use crate::ec::Curve;
 use crate::lds::HashAlgorithm;
 use crate::security_info::ObjectIdentifier;
 
@@ -277,7 +276,7 @@ impl PublicKey {
             let params = alg
                 .parameters
                 .ok_or_else(|| SignatureError::InvalidKey("EC key without curve".into()))?;
-            let curve = ec_named_curve(&params)?;
+            let curve = ec_curve(&params)?;
             // Uncompressed points only (BSI TR-03111 and every document seen); OpenSSL
             // refuses points that are not on the curve.
             let field_len = curve.field_len();
@@ -385,12 +384,7 @@ impl PublicKey {
 /// The curve of EC key parameters (the parameters element, tag included): a namedCurve
 /// OID, explicit `ECParameters` matched against the known named curves, or (in DG14 and
 /// EF.CardSecurity) an INTEGER standardised domain parameter id.
-pub fn ec_curve(params: &[u8]) -> Result<Curve, SignatureError> {
-    ec_named_curve(params).map(curves::arithmetic)
-}
-
-/// The named curve of EC key parameters; see [`ec_curve`].
-pub fn ec_named_curve(params: &[u8]) -> Result<&'static NamedCurve, SignatureError> {
+pub fn ec_curve(params: &[u8]) -> Result<&'static NamedCurve, SignatureError> {
     let what = "EC parameters";
     let mut outer = Reader::new(params, what);
     let element = outer.read()?;
