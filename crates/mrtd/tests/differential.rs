@@ -426,5 +426,9 @@ fn verdicts_are_unchanged() {
     assert!(verdicts.len() > 3000, "{}", verdicts.len());
     assert!(verdicts.values().any(|v| v == "OK"));
     assert!(verdicts.values().any(|v| v == "SOD_SIGNATURE_INVALID"));
-    assert!(verdicts.values().any(|v| v == "DS_CERTIFICATE_SIGNATURE_INVALID"));
+    assert!(
+        verdicts
+            .values()
+            .any(|v| v == "DS_CERTIFICATE_SIGNATURE_INVALID")
+    );
 }
