@@ -628,6 +628,23 @@ pub fn package_test(args: &[String]) -> Result<()> {
             ));
         }
     }
+    // The packages, the base tarball and the unpacked container take about 1.2 GB.
+    let free_mb = crate::output(
+        Command::new("df")
+            .args(["-Pm", "--output=avail"])
+            .arg(root()),
+    )
+    .and_then(|text| {
+        text.lines()
+            .nth(1)
+            .and_then(|l| l.trim().parse::<u64>().ok())
+    });
+    if let Some(free_mb) = free_mb.filter(|mb| *mb < 1_500) {
+        return Err(format!(
+            "package-test: only {free_mb} MB free on the disk of {}; it needs about 1.5 GB",
+            root().display()
+        ));
+    }
     let total = Instant::now();
     let mut steps = Steps { done: Vec::new() };
     let output = target_dir().join("debian").join("package-test");
@@ -672,7 +689,22 @@ pub fn package_test(args: &[String]) -> Result<()> {
         eprintln!("  {:>7.1} s  {}", timed.seconds, timed.step);
     }
     eprintln!("  {:>7.1} s  total", total.elapsed().as_secs_f64());
-    result.map(|()| eprintln!("package-test: PASS"))
+    match &result {
+        // The container (~0.5 GB) and the test's packages (~0.2 GB) go; the base tarball stays.
+        Ok(()) => {
+            for dir in [work.join("root"), output] {
+                if let Err(err) = fs::remove_dir_all(&dir) {
+                    eprintln!("package-test: cannot remove {}: {err}", dir.display());
+                }
+            }
+            eprintln!("package-test: PASS");
+        }
+        Err(_) => eprintln!(
+            "package-test: the container's files stay in {} for a look",
+            work.join("root").display()
+        ),
+    }
+    result
 }
 
 /// Copies `deb` into the container's /root/debs and returns its path inside.
