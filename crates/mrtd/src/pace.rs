@@ -1,6 +1,6 @@
 //! PACE v2 with Generic Mapping over ECDH (ICAO 9303 Part 11, 4.4 and Appendix G), MRZ- or
-//! CAN-based, for 3DES and AES-128/192/256 on brainpoolP256r1, brainpoolP384r1, secp256r1
-//! and secp384r1.
+//! CAN-based, for 3DES and AES-128/192/256 on every standardised curve from 224 bits up
+//! (secp224r1, secp256r1, secp384r1, secp521r1, brainpoolP224r1 to brainpoolP512r1).
 //!
 //! Sans-IO: [`PaceTerminal`] turns each General Authenticate response into the next command;
 //! [`PaceChip`] is the chip side (test doubles, the virtual ePassport). Chip Authentication
@@ -148,9 +148,11 @@ pub fn protocol_parameters(
     }
 }
 
-/// The standardised domain parameter ids PACE runs on here (12 secp256r1,
-/// 13 brainpoolP256r1, 15 secp384r1, 16 brainpoolP384r1).
-const PACE_PARAMETER_IDS: [u64; 4] = [12, 13, 15, 16];
+/// The ICAO 9303 Part 11 standardised domain parameter ids PACE runs on here: every
+/// elliptic curve from 224 bits up (10 secp224r1, 11 brainpoolP224r1, 12 secp256r1,
+/// 13 brainpoolP256r1, 14 brainpoolP320r1, 15 secp384r1, 16 brainpoolP384r1,
+/// 17 brainpoolP512r1, 18 secp521r1). Not yet: the DH groups (0-2) and the 192-bit curves (8, 9).
+const PACE_PARAMETER_IDS: [u64; 9] = [10, 11, 12, 13, 14, 15, 16, 17, 18];
 
 /// The named curve of a PACE standardised domain parameter id, if supported.
 fn pace_curve(id: Option<u64>) -> Option<&'static curves::NamedCurve> {
@@ -779,7 +781,18 @@ mod tests {
     #[test]
     fn all_supported_suites_agree_and_wrong_password_fails() {
         let mrz = PacePassword::Mrz(MrzInformation::new("T22000129", "640812", "101031").unwrap());
-        for (cipher, curve) in [(2u8, 12u64), (3, 16), (4, 15), (4, 13), (1, 13)] {
+        for (cipher, curve) in [
+            (2u8, 12u64),
+            (3, 16),
+            (4, 15),
+            (4, 13),
+            (1, 13),
+            (1, 10),
+            (2, 11),
+            (3, 14),
+            (4, 17),
+            (4, 18),
+        ] {
             let mut oid = ID_PACE.to_vec();
             oid.extend([2, cipher]);
             let info = PaceInfo {
@@ -834,7 +847,7 @@ mod tests {
     #[test]
     fn chip_authentication_mapping_verifies_static_key() {
         let password = PacePassword::Can("123456".into());
-        for (cipher, curve_id) in [(2u8, 13u64), (4, 16)] {
+        for (cipher, curve_id) in [(2u8, 13u64), (4, 16), (2, 10), (3, 14), (4, 17), (4, 18)] {
             let mut oid = ID_PACE.to_vec();
             oid.extend([6, cipher]);
             let info = PaceInfo {
@@ -932,6 +945,49 @@ mod tests {
     }
 
     #[test]
+    fn openssl_arithmetic_matches_the_textbook_curves_on_every_parameter_set() {
+        // The mapping and the ephemeral key on the mapped generator, by OpenSSL and by the
+        // crate's former num-bigint arithmetic (an independent implementation), per curve.
+        use num_bigint::BigUint;
+        let password = PacePassword::Can("123456".into());
+        for id in PACE_PARAMETER_IDS {
+            let mut oid = ID_PACE.to_vec();
+            oid.extend([2, 2]);
+            let info = PaceInfo {
+                protocol: ObjectIdentifier(oid),
+                version: 2,
+                parameter_id: Some(id),
+            };
+            let ctx = Context::new(&info, &password).unwrap();
+            let curve = &ctx.curve;
+            let textbook = crate::authenticity::curves::by_standard_id(id).unwrap();
+            let big = |k: &Scalar| BigUint::from_bytes_be(&curve.scalar_bytes(k).unwrap());
+            let sk_map = curve.random_scalar().unwrap();
+            let other = curve
+                .mul_generator(&curve.random_scalar().unwrap())
+                .unwrap();
+            let nonce = [0x5A; 16];
+            let mapped = ctx.map(&nonce, &sk_map, &other).unwrap();
+            let other_textbook = textbook.decode(&curve.encode(&other).unwrap()).unwrap();
+            let mapped_textbook = textbook.add(
+                &textbook.mul(&BigUint::from_bytes_be(&nonce), textbook.generator()),
+                &textbook.mul(&big(&sk_map), &other_textbook),
+            );
+            assert_eq!(
+                curve.encode(&mapped).unwrap(),
+                textbook.encode(&mapped_textbook),
+                "{id}"
+            );
+            let sk_eph = curve.random_scalar().unwrap();
+            assert_eq!(
+                curve.encode(&curve.mul(&sk_eph, &mapped).unwrap()).unwrap(),
+                textbook.encode(&textbook.mul(&big(&sk_eph), &mapped_textbook)),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
     fn rejects_unsupported_and_out_of_order() {
         let (mut info, password) = appendix_g();
         let mut terminal = PaceTerminal::new(&info, &password).unwrap();
@@ -943,8 +999,11 @@ mod tests {
             terminal.handle_nonce(&h("7C00")),
             Err(PaceError::Tlv(_))
         ));
+        for unsupported in [0, 2, 8, 9, 19] {
+            info.parameter_id = Some(unsupported);
+            assert!(!is_supported(&info), "{unsupported}");
+        }
         info.parameter_id = Some(2);
-        assert!(!is_supported(&info));
         assert!(matches!(
             PaceTerminal::new(&info, &password),
             Err(PaceError::UnsupportedParameters(_))
