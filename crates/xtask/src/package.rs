@@ -604,14 +604,22 @@ fn pending_ids(c: &Container) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-/// `cargo xtask package-test [--no-build]` (`--no-build`: package the release binaries already
-/// built instead of building them first).
+/// `cargo xtask package-test [--no-build] [--work-dir DIR]`: `--no-build` packages the release
+/// binaries already built instead of building them first; `--work-dir` puts the test's
+/// packages and the container there (default `.cache/package-test`; e.g. a tmpfs such as
+/// /dev/shm when the disk is short).
 pub fn package_test(args: &[String]) -> Result<()> {
-    let no_build = match args {
-        [] => false,
-        [flag] if flag == "--no-build" => true,
-        _ => return Err("usage: cargo xtask package-test [--no-build]".into()),
-    };
+    let usage = "usage: cargo xtask package-test [--no-build] [--work-dir DIR]";
+    let mut no_build = false;
+    let mut work = cache().join("package-test");
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--no-build" => no_build = true,
+            "--work-dir" => work = PathBuf::from(args.next().ok_or(usage)?),
+            _ => return Err(usage.into()),
+        }
+    }
     if !crate::is_root() {
         return Err(
             "package-test: needs root (debootstrap, systemd-nspawn); run it as root".into(),
@@ -628,11 +636,12 @@ pub fn package_test(args: &[String]) -> Result<()> {
             ));
         }
     }
-    // The packages, the base tarball and the unpacked container take about 1.2 GB.
+    // The test's packages and the unpacked container take about 1 GB.
+    fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     let free_mb = crate::output(
         Command::new("df")
             .args(["-Pm", "--output=avail"])
-            .arg(root()),
+            .arg(&work),
     )
     .and_then(|text| {
         text.lines()
@@ -641,13 +650,13 @@ pub fn package_test(args: &[String]) -> Result<()> {
     });
     if let Some(free_mb) = free_mb.filter(|mb| *mb < 1_500) {
         return Err(format!(
-            "package-test: only {free_mb} MB free on the disk of {}; it needs about 1.5 GB",
-            root().display()
+            "package-test: only {free_mb} MB free in {}; it needs about 1.5 GB (--work-dir DIR puts the container elsewhere, e.g. /dev/shm)",
+            work.display()
         ));
     }
     let total = Instant::now();
     let mut steps = Steps { done: Vec::new() };
-    let output = target_dir().join("debian").join("package-test");
+    let output = work.join("debs");
     let first = steps.run("build packages (revision 1)", || {
         build_debs(&PackageOptions {
             revision: Some("1".into()),
@@ -671,7 +680,6 @@ pub fn package_test(args: &[String]) -> Result<()> {
         eprintln!("package-test: {} {:.1} MB", deb.display(), megabytes(deb));
     }
     let base = steps.run("debootstrap base (cached)", base_tarball)?;
-    let work = cache().join("package-test");
     let mut container = steps.run("boot Debian 12", || {
         Container::boot(&base, &work.join("root"), &work.join("console.log"))
     })?;
@@ -905,4 +913,125 @@ fn scenario(steps: &mut Steps, c: &Container, first: &Debs, second: &Debs) -> Re
         Ok(())
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    /// The asset sources of a crate's `[package.metadata.deb]` (the files of the tree, not the
+    /// build's `target/` outputs), as written in its Cargo.toml.
+    fn asset_sources(manifest: &str) -> Vec<String> {
+        let text = fs::read_to_string(root().join(manifest)).expect("manifest");
+        let deb = text
+            .split("[package.metadata.deb]")
+            .nth(1)
+            .expect("a [package.metadata.deb] section");
+        let assets = deb.split("assets = [").nth(1).expect("assets");
+        assets
+            .lines()
+            .map(str::trim)
+            .take_while(|l| *l != "]")
+            .filter_map(|l| l.strip_prefix("[\"")?.split('"').next().map(str::to_owned))
+            .filter(|source| !source.starts_with("target/"))
+            .collect()
+    }
+
+    /// Files matching `pattern` (a `*` in the file name only, as the manifests use).
+    fn matches(dir: &Path, pattern: &str) -> usize {
+        let path = dir.join(pattern);
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return 0;
+        };
+        let name = name.to_string_lossy();
+        let Some((prefix, suffix)) = name.split_once('*') else {
+            return usize::from(path.is_file());
+        };
+        fs::read_dir(parent).map_or(0, |entries| {
+            entries
+                .flatten()
+                .filter(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.starts_with(prefix) && n.ends_with(suffix) && n.len() >= name.len() - 1
+                })
+                .count()
+        })
+    }
+
+    #[test]
+    fn every_asset_of_both_packages_is_in_the_tree() {
+        for (manifest, dir) in [
+            ("crates/gated/Cargo.toml", "crates/gated"),
+            ("crates/central/Cargo.toml", "crates/central"),
+        ] {
+            let sources = asset_sources(manifest);
+            assert!(sources.len() > 4, "{manifest}: assets not found");
+            for source in sources {
+                assert!(
+                    matches(&root().join(dir), &source) > 0,
+                    "{manifest}: asset {source} matches no file"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn maintainer_scripts_are_strict_posix_sh() {
+        for package in ["gated", "central"] {
+            for script in ["postinst", "prerm", "postrm"] {
+                let path = root().join(format!("crates/{package}/debian/{script}"));
+                let text = fs::read_to_string(&path).expect("script");
+                assert!(text.starts_with("#!/bin/sh\n"), "{}", path.display());
+                assert!(text.contains("\nset -e\n"), "{}: no set -e", path.display());
+                let mode = fs::metadata(&path).expect("mode").permissions().mode();
+                assert!(mode & 0o111 != 0, "{} is not executable", path.display());
+                let syntax = Command::new("sh")
+                    .arg("-n")
+                    .arg(&path)
+                    .output()
+                    .expect("sh");
+                assert!(
+                    syntax.status.success(),
+                    "{}: {}",
+                    path.display(),
+                    String::from_utf8_lossy(&syntax.stderr)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_demo_config_opens_the_socket_to_gate_tech_and_uses_the_packaged_key() {
+        let config = demo_config().expect("demo config");
+        assert!(
+            config.contains(
+                "[control]\nsocket = \"/run/gated/control.sock\"\ngroup = \"gate-tech\"\n"
+            )
+        );
+        assert!(
+            config
+                .contains("[privacy]\ndocument_hash_key_file = \"/etc/gated/document-hash.key\"\n")
+        );
+        // No central: the events stay pending until the test points the gate at one.
+        assert!(!config.contains("[central]"));
+    }
+
+    #[test]
+    fn package_options() {
+        let args: Vec<String> = ["--revision", "2", "--no-build"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let options = parse_package_options(&args).expect("options");
+        assert_eq!(options.revision.as_deref(), Some("2"));
+        assert!(options.no_build);
+        assert!(parse_package_options(&["--revision".to_owned()]).is_err());
+        assert!(parse_package_options(&["--bogus".to_owned()]).is_err());
+        assert_eq!(
+            debian_arch(Some("aarch64-unknown-linux-gnu")).ok(),
+            Some(("aarch64", "arm64"))
+        );
+        assert!(debian_arch(Some("riscv64gc-unknown-linux-gnu")).is_err());
+    }
 }
