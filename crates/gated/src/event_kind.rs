@@ -7,6 +7,9 @@ pub const TRANSACTION_OUTCOME: &str = "transaction.outcome";
 pub const DOOR_ALARM: &str = "door.alarm";
 /// A technician released the door in maintenance mode (payload: `{"ms": N}`).
 pub const DOOR_MANUAL_RELEASE: &str = "door.manual_release";
+/// The gate is alive: site, software version, devices' health, out-of-service reasons,
+/// outbox depth and last sync (every `reporting.heartbeat_s`; see `daemon::heartbeat`).
+pub const GATE_HEARTBEAT: &str = "gate.heartbeat";
 /// Travellers and time per traveller over one reporting period.
 pub const GATE_THROUGHPUT: &str = "gate.throughput";
 /// A BioCart record was queued for the inspection booth (payload: ids, never the record).

@@ -7,14 +7,14 @@
 //! WATCHDOG, STOPPING) and stops cleanly on SIGTERM: door locked, the transaction in progress
 //! recorded as aborted, every worker stopped and joined.
 //!
-//! Modules: [`daemon`] (start-up, main loop and command dispatch), [`worker`] (the one shape
-//! of every worker), [`door`] (the turnstile machine on the door's lines), [`store`] (the
-//! outbox writer) and [`journal`] (what survives a crash), [`roles`] (the device roles real
-//! and simulated devices share), [`chip_worker`], [`face_worker`], [`finger_worker`], [`sim`]
-//! (simulated devices), [`clock`], [`lists`], [`event_kind`], [`control`] (the Unix socket),
-//! [`hashing`] (keyed document hash), [`screen`] (the traveller's screen and the officer's
-//! view), [`metrics`] (Prometheus metrics, `[metrics]`), [`http`] (the accept loop of the
-//! screen's and the metrics' servers), [`systemd`].
+//! Modules: [`daemon`] (start-up, main loop and command dispatch), [`worker`] (the one shape of
+//! every worker), [`door`] (the turnstile machine on the door's lines), [`store`] (the outbox
+//! writer) and [`journal`] (what survives a crash), [`roles`] (the device roles real and simulated
+//! devices share), [`chip_worker`], [`face_worker`], [`finger_worker`], [`sim`] (simulated
+//! devices), [`clock`], [`lists`], [`event_kind`], [`control`] (the Unix socket), [`hashing`]
+//! (keyed document hash), [`demo_bench`] (a demo's stand-in traveller), [`screen`] (the traveller's
+//! screen and the officer's view), [`metrics`] (Prometheus metrics, `[metrics]`), [`http`] (the
+//! accept loop of the screen's and the metrics' servers), [`systemd`].
 
 pub mod chip_worker;
 pub mod clock;

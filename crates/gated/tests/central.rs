@@ -70,3 +70,79 @@ fn gate_refuses_until_lists_arrive_applies_the_denylist_and_delivers_events() {
     assert_eq!(events[1]["payload"]["document_hash"], stolen);
     gated.wait_for("the queue to drain", |s| s.outbox_pending == 0);
 }
+
+#[test]
+fn heartbeats_tell_central_where_the_gate_stands_and_how_it_is() {
+    let work = tempfile::tempdir().unwrap();
+    let central = start_central(work.path());
+    let mut config = fast_sim_config();
+    config.central = Some(central_section(&central.url, 50, 3600));
+    config.gate.site = Some(gate_config::schema::Site {
+        airport: "HND".into(),
+        terminal: "T3".into(),
+        zone: "departures".into(),
+    });
+    config.reporting.heartbeat_s = 1;
+    let gated = Gated::start(&config);
+    // No list yet: the gate is out of service and its heartbeat says why.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let beat = loop {
+        let page = curl(&[&format!("{}/v1/events?gate=SIM-FACE-01", central.url)]);
+        let beats: Vec<serde_json::Value> = page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "gate.heartbeat")
+            .map(|e| e["payload"].clone())
+            .collect();
+        if let Some(beat) = beats.first() {
+            break beat.clone();
+        }
+        assert!(Instant::now() < deadline, "no heartbeat at central: {page}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        beat["site"],
+        serde_json::json!({"airport": "HND", "terminal": "T3", "zone": "departures"})
+    );
+    assert_eq!(beat["software_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(beat["interval_s"], 1);
+    assert_eq!(beat["in_service"], false, "{beat}");
+    assert_eq!(
+        beat["out_of_service_reasons"],
+        serde_json::json!(["LISTS_STALE"])
+    );
+    let devices: Vec<&str> = beat["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        devices.contains(&"chip_reader") && devices.contains(&"outbox"),
+        "{beat}"
+    );
+
+    // Lists arrive: the next heartbeats say the gate is in service, and when it last reached
+    // central.
+    publish_list(&central.url, "denylist", &[]);
+    gated.wait_for("lists to arrive", |s| s.out_of_service_reasons.is_empty());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = curl(&[&format!("{}/v1/events?gate=SIM-FACE-01", central.url)]);
+        let in_service = page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "gate.heartbeat")
+            .any(|e| {
+                e["payload"]["in_service"] == true
+                    && e["payload"]["sync"]["last_success_ms"].as_i64().is_some()
+            });
+        if in_service {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no in-service heartbeat: {page}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

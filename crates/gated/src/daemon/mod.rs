@@ -11,11 +11,12 @@
 //! Modules: [`startup`] (the start-up order: door first), [`dispatch`] (the event queue and
 //! the commands), [`transaction`] (one transaction's personal data), [`reports`] (what the
 //! workers report), [`requests`] (control socket requests, the technician's door pulse, the
-//! demo autopilot), [`status`], [`throughput`], [`biocart`] (the booth record), [`stats`] (the
+//! demo autopilot), [`status`], [`throughput`], [`heartbeat`], [`biocart`] (the booth record), [`stats`] (the
 //! loop's busy times).
 
 pub mod biocart;
 pub mod dispatch;
+pub mod heartbeat;
 pub mod reports;
 pub mod requests;
 pub mod startup;
@@ -195,6 +196,7 @@ pub(crate) struct Daemon {
     writes: (u64, u64),
     outbox_problem: Option<String>,
     throughput: throughput::Throughput,
+    heartbeat: heartbeat::Heartbeat,
     last_outcome: Option<LastOutcome>,
     span: Option<(TransactionId, tracing::Span)>,
     workers: Vec<Worker>,

@@ -512,6 +512,7 @@ pub(super) async fn start(
     let door_state = door.watch();
     let mut daemon = Daemon {
         throughput: super::throughput::Throughput::new(now_unix),
+        heartbeat: super::heartbeat::Heartbeat::new(now_unix, config.reporting.heartbeat_s),
         gate,
         hasher,
         roles: started.roles,

@@ -64,6 +64,7 @@ impl Daemon {
                 period.figures(&self.config.gate.id, self.config.gate.profile.as_str(), now);
             self.store.append(event_kind::GATE_THROUGHPUT, now, payload);
         }
+        self.heartbeat_if_due();
         self.store.send(StoreJob::Housekeeping {
             lists: self.lists.clone(),
         });

@@ -350,28 +350,19 @@ impl Client {
         }
     }
 
-    /// Every event in the outbox database, delivered or not, as JSON envelopes.
+    /// Every event in the outbox database, delivered or not, as JSON envelopes (heartbeats
+    /// aside: they come with time, not with travellers).
     pub fn all_outbox_events(&self) -> Vec<serde_json::Value> {
         let path = gate_config::schema::outbox_in(&self.state_dir);
         let outbox = outbox::Outbox::attach(&path, outbox::system_clock()).unwrap();
-        outbox
-            .events_after(0, 1_000_000)
-            .unwrap()
-            .into_iter()
-            .map(|event| serde_json::to_value(event.envelope).unwrap())
-            .collect()
+        without_heartbeats(outbox.events_after(0, 1_000_000).unwrap())
     }
 
-    /// Events in the outbox database, as JSON (kind, payload...).
+    /// Events not yet delivered, as JSON (kind, payload...), heartbeats aside.
     pub fn outbox_events(&self) -> Vec<serde_json::Value> {
         let path = gate_config::schema::outbox_in(&self.state_dir);
         let outbox = outbox::Outbox::attach(&path, outbox::system_clock()).unwrap();
-        outbox
-            .pending(10_000)
-            .unwrap()
-            .into_iter()
-            .map(|event| serde_json::to_value(event.envelope).unwrap())
-            .collect()
+        without_heartbeats(outbox.pending(10_000).unwrap())
     }
 }
 
@@ -380,6 +371,15 @@ impl Drop for Gated {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The envelopes of `events` as JSON, without the gate's heartbeats.
+fn without_heartbeats(events: Vec<outbox::StoredEvent>) -> Vec<serde_json::Value> {
+    events
+        .into_iter()
+        .map(|event| serde_json::to_value(event.envelope).unwrap())
+        .filter(|event| event["kind"] != "gate.heartbeat")
+        .collect()
 }
 
 /// Sends one raw line and reads one response line.
