@@ -266,6 +266,32 @@ fn pace_documents_with_jpeg2000_photos_read_with_can_and_mrz_and_a_clone_is_refu
     );
 }
 
+/// Every PACE parameter set the reader runs (ICAO ids 10 to 18: secp224r1 to secp521r1,
+/// brainpoolP224r1 to brainpoolP512r1), PACE-only documents read with the MRZ through pcscd.
+#[test]
+fn every_pace_parameter_set_reads_through_pcscd() {
+    let bench = Bench::start();
+    let (jpeg, _) = face_jpeg();
+    let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg);
+    config.bac = false;
+    for suite in PaceSuite::ALL {
+        config.pace = Some(suite);
+        let card = bench.insert(&config, Misbehaviour::default());
+        let output = bench.read(&[&MRZ_ARGS[..], &["--json"]].concat());
+        assert_success(&output);
+        let v = json(&output);
+        assert_eq!(v["access"], "PACE", "{suite:?}: {v}");
+        let detail = v["access_detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with("PACE-ECDH-GM")
+                && detail.contains(&format!("(parameter id Some({}))", suite.parameter_id())),
+            "{suite:?}: {detail}"
+        );
+        assert_eq!(v["sod_hashes_match"]["DG1"], true, "{suite:?}");
+        bench.remove(card);
+    }
+}
+
 #[test]
 fn misbehaving_chips_and_readers_give_clear_errors() {
     let bench = Bench::start();

@@ -31,7 +31,7 @@ pub enum DocumentError {
     /// An option names a data group the document does not have.
     #[error("data group {0} is not on this document")]
     NoSuchDataGroup(u8),
-    /// The PACE domain parameters have no curve in `mrtd::ec`.
+    /// The PACE domain parameters have no curve (or OpenSSL failed on it).
     #[error("no curve for PACE domain parameter id {0}")]
     UnsupportedCurve(u64),
     /// Key generation for DG14/DG15 failed.
@@ -48,15 +48,47 @@ pub enum PaceSuite {
     Secp256r1Aes128,
     /// brainpoolP384r1 (id 16), AES-256.
     BrainpoolP384r1Aes256,
+    /// secp224r1 (id 10), AES-128.
+    Secp224r1Aes128,
+    /// brainpoolP224r1 (id 11), AES-128.
+    BrainpoolP224r1Aes128,
+    /// brainpoolP320r1 (id 14), AES-192.
+    BrainpoolP320r1Aes192,
+    /// secp384r1 (id 15), AES-256.
+    Secp384r1Aes256,
+    /// brainpoolP512r1 (id 17), AES-256.
+    BrainpoolP512r1Aes256,
+    /// secp521r1 (id 18), AES-256.
+    Secp521r1Aes256,
 }
 
 impl PaceSuite {
+    /// Every suite, one per standardised curve the reader runs PACE on (ids 10 to 18).
+    pub const ALL: [PaceSuite; 9] = [
+        PaceSuite::Secp224r1Aes128,
+        PaceSuite::BrainpoolP224r1Aes128,
+        PaceSuite::Secp256r1Aes128,
+        PaceSuite::BrainpoolP256r1Aes128,
+        PaceSuite::BrainpoolP320r1Aes192,
+        PaceSuite::Secp384r1Aes256,
+        PaceSuite::BrainpoolP384r1Aes256,
+        PaceSuite::BrainpoolP512r1Aes256,
+        PaceSuite::Secp521r1Aes256,
+    ];
+
     /// id-PACE-ECDH-GM-AES-CBC-CMAC-* or, with Chip Authentication Mapping, id-PACE-ECDH-CAM-*.
     fn protocol_oid(self, chip_authentication_mapping: bool) -> Vec<u8> {
         let mapping = if chip_authentication_mapping { 6 } else { 2 };
         let cipher = match self {
-            PaceSuite::BrainpoolP256r1Aes128 | PaceSuite::Secp256r1Aes128 => 2,
-            PaceSuite::BrainpoolP384r1Aes256 => 4,
+            PaceSuite::BrainpoolP256r1Aes128
+            | PaceSuite::Secp256r1Aes128
+            | PaceSuite::Secp224r1Aes128
+            | PaceSuite::BrainpoolP224r1Aes128 => 2,
+            PaceSuite::BrainpoolP320r1Aes192 => 3,
+            PaceSuite::BrainpoolP384r1Aes256
+            | PaceSuite::Secp384r1Aes256
+            | PaceSuite::BrainpoolP512r1Aes256
+            | PaceSuite::Secp521r1Aes256 => 4,
         };
         vec![
             0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, mapping, cipher,
@@ -66,9 +98,15 @@ impl PaceSuite {
     /// The standardised domain parameter id.
     pub fn parameter_id(self) -> u64 {
         match self {
-            PaceSuite::BrainpoolP256r1Aes128 => 13,
+            PaceSuite::Secp224r1Aes128 => 10,
+            PaceSuite::BrainpoolP224r1Aes128 => 11,
             PaceSuite::Secp256r1Aes128 => 12,
+            PaceSuite::BrainpoolP256r1Aes128 => 13,
+            PaceSuite::BrainpoolP320r1Aes192 => 14,
+            PaceSuite::Secp384r1Aes256 => 15,
             PaceSuite::BrainpoolP384r1Aes256 => 16,
+            PaceSuite::BrainpoolP512r1Aes256 => 17,
+            PaceSuite::Secp521r1Aes256 => 18,
         }
     }
 
@@ -283,17 +321,22 @@ impl Document {
         let mut card_security = None;
         if let (Some(suite), true, Some(info)) = (config.pace, config.pace_cam, &pace_info) {
             let id = suite.parameter_id();
-            let curve = u32::try_from(id)
-                .ok()
-                .and_then(mrtd::ec::Curve::by_parameter_id)
+            let curve = mrtd::authenticity::curves::named_by_standard_id(id)
+                .and_then(|named| mrtd::crypto::ecc::EcCurve::new(named.curve).ok())
                 .ok_or(DocumentError::UnsupportedCurve(id))?;
-            let scalar = |curve: &mrtd::ec::Curve| {
-                curve
-                    .random_scalar()
-                    .map_err(|e| DocumentError::Pki(pki::PkiError::Key(e.to_string())))
+            let key_error = |e: mrtd::crypto::ecc::EcError| {
+                DocumentError::Pki(pki::PkiError::Key(e.to_string()))
             };
-            let secret = scalar(&curve)?;
-            let public = curve.encode(&curve.mul(&secret, curve.generator()));
+            // A chip key pair: the private scalar (big-endian, field length) and the point.
+            let key_pair = || -> Result<(Vec<u8>, Vec<u8>), DocumentError> {
+                let secret = curve.random_scalar().map_err(key_error)?;
+                let public = curve
+                    .mul_generator(&secret)
+                    .and_then(|p| curve.encode(&p))
+                    .map_err(key_error)?;
+                Ok((curve.scalar_bytes(&secret).map_err(key_error)?, public))
+            };
+            let (secret, public) = key_pair()?;
             let infos = [
                 info.clone(),
                 build::chip_authentication_public_key_info(
@@ -308,11 +351,11 @@ impl Document {
                 &pki.document_signer,
             ));
             let held = if config.cloned_chip {
-                scalar(&curve)?
+                key_pair()?.0
             } else {
                 secret
             };
-            chip_private_key = Some(held.to_bytes_be());
+            chip_private_key = Some(held);
         }
         // Active Authentication key: published in DG15, held by the chip (a clone holds another).
         let aa_key = if config.dg15 {

@@ -22,6 +22,18 @@ enum PaceChoice {
     Secp256,
     /// brainpoolP384r1, AES-256.
     Brainpool384,
+    /// secp224r1, AES-128.
+    Secp224,
+    /// brainpoolP224r1, AES-128.
+    Brainpool224,
+    /// brainpoolP320r1, AES-192.
+    Brainpool320,
+    /// secp384r1, AES-256.
+    Secp384,
+    /// brainpoolP512r1, AES-256.
+    Brainpool512,
+    /// secp521r1, AES-256.
+    Secp521,
     /// No PACE: a BAC-only document without EF.CardAccess.
     None,
 }
@@ -135,6 +147,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         PaceChoice::Brainpool256 => Some(PaceSuite::BrainpoolP256r1Aes128),
         PaceChoice::Secp256 => Some(PaceSuite::Secp256r1Aes128),
         PaceChoice::Brainpool384 => Some(PaceSuite::BrainpoolP384r1Aes256),
+        PaceChoice::Secp224 => Some(PaceSuite::Secp224r1Aes128),
+        PaceChoice::Brainpool224 => Some(PaceSuite::BrainpoolP224r1Aes128),
+        PaceChoice::Brainpool320 => Some(PaceSuite::BrainpoolP320r1Aes192),
+        PaceChoice::Secp384 => Some(PaceSuite::Secp384r1Aes256),
+        PaceChoice::Brainpool512 => Some(PaceSuite::BrainpoolP512r1Aes256),
+        PaceChoice::Secp521 => Some(PaceSuite::Secp521r1Aes256),
         PaceChoice::None => None,
     };
     config.bac = !args.no_bac;

@@ -60,11 +60,8 @@ fn bac_pace_mrz_and_pace_can_read_the_document() {
     assert_eq!(doc.access, AccessProtocol::Bac);
     assert_eq!(doc.dg1().unwrap().mrz.document_number.as_str(), "L898902C3");
 
-    for suite in [
-        PaceSuite::BrainpoolP256r1Aes128,
-        PaceSuite::Secp256r1Aes128,
-        PaceSuite::BrainpoolP384r1Aes256,
-    ] {
+    // Every PACE parameter set the reader runs (ids 10 to 18).
+    for suite in PaceSuite::ALL {
         config.pace = Some(suite);
         config.bac = false;
         for password in [mrz_password(), PacePassword::Can("123456".into())] {
@@ -254,31 +251,35 @@ fn a_dg2_over_32_kb_is_read_with_odd_ins() {
 
 #[test]
 fn pace_cam_authenticates_the_chip_and_exposes_a_clone() {
-    let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg_20k());
-    config.pace_cam = true;
-    let doc = read(&config, Misbehaviour::default(), &mrz_password()).unwrap();
-    assert!(
-        matches!(
-            doc.access,
-            AccessProtocol::Pace {
-                chip_authentication: mrtd::reader::ChipAuthentication::Verified,
-                ..
-            }
-        ),
-        "{:?}",
-        doc.access
-    );
-    assert!(doc.card_security.is_some());
+    // On every PACE parameter set (the chip key is on the PACE curve).
+    for suite in PaceSuite::ALL {
+        let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg_20k());
+        config.pace = Some(suite);
+        config.pace_cam = true;
+        let doc = read(&config, Misbehaviour::default(), &mrz_password()).unwrap();
+        assert!(
+            matches!(
+                doc.access,
+                AccessProtocol::Pace {
+                    chip_authentication: mrtd::reader::ChipAuthentication::Verified,
+                    ..
+                }
+            ),
+            "{suite:?}: {:?}",
+            doc.access
+        );
+        assert!(doc.card_security.is_some());
 
-    config.cloned_chip = true;
-    let err = read(&config, Misbehaviour::default(), &mrz_password()).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            ReadError::Pace(mrtd::pace::PaceError::ChipAuthenticationFailed)
-        ),
-        "{err}"
-    );
+        config.cloned_chip = true;
+        let err = read(&config, Misbehaviour::default(), &mrz_password()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ReadError::Pace(mrtd::pace::PaceError::ChipAuthenticationFailed)
+            ),
+            "{suite:?}: {err}"
+        );
+    }
 }
 
 /// A chip that answers SELECT by file identifier but 6A82 to READ BINARY by short file
