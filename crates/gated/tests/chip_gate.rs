@@ -258,6 +258,23 @@ fn a_genuine_pace_passport_and_its_holder_pass_the_gate() {
         .wait_for("the traveller to pass", |s| s.counters.passed == 1);
     let (outcome, reasons, payload) = rig.last_outcome();
     assert_eq!(outcome, "passed", "{reasons:?}");
+    // The reader's own times are in the record, within the document step's.
+    let timings = &payload["timings"];
+    let ms = |name: &str| {
+        timings[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name}: {timings}"))
+    };
+    assert!(ms("chip_read_ms") > 0, "{timings}");
+    assert!(
+        ms("chip_read_ms") + ms("authenticity_ms") <= ms("document_ms"),
+        "{timings}"
+    );
+    assert!(ms("decision_ms") <= ms("total_ms"), "{timings}");
+    assert!(
+        !timings["face_bursts_ms"].as_array().unwrap().is_empty(),
+        "{timings}"
+    );
     let log = rig.gated().log_text();
     assert!(log.contains("document authentic"), "{log}");
     // No document number, name or date of birth anywhere outside the gate's memory.
