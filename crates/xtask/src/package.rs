@@ -314,8 +314,11 @@ fn megabytes(path: &Path) -> f64 {
     fs::metadata(path).map_or(0.0, |m| m.len() as f64 / 1_000_000.0)
 }
 
-/// The Debian mirror this machine's apt sources use.
+/// The Debian mirror this machine's apt sources use (`DEBIAN_MIRROR` overrides it).
 fn debian_mirror() -> String {
+    if let Ok(mirror) = std::env::var("DEBIAN_MIRROR") {
+        return mirror;
+    }
     let mut texts = Vec::new();
     if let Ok(text) = fs::read_to_string("/etc/apt/sources.list") {
         texts.push(text);
@@ -341,7 +344,10 @@ fn debian_mirror() -> String {
                         .and_then(|rest| rest.split_whitespace().find(|w| w.starts_with("http")))
                 })
                 .and_then(|u| u.split_whitespace().next());
-            if let Some(url) = url.filter(|u| u.starts_with("http")) {
+            // Debian's archive itself (other sources: Node, cloud tools... carry no bookworm).
+            if let Some(url) = url
+                .filter(|u| u.starts_with("http") && u.trim_end_matches('/').ends_with("/debian"))
+            {
                 return url.to_owned();
             }
         }
@@ -1015,6 +1021,15 @@ mod tests {
         );
         // No central: the events stay pending until the test points the gate at one.
         assert!(!config.contains("[central]"));
+    }
+
+    #[test]
+    fn the_mirror_is_a_debian_archive() {
+        let mirror = debian_mirror();
+        assert!(
+            mirror.trim_end_matches('/').ends_with("/debian"),
+            "{mirror}"
+        );
     }
 
     #[test]
