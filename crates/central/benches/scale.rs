@@ -15,6 +15,8 @@
 //! writes to `target/scale-bench.json`: events per second acknowledged, acknowledgement latency
 //! (p50, p99, max), the COPY ceiling in rows per second and the ratio between the two.
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "../tests/support/pg.rs"]
 #[allow(dead_code)]
 mod pg;
@@ -133,7 +135,7 @@ fn event_id(gate: usize, sequence: u64, start_ms: u64) -> String {
 
 /// A face gate's outcome record, as gated sends it (no personal data: a keyed hash).
 fn outcome_payload(gate: usize, sequence: u64, now_ms: u64) -> serde_json::Value {
-    let passed = sequence % 10 != 0;
+    let passed = !sequence.is_multiple_of(10);
     serde_json::json!({
         "schema_version": 1,
         "transaction_id": format!("{:016x}{:016x}", gate, sequence),
