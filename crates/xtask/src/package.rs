@@ -213,8 +213,8 @@ fn build_debs(options: &PackageOptions) -> Result<Debs> {
         if options.target.is_some() {
             format!(
                 "package: the cross build failed ({err}); an {deb_arch} build needs the Rust target \
-                 (rustup target add), a cross linker and {deb_arch} libpcsclite-dev + libudev-dev: \
-                 see crates/gated/debian/README.md"
+                 (rustup target add), a cross linker and {deb_arch} libpcsclite-dev + libudev-dev \
+                 + libssl-dev: see crates/gated/debian/README.md"
             )
         } else {
             format!("package: the release build failed ({err})")
