@@ -685,7 +685,10 @@ pub fn package_test(args: &[String]) -> Result<()> {
     for deb in [&first.gated, &first.central] {
         eprintln!("package-test: {} {:.1} MB", deb.display(), megabytes(deb));
     }
-    let base = steps.run("debootstrap base (cached)", base_tarball)?;
+    let base = steps.run(
+        "debootstrap base (cached after the first run)",
+        base_tarball,
+    )?;
     let mut container = steps.run("boot Debian 12", || {
         Container::boot(&base, &work.join("root"), &work.join("console.log"))
     })?;
