@@ -219,6 +219,30 @@ fn the_demo_reads_the_chip_matches_the_face_and_reports_to_central() {
 
     // Nothing of the passports outside the gate's memory: no document number, name or date
     // of birth in the events or in the logs of gated, central and the bench.
+    // The operator's view of the same three travellers: the demo's Prometheus endpoint.
+    let metrics = Command::new("curl")
+        .args(["-sS", "--fail", "http://127.0.0.1:9464/metrics"])
+        .output()
+        .unwrap();
+    assert!(metrics.status.success(), "{metrics:?}");
+    let samples = gate_metrics::Samples::parse(&String::from_utf8_lossy(&metrics.stdout));
+    assert_eq!(
+        samples.value("gate_transactions_total", &[("outcome", "passed")]),
+        1.0
+    );
+    assert_eq!(
+        samples.value("gate_transactions_total", &[("outcome", "denied")]),
+        2.0
+    );
+    assert_eq!(
+        samples.value(
+            "gate_stage_duration_seconds_count",
+            &[("stage", "chip_read")]
+        ),
+        3.0,
+        "{samples:?}"
+    );
+
     let events = support::curl(&[&format!("{CENTRAL}/v1/events?gate=DEMO-FACE-01")]);
     let status = bench.stop();
     assert!(status.success(), "{status}\n{}", bench.log());
