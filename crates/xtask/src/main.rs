@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod package;
-
 mod tools;
 
 /// The ONNX Runtime release the face crate is built against (`ort` api-31).
