@@ -169,17 +169,12 @@ fn apt_install() -> Result<()> {
     run(&mut apt(&args))
 }
 
-fn install_onnxruntime() -> Result<()> {
-    let library = ort_library();
-    let arch = env::consts::ARCH;
+/// The pinned ONNX Runtime wheel for `arch` (`x86_64` or `aarch64`) from PyPI, downloaded once
+/// into .cache/downloads and refused unless its sha256 is the pinned one; with that sha256.
+fn onnxruntime_wheel(arch: &str) -> Result<(PathBuf, &'static str)> {
     let Some((_, platform, wheel_sha)) = ORT_WHEELS.iter().find(|(a, _, _)| *a == arch) else {
         return Err(format!("no pinned ONNX Runtime wheel for {arch}"));
     };
-    let marker = library.with_extension("wheel-sha256");
-    if library.exists() && fs::read_to_string(&marker).is_ok_and(|s| s.trim() == *wheel_sha) {
-        eprintln!("xtask: ONNX Runtime {ORT_VERSION} present");
-        return Ok(());
-    }
     let download = cache().join("downloads");
     fs::create_dir_all(&download).map_err(|e| e.to_string())?;
     let wheel = download.join(format!(
@@ -210,15 +205,35 @@ fn install_onnxruntime() -> Result<()> {
             wheel.display()
         ));
     }
-    let dir = library.parent().ok_or("bad library path")?;
+    Ok((wheel, wheel_sha))
+}
+
+/// Extracts the ONNX Runtime library from `wheel` into `dir`.
+fn unpack_onnxruntime(wheel: &Path, dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let member = format!("onnxruntime/capi/libonnxruntime.so.{ORT_VERSION}");
     run(Command::new("unzip")
         .args(["-o", "-j", "-q"])
-        .arg(&wheel)
-        .arg(&member)
+        .arg(wheel)
+        .arg(format!("onnxruntime/capi/libonnxruntime.so.{ORT_VERSION}"))
         .arg("-d")
-        .arg(dir))?;
+        .arg(dir))
+}
+
+fn install_onnxruntime() -> Result<()> {
+    let library = ort_library();
+    let marker = library.with_extension("wheel-sha256");
+    let pinned = ORT_WHEELS
+        .iter()
+        .find(|(a, _, _)| *a == env::consts::ARCH)
+        .map(|(_, _, sha)| *sha);
+    if library.exists()
+        && pinned.is_some_and(|sha| fs::read_to_string(&marker).is_ok_and(|s| s.trim() == sha))
+    {
+        eprintln!("xtask: ONNX Runtime {ORT_VERSION} present");
+        return Ok(());
+    }
+    let (wheel, wheel_sha) = onnxruntime_wheel(env::consts::ARCH)?;
+    unpack_onnxruntime(&wheel, library.parent().ok_or("bad library path")?)?;
     fs::write(&marker, wheel_sha).map_err(|e| e.to_string())?;
     eprintln!("xtask: ONNX Runtime {ORT_VERSION} at {}", library.display());
     Ok(())

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::{ORT_VERSION, ORT_WHEELS, Result, cache, root, run, sha256};
+use crate::{ORT_VERSION, Result, cache, root, run};
 
 /// cargo-deb, installed from crates.io into `.cache/cargo-tools` by `package`.
 const CARGO_DEB_VERSION: &str = "3.8.0";
@@ -135,52 +135,13 @@ fn onnxruntime_for(arch: &str) -> Result<PathBuf> {
         crate::install_onnxruntime()?;
         return Ok(crate::ort_library());
     }
-    let (_, platform, wheel_sha) = ORT_WHEELS
-        .iter()
-        .find(|(a, _, _)| *a == arch)
-        .ok_or_else(|| format!("no pinned ONNX Runtime wheel for {arch}"))?;
     let dir = cache().join("onnxruntime").join(ORT_VERSION).join(arch);
     let library = dir.join(format!("libonnxruntime.so.{ORT_VERSION}"));
     if library.exists() {
         return Ok(library);
     }
-    let download = cache().join("downloads");
-    fs::create_dir_all(&download).map_err(|e| e.to_string())?;
-    let wheel = download.join(format!(
-        "onnxruntime-{ORT_VERSION}-cp311-cp311-{platform}.whl"
-    ));
-    if !wheel.exists() || sha256(&wheel)? != *wheel_sha {
-        run(Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--platform",
-                platform,
-                "--python-version",
-                "3.11",
-                &format!("onnxruntime=={ORT_VERSION}"),
-                "-d",
-            ])
-            .arg(&download))?;
-    }
-    let got = sha256(&wheel)?;
-    if got != *wheel_sha {
-        return Err(format!(
-            "{} has sha256 {got}, expected {wheel_sha}: refusing to use it",
-            wheel.display()
-        ));
-    }
-    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    run(Command::new("unzip")
-        .args(["-o", "-j", "-q"])
-        .arg(&wheel)
-        .arg(format!("onnxruntime/capi/libonnxruntime.so.{ORT_VERSION}"))
-        .arg("-d")
-        .arg(&dir))?;
+    let (wheel, _) = crate::onnxruntime_wheel(arch)?;
+    crate::unpack_onnxruntime(&wheel, &dir)?;
     Ok(library)
 }
 
