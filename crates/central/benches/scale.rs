@@ -2,12 +2,13 @@
 //! the same rows loaded by a bare `COPY` into the same table.
 //!
 //! ```sh
-//! cargo build --release -p central && cargo bench -p central --bench scale -- [--gates 200] \
+//! cargo bench -p central --bench scale -- [--gates 200] \
 //!     [--batch 50] [--seconds 30] [--replicas 1]
 //! ```
 //!
 //! It starts a throwaway PostgreSQL cluster (Debian's `postgresql`, as in the tests) and
-//! `--replicas` release builds of `central` behind that one database. Each simulated gate is a
+//! `--replicas` processes of `central` (the release build cargo makes for benches) behind that
+//! one database. Each simulated gate is a
 //! thread that does what gated's sync does: POST a batch of `transaction.outcome` events (the
 //! shape a face gate sends, about 700 bytes of payload each) to `/v1/events`, wait for the
 //! acknowledgement, send the next, for `--seconds`. Then the stored rows are copied out and
@@ -17,12 +18,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "../tests/support/central.rs"]
+mod central;
 #[path = "../tests/support/pg.rs"]
 #[allow(dead_code)]
 mod pg;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -70,54 +73,6 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
-}
-
-/// A central replica, stopped on drop.
-struct Replica {
-    child: Child,
-    url: String,
-}
-
-impl Replica {
-    fn start(binary: &Path, database: &str) -> Replica {
-        let port = free_port();
-        let child = Command::new(binary)
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-                database,
-            ])
-            .args(["--log", "text"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "central did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Replica {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A UUID (version 7 layout) unique to this gate and sequence.
@@ -277,17 +232,12 @@ fn main() {
         eprintln!("scale: {e}");
         std::process::exit(2)
     });
-    let binary = target_dir().join("release/central");
-    assert!(
-        binary.exists(),
-        "{} not built: run `cargo build --release -p central` first",
-        binary.display()
-    );
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let cluster = pg::PgCluster::start();
     let database = cluster.url();
-    let replicas: Vec<Replica> = (0..options.replicas)
-        .map(|_| Replica::start(&binary, &database))
+    // The bench profile's (release) build of central, as cargo builds it for benches.
+    let replicas: Vec<central::Central> = (0..options.replicas)
+        .map(|_| central::Central::start(&database))
         .collect();
     eprintln!(
         "scale: {} gates, batches of {}, {} s, {} replica(s) of central on PostgreSQL",
@@ -301,7 +251,7 @@ fn main() {
     let started = Instant::now();
     let threads: Vec<_> = (0..options.gates)
         .map(|gate| {
-            let url = replicas[gate % replicas.len()].url.clone();
+            let url = replicas[gate % replicas.len()].base_url();
             let stop = Arc::clone(&stop);
             let batch = options.batch;
             std::thread::Builder::new()
