@@ -3,13 +3,10 @@
 //! devices are real (a PC/SC reader, an MRZ scanner, a camera) and puts that traveller's
 //! passport and face before them.
 //!
-//! The exchange is one JSON line each way over the bench's Unix socket: the request
-//! `{"traveller": SimulatedTraveller}`, the answer `{"scene": "..."}` once the passport lies on
-//! the reader and the face is before the camera, or `{"error": "..."}` when the bench cannot
-//! play that traveller (it has no presentation-attack sample, for one).
+//! The exchange is [`gate_protocol::demo_bench`]'s: one JSON line each way.
 
 use gate_protocol::SimulatedTraveller;
-use serde::{Deserialize, Serialize};
+use gate_protocol::demo_bench::{BenchAnswer, BenchRequest};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -17,24 +14,6 @@ use tokio::net::UnixStream;
 
 /// How long the bench may take to lay a passport down and show a face.
 pub const BENCH_ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A request to the bench.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BenchRequest {
-    /// Who steps up to the gate.
-    pub traveller: SimulatedTraveller,
-}
-
-/// The bench's answer.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BenchAnswer {
-    /// What it put in front of the gate, in words (nothing personal).
-    Scene(String),
-    /// Why it could not.
-    Error(String),
-}
 
 /// Errors handing a traveller to the bench.
 #[derive(Debug, thiserror::Error)]

@@ -22,16 +22,6 @@ const CONFIG: &str = "firmware-config/demo-face-gate.toml";
 const SOCKET: &str = "/run/gate-demo/control.sock";
 const CENTRAL: &str = "http://127.0.0.1:8090";
 
-fn sibling(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_BIN_EXE_gated")).with_file_name(name);
-    assert!(
-        path.exists(),
-        "{} not built: run the workspace tests (cargo test --workspace)",
-        path.display()
-    );
-    path
-}
-
 /// The running bench, stopped with SIGTERM (as Ctrl-C would) when dropped.
 struct Bench {
     child: Child,
@@ -43,11 +33,11 @@ impl Bench {
         let root = artefacts::workspace();
         let log = work.join("bench.log");
         let file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(sibling("demo-bench"))
+        let child = Command::new(support::workspace_binary("demo-bench"))
             .arg("--config")
             .arg(root.join(CONFIG))
             .arg("--bin-dir")
-            .arg(sibling("gated").parent().unwrap())
+            .arg(support::workspace_binary("gated").parent().unwrap())
             .arg("--photos")
             .arg(artefacts::photos_dir())
             .arg("--models")
@@ -96,7 +86,7 @@ fn gatectl(args: &[&str]) -> (bool, serde_json::Value) {
     } else {
         &[]
     };
-    let output = Command::new(sibling("gatectl"))
+    let output = Command::new(support::workspace_binary("gatectl"))
         .args(args)
         .args(["--socket", SOCKET])
         .args(json)
@@ -169,7 +159,7 @@ fn the_demo_reads_the_chip_matches_the_face_and_reports_to_central() {
     );
     // A kind the bench cannot play is refused with its reason, and the gate stays free.
     assert!(gatectl(&["officer-reset"]).0);
-    let refused = Command::new(sibling("gatectl"))
+    let refused = Command::new(support::workspace_binary("gatectl"))
         .args(["simulate", "attack", "--socket", SOCKET])
         .output()
         .unwrap();

@@ -16,6 +16,8 @@ use gate_core::{
 };
 use serde::{Deserialize, Serialize};
 
+pub mod demo_bench;
+
 /// The protocol version spoken by this build.
 pub const VERSION: u32 = 1;
 

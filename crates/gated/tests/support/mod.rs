@@ -395,15 +395,19 @@ pub fn raw_exchange(socket: &Path, line: &str) -> ResponseEnvelope {
     gate_protocol::parse_response(answer.trim_end()).unwrap()
 }
 
-pub fn central_binary() -> PathBuf {
-    let gated = Path::new(env!("CARGO_BIN_EXE_gated"));
-    let central = gated.with_file_name("central");
+/// A binary of the workspace built beside gated (`central`, `gatectl`, `demo-bench`).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_BIN_EXE_gated")).with_file_name(name);
     assert!(
-        central.exists(),
-        "{} not built: run the workspace tests (cargo test --workspace) or `cargo build -p central`",
-        central.display()
+        path.exists(),
+        "{} not built: run the workspace tests (cargo test --workspace) or `cargo build --workspace`",
+        path.display()
     );
-    central
+    path
+}
+
+pub fn central_binary() -> PathBuf {
+    workspace_binary("central")
 }
 
 pub struct Central {

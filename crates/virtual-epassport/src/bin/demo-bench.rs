@@ -35,8 +35,8 @@ use anyhow::{Context, bail, ensure};
 use clap::Parser;
 use gate_config::GateConfig;
 use gate_config::schema::{CameraConfig, ChipReaderConfig};
+use gate_protocol::demo_bench::{BenchAnswer, BenchRequest};
 use gate_protocol::{SimulatedDocument, SimulatedTraveller};
-use serde::{Deserialize, Serialize};
 use serialport::{SerialPort, TTYPort};
 use virtual_epassport::chip::{Misbehaviour, VirtualChip};
 use virtual_epassport::document::{Document, DocumentConfig};
@@ -468,20 +468,6 @@ struct Bench {
     card: Option<VirtualCard>,
     card_removed: Option<Instant>,
     documents: u32,
-}
-
-/// A request from gated (see `gated::demo_bench`).
-#[derive(Deserialize)]
-struct BenchRequest {
-    traveller: SimulatedTraveller,
-}
-
-/// The answer to gated.
-#[derive(Serialize)]
-#[serde(rename_all = "snake_case")]
-enum BenchAnswer {
-    Scene(String),
-    Error(String),
 }
 
 /// pcscd polls vpcd every 400 ms: a card swapped faster looks like the same card.
