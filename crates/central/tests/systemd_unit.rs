@@ -3,8 +3,10 @@
 //! the settings file the package ships (`debian/central.env`) gives every variable it uses.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../gated/tests/support/systemd_unit.rs"]
+mod unit_checks;
+
 use std::path::Path;
-use std::process::Command;
 
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
@@ -28,39 +30,10 @@ fn unit_in(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn the_central_unit_verifies_and_is_hardened() {
-    let Ok(version) = Command::new("systemd-analyze").arg("--version").output() else {
-        panic!("systemd-analyze not found: run `cargo xtask setup`");
-    };
-    assert!(version.status.success());
     let dir = tempfile::tempdir().unwrap();
     let path = unit_in(dir.path());
-    let verify = Command::new("systemd-analyze")
-        .args(["verify", "--man=no"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&verify.stderr);
-    let ours: Vec<&str> = stderr
-        .lines()
-        .filter(|line| line.contains("gate-central.service"))
-        .filter(|line| !line.contains("User=") && !line.contains("Group="))
-        .collect();
-    assert!(
-        verify.status.success() && ours.is_empty(),
-        "systemd-analyze verify:\n{stderr}"
-    );
-    let security = Command::new("systemd-analyze")
-        .args(["security", "--offline=yes"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&security.stdout);
-    let score: f32 = report
-        .lines()
-        .find(|l| l.contains("Overall exposure level"))
-        .and_then(|l| l.split_whitespace().find_map(|w| w.parse().ok()))
-        .unwrap_or_else(|| panic!("no score in:\n{report}"));
-    eprintln!("systemd-analyze security gate-central.service: {score}");
+    unit_checks::assert_unit_verifies(&path);
+    let (score, report) = unit_checks::exposure(&path);
     assert!(
         score <= 2.0,
         "exposure {score} is worse than the 2.0 we hold the unit to:\n{report}"

@@ -1,8 +1,12 @@
 //! `gated --check-config` and the systemd unit.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/systemd_unit.rs"]
+mod systemd_unit;
+
 use std::path::Path;
 use std::process::Command;
+use systemd_unit::{assert_unit_verifies, exposure};
 
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
@@ -129,10 +133,6 @@ fn check_config_names_every_problem_and_exits_1() {
 
 #[test]
 fn systemd_unit_verifies_and_is_scored() {
-    let Ok(version) = Command::new("systemd-analyze").arg("--version").output() else {
-        panic!("systemd-analyze not found: run `cargo xtask setup`");
-    };
-    assert!(version.status.success());
     let dir = tempfile::tempdir().unwrap();
     let unit = std::fs::read_to_string(root().join("systemd/gated.service"))
         .unwrap()
@@ -140,26 +140,7 @@ fn systemd_unit_verifies_and_is_scored() {
     let path = dir.path().join("gated.service");
     std::fs::write(&path, unit).unwrap();
     assert_unit_verifies(&path);
-    let security = Command::new("systemd-analyze")
-        .args(["security", "--offline=yes"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&security.stdout);
-    let score_line = report
-        .lines()
-        .find(|l| l.contains("Overall exposure level"))
-        .unwrap_or_else(|| {
-            panic!(
-                "no score in:\n{report}{}",
-                String::from_utf8_lossy(&security.stderr)
-            )
-        });
-    eprintln!("systemd-analyze security: {score_line}");
-    let score: f32 = score_line
-        .split_whitespace()
-        .find_map(|w| w.parse().ok())
-        .unwrap();
+    let (score, report) = exposure(&path);
     assert!(
         score <= 3.0,
         "exposure {score} is worse than the 3.0 we hold the unit to:\n{report}"
@@ -182,26 +163,4 @@ fn the_screen_kiosk_unit_verifies_and_shows_the_configured_page() {
     let path = dir.path().join("gate-screen.service");
     std::fs::write(&path, &text).unwrap();
     assert_unit_verifies(&path);
-}
-
-/// `systemd-analyze verify` accepts the unit file at `path`: it exits 0 and says nothing
-/// about the unit itself (lines about the host, other units or users missing on a build
-/// machine are not the unit's).
-fn assert_unit_verifies(path: &Path) {
-    let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    let verify = Command::new("systemd-analyze")
-        .args(["verify", "--man=no"])
-        .arg(path)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&verify.stderr);
-    let ours: Vec<&str> = stderr
-        .lines()
-        .filter(|line| line.contains(name.as_str()))
-        .filter(|line| !line.contains("User=") && !line.contains("Group="))
-        .collect();
-    assert!(
-        verify.status.success() && ours.is_empty(),
-        "systemd-analyze verify:\n{stderr}"
-    );
 }
