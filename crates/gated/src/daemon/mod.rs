@@ -379,8 +379,13 @@ impl Daemon {
         }
     }
 
-    /// Sets the metrics' state gauges from what the loop holds (devices, conditions, outbox).
+    /// Sets the metrics' state gauges from what the loop holds (devices, conditions, outbox),
+    /// when something exposes them (`[metrics]`): the gauges are only ever read by the metrics
+    /// server and textfile, so a gate without them does none of this work on its loop.
     fn publish_metrics(&self) {
+        if self.config.metrics.is_none() {
+            return;
+        }
         let snapshot = self.gate.snapshot();
         let outbox = self.store.view();
         let devices = self.device_healths(&outbox);
