@@ -473,9 +473,11 @@ struct Bench {
 /// pcscd polls vpcd every 400 ms: a card swapped faster looks like the same card.
 const CARD_SWAP_PAUSE: Duration = Duration::from_millis(1_200);
 
+/// The passport holder's photo, in every passport's chip.
+const HOLDER_PHOTO: &str = "obama.jpg";
+
 /// A traveller the bench can play.
 struct Scene {
-    document_photo: &'static str,
     camera_photo: &'static str,
     expired: bool,
     forged: bool,
@@ -503,7 +505,6 @@ impl Scene {
         }
         let impostor = traveller.face_scores.last().is_some_and(|s| *s < 0.5);
         let mut scene = Scene {
-            document_photo: "obama.jpg",
             camera_photo: if impostor { "biden.jpg" } else { "obama2.jpg" },
             expired: false,
             forged: false,
@@ -594,7 +595,7 @@ impl Bench {
         )?;
         let mut document = DocumentConfig::new(
             &[&lines[0], &lines[1]],
-            specimen::chip_photo(&self.photos.join(scene.document_photo))?,
+            specimen::chip_photo(&self.photos.join(HOLDER_PHOTO))?,
         );
         if scene.forged {
             document.tamper_data_group = Some(2);
