@@ -373,6 +373,16 @@ impl Container {
         Ok(container)
     }
 
+    /// The `Overall exposure level` line of `systemd-analyze security UNIT` inside.
+    fn exposure(&self, unit: &str) -> Result<String> {
+        let report = self.sh(&format!("systemd-analyze security --no-pager {unit}"))?;
+        report
+            .lines()
+            .find(|l| l.contains("Overall exposure level"))
+            .map(|l| l.trim().to_owned())
+            .ok_or_else(|| format!("no exposure level in:\n{report}"))
+    }
+
     /// Runs `script` with /bin/sh inside the container; its output, or an error naming the
     /// script and quoting its output.
     fn sh(&self, script: &str) -> Result<String> {
@@ -782,14 +792,7 @@ fn scenario(steps: &mut Steps, c: &Container, first: &Debs, second: &Debs) -> Re
         "package-test: {} events pending in the outbox",
         pending_before.len()
     );
-    let score = steps.run("systemd-analyze security gated", || {
-        let report = c.sh("systemd-analyze security --no-pager gated")?;
-        report
-            .lines()
-            .find(|l| l.contains("Overall exposure level"))
-            .map(|l| l.trim().to_owned())
-            .ok_or_else(|| format!("no exposure level in:\n{report}"))
-    })?;
+    let score = steps.run("systemd-analyze security gated", || c.exposure("gated"))?;
     eprintln!("package-test: gated: {score}");
     let fingerprint =
         "sha256sum /etc/gated/gate.toml /etc/gated/document-hash.key /etc/gated/gated.env";
@@ -855,12 +858,7 @@ fn scenario(steps: &mut Steps, c: &Container, first: &Debs, second: &Debs) -> Re
         expect(missing.is_empty(), || {
             format!("events not at central: {missing:?}; central answered:\n{answer}")
         })?;
-        let report = c.sh("systemd-analyze security --no-pager gate-central")?;
-        report
-            .lines()
-            .find(|l| l.contains("Overall exposure level"))
-            .map(|l| l.trim().to_owned())
-            .ok_or_else(|| format!("no exposure level in:\n{report}"))
+        c.exposure("gate-central")
     })?;
     eprintln!("package-test: gate-central: {central_score}");
     steps.run("apt remove: configuration, key and state stay", || {
