@@ -252,7 +252,7 @@ impl SqliteStorage {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
         self.connection
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -685,7 +685,7 @@ impl PostgresStorage {
     }
 
     /// Runs `work` on a pooled connection, reconnecting a connection that was closed.
-    fn with_client<T>(
+    pub(crate) fn with_client<T>(
         &self,
         work: impl FnOnce(&mut postgres::Client) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
