@@ -1,5 +1,7 @@
 //! Reference central server: event ingest, queries and list publishing for gates.
 //!
+//! * [`console`]: the operator console (`/console`): accounts and roles, the audit trail,
+//!   list publication with validation and diff, fleet and activity pages.
 //! * [`http`]: the HTTP/JSON API documented in `openapi.yaml` (routes in [`http::ROUTES`]).
 //! * [`storage`]: the [`storage::Storage`] trait with an embedded SQLite store (zero setup)
 //!   and a PostgreSQL store (time-partitioned, shared by stateless replicas).
@@ -12,6 +14,7 @@
 //! batches are accepted (central records what it receives and the gate never skips a
 //! sequence number, so a gap can only mean a replaced outbox database; the query API shows it).
 
+pub mod console;
 pub mod http;
 pub mod metrics;
 pub mod storage;

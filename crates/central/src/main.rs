@@ -1,4 +1,7 @@
-//! `central --listen ADDR --database URL [--tls-cert PEM --tls-key PEM --client-ca PEM]`
+//! `central --listen ADDR --database URL [--tls-cert PEM --tls-key PEM --client-ca PEM]` serves
+//! (also as `central serve ...`); `central accounts ...` manages the console's operator
+//! accounts and `central lists publish ...` publishes a list, both on the central host against
+//! the database directly.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,18 +9,41 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 
-/// Reference central server for gates: event ingest, queries, list publishing.
+/// Reference central server for gates: event ingest, queries, list publishing, the operator
+/// console.
 #[derive(Debug, Parser)]
-#[command(version)]
-struct Args {
+#[command(
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serves the API and the console (the same as giving the serving options alone).
+    Serve(ServeArgs),
+    /// Manages the console's operator accounts (in the database, as the unix user running it).
+    Accounts(central::console::cli::AccountsArgs),
+    /// Publishes lists (in the database, audited as the unix user running it).
+    Lists(central::console::cli::ListsArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
     /// Address to listen on, e.g. 0.0.0.0:8443.
-    #[arg(long)]
-    listen: SocketAddr,
+    #[arg(long, required = true)]
+    listen: Option<SocketAddr>,
     /// Storage: `sqlite:PATH` (embedded) or `postgres://user@host:port/db`.
-    #[arg(long)]
-    database: String,
+    #[arg(long, required = true)]
+    database: Option<String>,
     /// PEM certificate chain of this server (turns on TLS; needs --tls-key and --client-ca).
     #[arg(long, requires_all = ["tls_key", "client_ca"])]
     tls_cert: Option<PathBuf>,
@@ -36,12 +62,43 @@ struct Args {
     log: gate_logging::LogFormat,
 }
 
+/// The serving options, checked: clap makes `--listen` and `--database` required unless a
+/// subcommand is given.
+struct ServeConfig {
+    listen: SocketAddr,
+    database: String,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+    pool_size: usize,
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
-    if let Err(err) = gate_logging::init(args.log, "RUST_LOG") {
+    let cli = Cli::parse();
+    let serve = match cli.command {
+        Some(Command::Accounts(accounts)) => {
+            return report(central::console::cli::accounts(accounts));
+        }
+        Some(Command::Lists(lists)) => return report(central::console::cli::lists(lists)),
+        Some(Command::Serve(serve)) => serve,
+        None => cli.serve,
+    };
+    if let Err(err) = gate_logging::init(serve.log, "RUST_LOG") {
         eprintln!("central: {err}");
         return ExitCode::FAILURE;
     }
+    let (Some(listen), Some(database)) = (serve.listen, serve.database) else {
+        eprintln!("central: --listen and --database are required");
+        return ExitCode::FAILURE;
+    };
+    let args = ServeConfig {
+        listen,
+        database,
+        tls_cert: serve.tls_cert,
+        tls_key: serve.tls_key,
+        client_ca: serve.client_ca,
+        pool_size: serve.pool_size,
+    };
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -52,7 +109,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> anyhow::Result<()> {
+/// The exit status of a command-line action; its error on stderr.
+fn report(outcome: anyhow::Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("central: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: ServeConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

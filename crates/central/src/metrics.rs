@@ -399,6 +399,112 @@ impl Storage for MeteredStorage {
     }
 }
 
+impl crate::console::ConsoleStore for MeteredStorage {
+    fn create_account(
+        &self,
+        account: &crate::console::store::Account,
+        audit: &crate::console::store::AuditEntry,
+    ) -> Result<bool, StorageError> {
+        self.timed("console_create_account", |s| s.create_account(account, audit))
+    }
+
+    fn account(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::console::store::Account>, StorageError> {
+        self.timed("console_account", |s| s.account(name))
+    }
+
+    fn accounts(&self) -> Result<Vec<crate::console::store::Account>, StorageError> {
+        self.timed("console_accounts", |s| s.accounts())
+    }
+
+    fn update_account(
+        &self,
+        name: &str,
+        change: &crate::console::store::AccountChange,
+        audit: &crate::console::store::AuditEntry,
+    ) -> Result<bool, StorageError> {
+        self.timed("console_update_account", |s| {
+            s.update_account(name, change, audit)
+        })
+    }
+
+    fn create_session(
+        &self,
+        session: &crate::console::store::SessionRecord,
+    ) -> Result<(), StorageError> {
+        self.timed("console_create_session", |s| s.create_session(session))
+    }
+
+    fn session(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<crate::console::store::SessionRecord>, StorageError> {
+        self.timed("console_session", |s| s.session(token_hash))
+    }
+
+    fn touch_session(&self, token_hash: &str, now_ms: i64) -> Result<(), StorageError> {
+        self.timed("console_touch_session", |s| {
+            s.touch_session(token_hash, now_ms)
+        })
+    }
+
+    fn end_session(&self, token_hash: &str) -> Result<(), StorageError> {
+        self.timed("console_end_session", |s| s.end_session(token_hash))
+    }
+
+    fn end_expired_sessions(
+        &self,
+        created_before_ms: i64,
+        idle_since_ms: i64,
+    ) -> Result<u64, StorageError> {
+        self.timed("console_end_expired_sessions", |s| {
+            s.end_expired_sessions(created_before_ms, idle_since_ms)
+        })
+    }
+
+    fn record_audit(&self, entry: &crate::console::store::AuditEntry) -> Result<(), StorageError> {
+        self.timed("console_record_audit", |s| s.record_audit(entry))
+    }
+
+    fn audit_trail(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<crate::console::store::AuditEntry>, StorageError> {
+        self.timed("console_audit_trail", |s| s.audit_trail(limit))
+    }
+
+    fn recent_login_failures(
+        &self,
+        account: &str,
+        address: &str,
+        since_ms: i64,
+    ) -> Result<crate::console::store::RecentFailures, StorageError> {
+        self.timed("console_recent_login_failures", |s| {
+            s.recent_login_failures(account, address, since_ms)
+        })
+    }
+
+    fn publish_list_version(
+        &self,
+        name: &str,
+        list: &PublishList,
+        audit: &crate::console::store::AuditEntry,
+    ) -> Result<(), StorageError> {
+        self.timed("console_publish_list_version", |s| {
+            s.publish_list_version(name, list, audit)
+        })
+    }
+
+    fn list_history(
+        &self,
+        name: &str,
+    ) -> Result<Vec<crate::console::store::ListVersionInfo>, StorageError> {
+        self.timed("console_list_history", |s| s.list_history(name))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,7 +103,7 @@ pub struct GateHead {
 }
 
 /// A central storage backend.
-pub trait Storage: Send + Sync {
+pub trait Storage: crate::console::ConsoleStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Stores events durably, ignoring ids already stored. All or nothing.
@@ -247,6 +247,9 @@ impl SqliteStorage {
                      ON handovers (booth_id, received_at_ms) WHERE acked_at_ms IS NULL;",
             )
             .map_err(sqlite("create schema"))?;
+        connection
+            .execute_batch(crate::console::store::SQLITE_SCHEMA)
+            .map_err(sqlite("create console schema"))?;
         Ok(Self {
             connection: Mutex::new(connection),
         })
@@ -671,6 +674,9 @@ impl PostgresStorage {
         transaction
             .batch_execute(PG_SCHEMA)
             .map_err(pg("create schema"))?;
+        transaction
+            .batch_execute(crate::console::store::PG_SCHEMA)
+            .map_err(pg("create console schema"))?;
         transaction.commit().map_err(pg("commit schema"))?;
         let mut pool = vec![Mutex::new(Some(first))];
         for _ in 1..pool_size {

@@ -1,0 +1,419 @@
+//! Operator authentication: argon2id password hashes, session tokens, login throttling, CSRF
+//! tokens and the same-origin check of state-changing requests.
+//!
+//! * Passwords are hashed with argon2id, m = 19 MiB, t = 2, p = 1 (the first of OWASP's
+//!   recommended argon2id configurations, Password Storage Cheat Sheet), a random 128-bit salt,
+//!   stored as a PHC string. A login for an unknown account still runs one verification, so
+//!   its answer takes as long as a wrong password's.
+//! * A session is a random 256-bit token in a cookie; central stores only its SHA-256. It ends
+//!   after [`SESSION_IDLE_MS`] without a request, [`SESSION_ABSOLUTE_MS`] after login, at
+//!   logout, and when its account's password or role changes or the account is disabled.
+//! * The CSRF token of a session is SHA-256 over a fixed label and the session token: the
+//!   server recomputes it from the cookie, so it needs no storage, and a copy of the database
+//!   yields neither.
+//! * Failed logins are counted from the audit trail (so replicas share the count): more than
+//!   [`MAX_FAILURES_PER_ACCOUNT`] for one account or [`MAX_FAILURES_PER_ADDRESS`] from one
+//!   address within [`LOGIN_WINDOW_MS`] and further attempts are refused unchecked.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::store::{
+    AUDIT_LOGIN, AUDIT_LOGIN_FAILED, AUDIT_LOGIN_THROTTLED, AUDIT_LOGOUT, Account, AuditEntry,
+    ConsoleStore, SessionRecord,
+};
+use crate::storage::StorageError;
+
+/// A session ends this long after its last request.
+pub const SESSION_IDLE_MS: i64 = 30 * 60 * 1000;
+/// A session ends this long after its login, however busy.
+pub const SESSION_ABSOLUTE_MS: i64 = 12 * 60 * 60 * 1000;
+/// The window failed logins are counted in.
+pub const LOGIN_WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Failed logins for one account within [`LOGIN_WINDOW_MS`] after which its logins are refused.
+pub const MAX_FAILURES_PER_ACCOUNT: u64 = 5;
+/// Failed logins from one address within [`LOGIN_WINDOW_MS`] after which its logins are
+/// refused.
+pub const MAX_FAILURES_PER_ADDRESS: u64 = 20;
+/// Shortest accepted password, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// Longest accepted password, in bytes (argon2 takes any length; this bounds the work).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "central_console";
+/// A session's last-seen time is written at most this often.
+const TOUCH_EVERY_MS: i64 = 60 * 1000;
+
+/// argon2id m = 19 MiB, t = 2, p = 1 (OWASP).
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Why a password was not accepted or could not be hashed.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// Too short or too long.
+    #[error("a password needs {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_BYTES} bytes")]
+    Length,
+    /// The hasher failed.
+    #[error("hashing the password: {0}")]
+    Hash(String),
+}
+
+/// Hashes `password` with argon2id and a fresh random salt; the PHC string.
+pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        return Err(PasswordError::Length);
+    }
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| PasswordError::Hash(e.to_string()))?;
+    hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| PasswordError::Hash(e.to_string()))
+}
+
+/// Whether `password` matches the PHC string `hash` (with the parameters the hash names).
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return false;
+    }
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            hasher()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash no password matches, verified against for unknown accounts so they answer as slowly
+/// as known ones.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let mut random = [0u8; 32];
+        rand::rng().fill_bytes(&mut random);
+        hash_password(&hex::encode(random)).unwrap_or_default()
+    })
+}
+
+/// Account names: 1..=64 of `a-z A-Z 0-9 - _ .`.
+pub fn valid_account_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// A session token: 32 random bytes, 64 hex digits in the cookie.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(String);
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(redacted)")
+    }
+}
+
+fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut digest = Sha256::new();
+    for part in parts {
+        digest.update(part);
+    }
+    hex::encode(digest.finalize())
+}
+
+impl SessionToken {
+    /// A fresh random token.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(hex::encode(bytes))
+    }
+
+    /// A token as the cookie carries it (64 lowercase hex digits), or `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .then(|| Self(text.to_owned()))
+    }
+
+    /// The cookie value.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What the database keeps: SHA-256 of the token, hex.
+    pub fn storage_hash(&self) -> String {
+        sha256_hex(&[self.0.as_bytes()])
+    }
+
+    /// The session's CSRF token (forms carry it in a hidden `csrf` field).
+    pub fn csrf_token(&self) -> String {
+        sha256_hex(&[b"gate-central console csrf\0", self.0.as_bytes()])
+    }
+
+    /// Whether `offered` is this session's CSRF token (compared in constant time).
+    pub fn csrf_matches(&self, offered: &str) -> bool {
+        let expected = self.csrf_token();
+        expected.len() == offered.len() && bool::from(expected.as_bytes().ct_eq(offered.as_bytes()))
+    }
+}
+
+/// The `Set-Cookie` value that starts a session (`Secure` when served over TLS).
+pub fn session_cookie(token: &SessionToken, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        token.as_str(),
+        SESSION_ABSOLUTE_MS / 1000,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn cleared_cookie(secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The session token in a `Cookie` header, if any.
+pub fn token_from_cookies(header: &str) -> Option<SessionToken> {
+    header.split(';').find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == SESSION_COOKIE)
+            .then(|| SessionToken::parse(value))
+            .flatten()
+    })
+}
+
+/// Whether a state-changing request comes from a page of this server: its `Origin` (or, when
+/// a browser sends none, its `Referer`) must be `http(s)://HOST` with the request's `Host`
+/// and the scheme central serves. A request with neither is refused.
+pub fn same_origin(origin: Option<&str>, referer: Option<&str>, host: &str, tls: bool) -> bool {
+    let scheme = if tls { "https://" } else { "http://" };
+    let Some(source) = origin.filter(|o| *o != "null").or(referer) else {
+        return false;
+    };
+    let Some(rest) = source.strip_prefix(scheme) else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    !host.is_empty() && authority.eq_ignore_ascii_case(host)
+}
+
+/// What a login attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// Logged in: the account, and the new session's token for the cookie.
+    LoggedIn(Account, SessionToken),
+    /// Unknown account, wrong password or disabled account (one answer for all three).
+    Refused,
+    /// Too many recent failures for the account or from the address: not checked.
+    Throttled,
+}
+
+fn audit(now_ms: i64, actor: &str, address: &str, action: &str, detail: &str) -> AuditEntry {
+    AuditEntry {
+        at_ms: now_ms,
+        actor: actor.to_owned(),
+        address: address.to_owned(),
+        action: action.to_owned(),
+        target: actor.to_owned(),
+        detail: detail.to_owned(),
+    }
+}
+
+/// Checks a login (throttle first, then the password), records it in the audit trail, and
+/// starts a session when it succeeds. Blocking: argon2 and the database.
+pub fn log_in(
+    store: &dyn ConsoleStore,
+    name: &str,
+    password: &str,
+    address: &str,
+    now_ms: i64,
+) -> Result<LoginOutcome, StorageError> {
+    // An invalid name is throttled and recorded under a fixed placeholder, not as typed.
+    let name = if valid_account_name(name) {
+        name
+    } else {
+        "(invalid name)"
+    };
+    let failures = store.recent_login_failures(name, address, now_ms - LOGIN_WINDOW_MS)?;
+    if failures.for_account >= MAX_FAILURES_PER_ACCOUNT
+        || failures.from_address >= MAX_FAILURES_PER_ADDRESS
+    {
+        store.record_audit(&audit(
+            now_ms,
+            name,
+            address,
+            AUDIT_LOGIN_THROTTLED,
+            &format!(
+                "{} failures for the account, {} from the address in {} min",
+                failures.for_account,
+                failures.from_address,
+                LOGIN_WINDOW_MS / 60_000
+            ),
+        ))?;
+        return Ok(LoginOutcome::Throttled);
+    }
+    let account = store.account(name)?;
+    let matched = match &account {
+        Some(account) => verify_password(&account.password_hash, password),
+        None => {
+            let _ = verify_password(decoy_hash(), password);
+            false
+        }
+    };
+    let reason = match &account {
+        None => Some("unknown account"),
+        Some(_) if !matched => Some("wrong password"),
+        Some(account) if account.disabled => Some("account disabled"),
+        Some(_) => None,
+    };
+    match (account, reason) {
+        (Some(account), None) => {
+            let token = SessionToken::generate();
+            store.create_session(&SessionRecord {
+                token_hash: token.storage_hash(),
+                account: account.name.clone(),
+                created_at_ms: now_ms,
+                last_seen_at_ms: now_ms,
+                address: address.to_owned(),
+            })?;
+            store.record_audit(&audit(
+                now_ms,
+                &account.name,
+                address,
+                AUDIT_LOGIN,
+                account.role.as_str(),
+            ))?;
+            Ok(LoginOutcome::LoggedIn(account, token))
+        }
+        (_, reason) => {
+            store.record_audit(&audit(
+                now_ms,
+                name,
+                address,
+                AUDIT_LOGIN_FAILED,
+                reason.unwrap_or("refused"),
+            ))?;
+            Ok(LoginOutcome::Refused)
+        }
+    }
+}
+
+/// The live session of `token` and its (enabled) account; an expired session is ended.
+pub fn session_account(
+    store: &dyn ConsoleStore,
+    token: &SessionToken,
+    now_ms: i64,
+) -> Result<Option<(SessionRecord, Account)>, StorageError> {
+    let hash = token.storage_hash();
+    let Some(session) = store.session(&hash)? else {
+        return Ok(None);
+    };
+    if now_ms - session.created_at_ms > SESSION_ABSOLUTE_MS
+        || now_ms - session.last_seen_at_ms > SESSION_IDLE_MS
+    {
+        store.end_session(&hash)?;
+        store.end_expired_sessions(now_ms - SESSION_ABSOLUTE_MS, now_ms - SESSION_IDLE_MS)?;
+        return Ok(None);
+    }
+    let Some(account) = store.account(&session.account)?.filter(|a| !a.disabled) else {
+        store.end_session(&hash)?;
+        return Ok(None);
+    };
+    if now_ms - session.last_seen_at_ms >= TOUCH_EVERY_MS {
+        store.touch_session(&hash, now_ms)?;
+    }
+    Ok(Some((session, account)))
+}
+
+/// Ends the session of `token` and records the logout.
+pub fn log_out(
+    store: &dyn ConsoleStore,
+    token: &SessionToken,
+    account: &str,
+    address: &str,
+    now_ms: i64,
+) -> Result<(), StorageError> {
+    store.end_session(&token.storage_hash())?;
+    store.record_audit(&audit(now_ms, account, address, AUDIT_LOGOUT, ""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_owasp_argon2id_and_verify() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(verify_password(&hash, "correct horse battery"));
+        assert!(!verify_password(&hash, "correct horse battery!"));
+        assert!(!verify_password("not a hash", "x"));
+        assert!(matches!(hash_password("short"), Err(PasswordError::Length)));
+        assert_ne!(hash, hash_password("correct horse battery").unwrap());
+    }
+
+    #[test]
+    fn tokens_cookies_and_csrf() {
+        let token = SessionToken::generate();
+        assert_eq!(token.as_str().len(), 64);
+        assert_ne!(token, SessionToken::generate());
+        let cookie = session_cookie(&token, true);
+        assert!(cookie.contains("HttpOnly; SameSite=Strict"));
+        assert!(cookie.contains("Path=/console") && cookie.ends_with("; Secure"));
+        assert!(!session_cookie(&token, false).contains("Secure"));
+        let header = format!("other=1; {SESSION_COOKIE}={}", token.as_str());
+        assert_eq!(token_from_cookies(&header), Some(token.clone()));
+        assert_eq!(token_from_cookies("central_console=zz"), None);
+        assert_ne!(token.storage_hash(), token.csrf_token());
+        assert!(token.csrf_matches(&token.csrf_token()));
+        assert!(!token.csrf_matches(&SessionToken::generate().csrf_token()));
+        assert!(!token.csrf_matches(""));
+    }
+
+    #[test]
+    fn origin_must_be_this_server() {
+        let host = "central.example:8443";
+        assert!(same_origin(
+            Some("https://central.example:8443"),
+            None,
+            host,
+            true
+        ));
+        assert!(!same_origin(
+            Some("http://central.example:8443"),
+            None,
+            host,
+            true
+        ));
+        assert!(!same_origin(
+            Some("https://evil.example"),
+            Some("https://central.example:8443/console"),
+            host,
+            true
+        ));
+        assert!(same_origin(
+            None,
+            Some("https://central.example:8443/console/lists?x"),
+            host,
+            true
+        ));
+        assert!(!same_origin(
+            None,
+            Some("https://central.example:8443.evil/"),
+            host,
+            true
+        ));
+        assert!(!same_origin(None, None, host, true));
+    }
+}
