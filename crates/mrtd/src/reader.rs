@@ -131,6 +131,9 @@ pub struct ReaderOptions {
     pub extended_read_len: usize,
     /// Optional data groups read when EF.COM lists them (default 7, 11, 12, 14, 15).
     pub optional_data_groups: Vec<u8>,
+    /// PACE on the standardised sets below 112-bit security (the 1024-bit DH group, the
+    /// 192-bit curves): accepted by default, see [`pace::LegacyPaceGroups`].
+    pub legacy_pace_groups: pace::LegacyPaceGroups,
 }
 
 impl Default for ReaderOptions {
@@ -144,6 +147,7 @@ impl Default for ReaderOptions {
             short_read_len: 0xDF,
             extended_read_len: 0x1000,
             optional_data_groups: vec![7, 11, 12, 14, 15],
+            legacy_pace_groups: pace::LegacyPaceGroups::Accept,
         }
     }
 }
@@ -231,15 +235,21 @@ impl fmt::Display for AccessProtocol {
                 parameter_id,
                 cipher,
                 chip_authentication,
-                ..
+                protocol,
             } => {
-                let mapping = match chip_authentication {
-                    ChipAuthentication::NotUsed => "GM",
+                let (agreement, mapping) = match pace::protocol_suite(protocol) {
+                    Ok((pace::KeyAgreement::Dh, mapping, _)) => ("DH", mapping),
+                    Ok((pace::KeyAgreement::Ecdh, mapping, _)) => ("ECDH", mapping),
+                    Err(_) => ("?", pace::Mapping::Generic),
+                };
+                let mapping = match (mapping, chip_authentication) {
+                    (pace::Mapping::Integrated, _) => "IM",
+                    (_, ChipAuthentication::NotUsed) => "GM",
                     _ => "CAM",
                 };
                 write!(
                     f,
-                    "PACE-ECDH-{mapping} {cipher:?} (parameter id {parameter_id:?})"
+                    "PACE-{agreement}-{mapping} {cipher:?} (parameter id {parameter_id:?})"
                 )
             }
             AccessProtocol::Bac => f.write_str("BAC"),
@@ -497,18 +507,20 @@ impl<T: CardTransport> ChipReader<T> {
             // Prefer Chip Authentication Mapping (clone detection), then the longest key.
             let preferred = infos
                 .iter()
-                .filter(|i| pace::is_supported(i))
+                .filter(|i| pace::is_allowed(i, self.options.legacy_pace_groups))
                 .max_by_key(|i| {
+                    let legacy = pace::standard_domain(i.parameter_id).is_none_or(|d| d.legacy);
                     pace::protocol_parameters(&i.protocol)
                         .map(|(mapping, cipher)| {
                             let aes = cipher != CipherSuite::Tdes;
                             (
                                 mapping == pace::Mapping::ChipAuthentication,
+                                !legacy,
                                 aes,
                                 cipher.key_len(),
                             )
                         })
-                        .unwrap_or((false, false, 0))
+                        .unwrap_or((false, false, false, 0))
                 });
             match preferred {
                 Some(info) => {
@@ -603,7 +615,7 @@ impl<T: CardTransport> ChipReader<T> {
             };
         }
         let chip_authentication = match terminal.mapping() {
-            pace::Mapping::Generic => ChipAuthentication::NotUsed,
+            pace::Mapping::Generic | pace::Mapping::Integrated => ChipAuthentication::NotUsed,
             pace::Mapping::ChipAuthentication => {
                 self.check_chip_authentication(&terminal, info.parameter_id)?
             }

@@ -1,5 +1,8 @@
 //! Finite-field Diffie-Hellman over OpenSSL, for Chip Authentication with DH keys (explicit
-//! X9.42 domain parameters `p`, `g`, `q` from DG14).
+//! X9.42 domain parameters `p`, `g`, `q` from DG14) and PACE on the standardised DH groups
+//! (RFC 5114: [`DhGroup::rfc5114_1024_160`], [`DhGroup::rfc5114_2048_224`],
+//! [`DhGroup::rfc5114_2048_256`]), whose Generic and Integrated Mappings need group elements
+//! other than `g` ([`DhElement`]).
 //!
 //! The exponentiation with the private exponent is OpenSSL's constant-time one (the exponent
 //! carries `BN_FLG_CONSTTIME`, so `BN_mod_exp` takes `BN_mod_exp_mont_consttime`); private
@@ -9,6 +12,7 @@
 use std::fmt;
 
 use openssl::bn::{BigNum, BigNumContext, BigNumRef};
+use openssl::dh::Dh;
 use openssl::error::ErrorStack;
 
 /// A DH failure: OpenSSL's message, or a public value outside the group.
@@ -43,6 +47,23 @@ impl fmt::Debug for DhSecret {
     }
 }
 
+/// An element of a DH group (a public value, or a mapped generator). Its computation from
+/// secrets is constant time; the value is cleared on drop (a mapped generator depends on the
+/// PACE nonce).
+pub struct DhElement(BigNum);
+
+impl Drop for DhElement {
+    fn drop(&mut self) {
+        self.0.clear();
+    }
+}
+
+impl fmt::Debug for DhElement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DhElement(..)")
+    }
+}
+
 /// A DH group: prime `p`, generator `g`, optional subgroup order `q`.
 pub struct DhGroup {
     p: BigNum,
@@ -74,6 +95,106 @@ impl DhGroup {
             q: q.map(BigNum::from_slice).transpose()?,
             len,
         })
+    }
+
+    fn from_openssl(dh: &Dh<openssl::pkey::Params>) -> Result<DhGroup, DhError> {
+        let q = dh.prime_q().map(|q| q.to_vec());
+        DhGroup::new(
+            &dh.prime_p().to_vec(),
+            &dh.generator().to_vec(),
+            q.as_deref(),
+        )
+    }
+
+    /// RFC 5114 2.1: the 1024-bit MODP group with a 160-bit prime order subgroup (ICAO PACE
+    /// standardised domain parameters id 0), OpenSSL's copy.
+    pub fn rfc5114_1024_160() -> Result<DhGroup, DhError> {
+        Self::from_openssl(&Dh::get_1024_160()?)
+    }
+
+    /// RFC 5114 2.2: the 2048-bit MODP group with a 224-bit prime order subgroup (id 1).
+    pub fn rfc5114_2048_224() -> Result<DhGroup, DhError> {
+        Self::from_openssl(&Dh::get_2048_224()?)
+    }
+
+    /// RFC 5114 2.3: the 2048-bit MODP group with a 256-bit prime order subgroup (id 2).
+    pub fn rfc5114_2048_256() -> Result<DhGroup, DhError> {
+        Self::from_openssl(&Dh::get_2048_256()?)
+    }
+
+    /// Bit length of the modulus `p`.
+    pub fn modulus_bits(&self) -> usize {
+        usize::try_from(self.p.num_bits()).unwrap_or(0)
+    }
+
+    /// The generator `g`.
+    pub fn generator(&self) -> Result<DhElement, DhError> {
+        Ok(DhElement(self.g.to_owned()?))
+    }
+
+    /// Decodes a peer's element (big-endian) and checks it: `1 < v < p - 1` and, with `q`,
+    /// in the subgroup of order `q`.
+    pub fn decode(&self, bytes: &[u8]) -> Result<DhElement, DhError> {
+        let v = BigNum::from_slice(bytes)?;
+        self.check(&v)?;
+        Ok(DhElement(v))
+    }
+
+    /// An element big-endian, of the modulus length.
+    pub fn encode(&self, e: &DhElement) -> Result<Vec<u8>, DhError> {
+        Ok(e.0.to_vec_padded(i32::try_from(self.len).unwrap_or(i32::MAX))?)
+    }
+
+    /// `base^x mod p` (constant time in `x`).
+    pub fn pow(&self, base: &DhElement, x: &DhSecret) -> Result<DhElement, DhError> {
+        let mut ctx = BigNumContext::new()?;
+        let mut r = BigNum::new()?;
+        r.set_const_time();
+        r.mod_exp(&base.0, &x.0, &self.p, &mut ctx)?;
+        Ok(DhElement(r))
+    }
+
+    /// `a * b mod p`.
+    pub fn mul(&self, a: &DhElement, b: &DhElement) -> Result<DhElement, DhError> {
+        let mut ctx = BigNumContext::new()?;
+        let mut r = BigNum::new()?;
+        r.set_const_time();
+        r.mod_mul(&a.0, &b.0, &self.p, &mut ctx)?;
+        Ok(DhElement(r))
+    }
+
+    /// Whether `e` is 1 (a degenerate mapped generator or shared value).
+    pub fn is_one(&self, e: &DhElement) -> bool {
+        e.0.num_bits() == 1 && !e.0.is_negative()
+    }
+
+    /// Whether two elements are equal.
+    pub fn equal(&self, a: &DhElement, b: &DhElement) -> bool {
+        a.0 == b.0
+    }
+
+    /// `x^((p-1)/q) mod p` for `x` big-endian (reduced modulo `p` first): PACE Integrated
+    /// Mapping's `f_g` (ICAO 9303-11 4.4.3.3.2). `x` is secret (it comes from the nonce):
+    /// the base carries `BN_FLG_CONSTTIME`, so OpenSSL exponentiates in constant time.
+    /// Without `q` the group has no cofactor to raise to.
+    pub fn map_to_subgroup(&self, x: &[u8]) -> Result<DhElement, DhError> {
+        let q = self.q.as_ref().ok_or(DhError::OutOfGroup)?;
+        let mut ctx = BigNumContext::new()?;
+        let mut value = BigNum::from_slice(x)?;
+        value.set_const_time();
+        let mut reduced = BigNum::new()?;
+        reduced.set_const_time();
+        reduced.nnmod(&value, &self.p, &mut ctx)?;
+        value.clear();
+        let mut p_minus_1 = self.p.to_owned()?;
+        p_minus_1.sub_word(1)?;
+        let mut cofactor = BigNum::new()?;
+        cofactor.checked_div(&p_minus_1, q, &mut ctx)?;
+        let mut r = BigNum::new()?;
+        r.set_const_time();
+        r.mod_exp(&reduced, &cofactor, &self.p, &mut ctx)?;
+        reduced.clear();
+        Ok(DhElement(r))
     }
 
     /// Byte length of the modulus (of encoded public values and the shared secret).

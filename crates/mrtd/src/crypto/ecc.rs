@@ -1,5 +1,5 @@
 //! Elliptic-curve arithmetic with secret scalars over OpenSSL, for PACE (Generic Mapping,
-//! key agreement, Chip Authentication Mapping).
+//! Integrated Mapping's point encoding, key agreement, Chip Authentication Mapping).
 //!
 //! PACE needs what ordinary ECDH APIs do not offer: scalar multiplication of an arbitrary
 //! (mapped) generator, and point addition. Constant time: every multiplication by a secret has
@@ -14,6 +14,7 @@ use std::fmt;
 use openssl::bn::{BigNum, BigNumContext};
 use openssl::ec::{EcGroup, EcPoint, PointConversionForm};
 use openssl::error::ErrorStack;
+use openssl::nid::Nid;
 
 use super::verify::CurveId;
 
@@ -70,7 +71,7 @@ impl fmt::Debug for Point {
 
 /// A named prime curve with OpenSSL's arithmetic.
 pub struct EcCurve {
-    curve: CurveId,
+    nid: Nid,
     group: EcGroup,
     order: BigNum,
     field_len: usize,
@@ -78,29 +79,190 @@ pub struct EcCurve {
 
 impl fmt::Debug for EcCurve {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EcCurve({:?})", self.curve)
+        write!(f, "EcCurve({})", self.nid.short_name().unwrap_or("?"))
     }
+}
+
+/// The 192-bit curves ICAO 9303-11 standardises for PACE only (domain parameter ids 8 and
+/// 9); signature verification does not accept them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaceOnlyCurve {
+    /// secp192r1 (NIST P-192, prime192v1), id 8.
+    Secp192r1,
+    /// brainpoolP192r1, id 9.
+    BrainpoolP192r1,
 }
 
 impl EcCurve {
     /// The curve `curve`.
     pub fn new(curve: CurveId) -> Result<EcCurve, EcError> {
-        let group = EcGroup::from_curve_name(curve.nid())?;
+        Self::with_nid(curve.nid())
+    }
+
+    /// A 192-bit PACE curve.
+    pub fn pace_only(curve: PaceOnlyCurve) -> Result<EcCurve, EcError> {
+        Self::with_nid(match curve {
+            PaceOnlyCurve::Secp192r1 => Nid::X9_62_PRIME192V1,
+            PaceOnlyCurve::BrainpoolP192r1 => Nid::BRAINPOOL_P192R1,
+        })
+    }
+
+    fn with_nid(nid: Nid) -> Result<EcCurve, EcError> {
+        let group = EcGroup::from_curve_name(nid)?;
         let mut ctx = BigNumContext::new()?;
         let mut order = BigNum::new()?;
         group.order(&mut order, &mut ctx)?;
         let field_len = (group.degree() as usize).div_ceil(8);
         Ok(EcCurve {
-            curve,
+            nid,
             group,
             order,
             field_len,
         })
     }
 
-    /// Which curve.
-    pub fn curve(&self) -> CurveId {
-        self.curve
+    /// Bit length of the field prime.
+    pub fn field_bits(&self) -> usize {
+        usize::try_from(self.group.degree()).unwrap_or(0)
+    }
+
+    /// PACE Integrated Mapping's point encoding `f_G` (ICAO 9303-11 4.4.3.3.2 and Appendix
+    /// B.2, the affine version of [BCIMRT2010] for `p = 3 mod 4`): maps the field element
+    /// `t` (big-endian, reduced modulo `p` here) to a point of the curve. `t` is secret (it
+    /// comes from the nonce): every value derived from it carries `BN_FLG_CONSTTIME` (the
+    /// exponentiations by public exponents take OpenSSL's constant-time path), both candidate
+    /// points are computed, and the choice between them is a constant-time byte select.
+    /// Curves with `p = 1 mod 4` (secp224r1) are refused ([`EcError::Library`]).
+    pub fn map_field_element(&self, t: &[u8]) -> Result<Point, EcError> {
+        let mut ctx = BigNumContext::new()?;
+        let (mut p, mut a, mut b) = (BigNum::new()?, BigNum::new()?, BigNum::new()?);
+        self.group
+            .components_gfp(&mut p, &mut a, &mut b, &mut ctx)?;
+        if !p.is_bit_set(0) || !p.is_bit_set(1) {
+            return Err(EcError::Library(
+                "Integrated Mapping's point encoding needs p = 3 mod 4".into(),
+            ));
+        }
+        let secret = || -> Result<BigNum, ErrorStack> {
+            let mut v = BigNum::new()?;
+            v.set_const_time();
+            Ok(v)
+        };
+        let mut raw = BigNum::from_slice(t)?;
+        raw.set_const_time();
+        let mut t = secret()?;
+        t.nnmod(&raw, &p, &mut ctx)?;
+        raw.clear();
+        // p - 2 (inversion by Fermat) and p - 1 - (p + 1) / 4 (the square-root exponent).
+        let mut p_minus_2 = p.to_owned()?;
+        p_minus_2.sub_word(2)?;
+        let mut sqrt_exponent = p.to_owned()?;
+        sqrt_exponent.add_word(1)?;
+        let mut quarter = BigNum::new()?;
+        quarter.rshift(&sqrt_exponent, 2)?;
+        let mut p_minus_1 = p.to_owned()?;
+        p_minus_1.sub_word(1)?;
+        sqrt_exponent.checked_sub(&p_minus_1, &quarter)?;
+        let three = BigNum::from_u32(3)?;
+        let one = BigNum::from_u32(1)?;
+
+        // 1. alpha = -t^2 mod p
+        let mut t2 = secret()?;
+        t2.mod_sqr(&t, &p, &mut ctx)?;
+        let mut alpha = secret()?;
+        alpha.mod_sub(&p, &t2, &p, &mut ctx)?;
+        // 2. X2 = -b (1 + alpha + alpha^2) (a (alpha + alpha^2))^(p-2) mod p
+        let mut alpha2 = secret()?;
+        alpha2.mod_sqr(&alpha, &p, &mut ctx)?;
+        let mut sum = secret()?;
+        sum.mod_add(&alpha, &alpha2, &p, &mut ctx)?;
+        let mut one_plus = secret()?;
+        one_plus.mod_add(&sum, &one, &p, &mut ctx)?;
+        let mut a_sum = secret()?;
+        a_sum.mod_mul(&a, &sum, &p, &mut ctx)?;
+        let mut inverse = secret()?;
+        inverse.mod_exp(&a_sum, &p_minus_2, &p, &mut ctx)?;
+        let mut minus_b = BigNum::new()?;
+        minus_b.mod_sub(&p, &b, &p, &mut ctx)?;
+        let mut x2 = secret()?;
+        x2.mod_mul(&minus_b, &one_plus, &p, &mut ctx)?;
+        let mut x2_final = secret()?;
+        x2_final.mod_mul(&x2, &inverse, &p, &mut ctx)?;
+        let x2 = x2_final;
+        // 3. X3 = alpha X2 mod p
+        let mut x3 = secret()?;
+        x3.mod_mul(&alpha, &x2, &p, &mut ctx)?;
+        // 4. h2 = X2^3 + a X2 + b mod p
+        let mut x2_cubed = secret()?;
+        x2_cubed.mod_exp(&x2, &three, &p, &mut ctx)?;
+        let mut a_x2 = secret()?;
+        a_x2.mod_mul(&a, &x2, &p, &mut ctx)?;
+        let mut h2 = secret()?;
+        h2.mod_add(&x2_cubed, &a_x2, &p, &mut ctx)?;
+        let mut h2_final = secret()?;
+        h2_final.mod_add(&h2, &b, &p, &mut ctx)?;
+        let h2 = h2_final;
+        // 6. U = t^3 h2 mod p
+        let mut t3 = secret()?;
+        t3.mod_exp(&t, &three, &p, &mut ctx)?;
+        let mut u = secret()?;
+        u.mod_mul(&t3, &h2, &p, &mut ctx)?;
+        // 7. A = h2^(p - 1 - (p + 1) / 4) mod p
+        let mut big_a = secret()?;
+        big_a.mod_exp(&h2, &sqrt_exponent, &p, &mut ctx)?;
+        // 8./9. (X2, A h2) if A^2 h2 = 1, else (X3, A U)
+        let mut check = secret()?;
+        check.mod_sqr(&big_a, &p, &mut ctx)?;
+        let mut check_final = secret()?;
+        check_final.mod_mul(&check, &h2, &p, &mut ctx)?;
+        let mut y2 = secret()?;
+        y2.mod_mul(&big_a, &h2, &p, &mut ctx)?;
+        let mut y3 = secret()?;
+        y3.mod_mul(&big_a, &u, &p, &mut ctx)?;
+        let len = self.len_i32();
+        let first =
+            zeroize::Zeroizing::new([x2.to_vec_padded(len)?, y2.to_vec_padded(len)?].concat());
+        let second =
+            zeroize::Zeroizing::new([x3.to_vec_padded(len)?, y3.to_vec_padded(len)?].concat());
+        let one_bytes = one.to_vec_padded(len)?;
+        let check_bytes = zeroize::Zeroizing::new(check_final.to_vec_padded(len)?);
+        let differs = check_bytes
+            .iter()
+            .zip(&one_bytes)
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+        // mask = 0xFF when A^2 h2 = 1 (take the first candidate), 0x00 otherwise.
+        let mask = (u16::from(differs).wrapping_sub(1) >> 8) as u8;
+        let mut encoded = zeroize::Zeroizing::new(vec![0x04]);
+        encoded.extend(
+            first
+                .iter()
+                .zip(second.iter())
+                .map(|(f, s)| (f & mask) | (s & !mask)),
+        );
+        for v in [
+            &mut t,
+            &mut t2,
+            &mut alpha,
+            &mut alpha2,
+            &mut sum,
+            &mut big_a,
+            &mut y2,
+            &mut y3,
+            &mut u,
+        ] {
+            v.clear();
+        }
+        let point = EcPoint::from_bytes(&self.group, &encoded, &mut ctx)
+            .map_err(|_| EcError::NotOnCurve)?;
+        // 10. [f](x, y): every standardised PACE curve has cofactor 1.
+        let mut cofactor = BigNum::new()?;
+        self.group.cofactor(&mut cofactor, &mut ctx)?;
+        if cofactor != one {
+            let mut out = EcPoint::new(&self.group)?;
+            out.mul2(&self.group, &point, &cofactor, &mut ctx)?;
+            return Ok(Point(out));
+        }
+        Ok(Point(point))
     }
 
     /// Byte length of a field element.
