@@ -6,6 +6,8 @@
 //! * [`storage`]: the [`storage::Storage`] trait with an embedded SQLite store (zero setup)
 //!   and a PostgreSQL store (time-partitioned, shared by stateless replicas).
 //! * [`tls`]: rustls server configuration with mandatory client certificates.
+//! * [`reports`]: the read side for the airport's people ([`reports::ReportStore`]: fleet,
+//!   activity, incidents, outbox lag, published waiting times).
 //! * [`metrics`]: Prometheus metrics at `GET /metrics` (ingest per gate, per-gate lag,
 //!   storage latency, HTTP requests).
 //!
@@ -17,5 +19,6 @@
 pub mod console;
 pub mod http;
 pub mod metrics;
+pub mod reports;
 pub mod storage;
 pub mod tls;

@@ -327,6 +327,37 @@ impl MeteredStorage {
     }
 }
 
+impl crate::reports::ReportStore for MeteredStorage {
+    fn fleet(&self, now_ms: i64) -> Result<crate::reports::Fleet, StorageError> {
+        self.timed("fleet", |s| s.fleet(now_ms))
+    }
+
+    fn activity(
+        &self,
+        query: &crate::reports::ActivityQuery,
+    ) -> Result<crate::reports::Activity, StorageError> {
+        self.timed("activity", |s| s.activity(query))
+    }
+
+    fn incidents(
+        &self,
+        query: &crate::reports::IncidentQuery,
+    ) -> Result<crate::reports::Incidents, StorageError> {
+        self.timed("incidents", |s| s.incidents(query))
+    }
+
+    fn outbox_lag(
+        &self,
+        query: &crate::reports::ActivityQuery,
+    ) -> Result<crate::reports::OutboxLag, StorageError> {
+        self.timed("outbox_lag", |s| s.outbox_lag(query))
+    }
+
+    fn waiting_times(&self, now_ms: i64) -> Result<crate::reports::WaitingTimes, StorageError> {
+        self.timed("waiting_times", |s| s.waiting_times(now_ms))
+    }
+}
+
 impl Storage for MeteredStorage {
     fn backend(&self) -> &'static str {
         self.inner.backend()

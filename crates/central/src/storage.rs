@@ -103,7 +103,7 @@ pub struct GateHead {
 }
 
 /// A central storage backend.
-pub trait Storage: crate::console::ConsoleStore + Send + Sync {
+pub trait Storage: crate::reports::ReportStore + crate::console::ConsoleStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Stores events durably, ignoring ids already stored. All or nothing.
@@ -247,6 +247,7 @@ impl SqliteStorage {
                      ON handovers (booth_id, received_at_ms) WHERE acked_at_ms IS NULL;",
             )
             .map_err(sqlite("create schema"))?;
+        crate::reports::sqlite::prepare(&connection)?;
         connection
             .execute_batch(crate::console::store::SQLITE_SCHEMA)
             .map_err(sqlite("create console schema"))?;
@@ -677,6 +678,7 @@ impl PostgresStorage {
         transaction
             .batch_execute(crate::console::store::PG_SCHEMA)
             .map_err(pg("create console schema"))?;
+        crate::reports::postgres::prepare(&mut transaction)?;
         transaction.commit().map_err(pg("commit schema"))?;
         let mut pool = vec![Mutex::new(Some(first))];
         for _ in 1..pool_size {
