@@ -2,9 +2,11 @@
 //!
 //! * [`console`]: the operator console (`/console`): accounts and roles, the audit trail,
 //!   list publication with validation and diff, fleet and activity pages.
-//! * [`http`]: the HTTP/JSON API documented in `openapi.yaml` (routes in [`http::ROUTES`]).
+//! * [`http`]: the HTTP/JSON API on axum, documented in `openapi.yaml` (routes in
+//!   [`http::ROUTES`]; [`http::router`] is the whole application).
 //! * [`storage`]: the [`storage::Storage`] trait with an embedded SQLite store (zero setup)
-//!   and a PostgreSQL store (time-partitioned, shared by stateless replicas).
+//!   and a PostgreSQL store (time-partitioned, r2d2 connection pool, shared by stateless
+//!   replicas).
 //! * [`tls`]: rustls server configuration with mandatory client certificates.
 //! * [`reports`]: the read side for the airport's people ([`reports::ReportStore`]: fleet,
 //!   activity, incidents, outbox lag, published waiting times).

@@ -7,7 +7,6 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use outbox::wire::{
@@ -57,6 +56,9 @@ pub enum StorageError {
     /// A stored value could not be read back.
     #[error("stored value unreadable: {0}")]
     BadRow(String),
+    /// No pooled PostgreSQL connection could be had (database down or every connection busy).
+    #[error("postgres connection pool: {0}")]
+    Pool(String),
 }
 
 fn sqlite(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StorageError {
@@ -607,45 +609,57 @@ $fn$;
 "#;
 
 /// PostgreSQL store: events in a table range-partitioned by month of `occurred_at`
-/// (partitions are created on demand), a small connection pool, no process-local state
+/// (partitions are created on demand), an r2d2 connection pool, no process-local state
 /// except a cache of partitions known to exist. Several replicas can share one database.
 pub struct PostgresStorage {
-    url: String,
-    pool: Vec<Mutex<Option<postgres::Client>>>,
-    next: AtomicUsize,
+    /// `None` only while dropping (see the `Drop` impl).
+    pool: Option<PgPool>,
     known_months: Mutex<HashSet<i64>>,
 }
+
+/// The maintained pool (r2d2) of PostgreSQL connections.
+type PgPool = r2d2::Pool<r2d2_postgres::PostgresConnectionManager<postgres::NoTls>>;
 
 impl std::fmt::Debug for PostgresStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresStorage")
-            .field("pool_size", &self.pool.len())
+            .field("pool", &self.pool.as_ref().map(r2d2::Pool::state))
             .finish_non_exhaustive()
     }
 }
 
-fn pg_connect(url: &str) -> Result<postgres::Client, StorageError> {
-    let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(pg("connect"))?;
-    client
-        .batch_execute("SET TIME ZONE 'UTC'")
-        .map_err(pg("set time zone"))?;
-    Ok(client)
+/// Sets every new pooled connection to UTC (partition bounds are months in UTC).
+#[derive(Debug)]
+struct UtcSession;
+
+impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for UtcSession {
+    fn on_acquire(&self, client: &mut postgres::Client) -> Result<(), postgres::Error> {
+        client.batch_execute("SET TIME ZONE 'UTC'")
+    }
 }
+
+/// Logs the pool's connection failures (they happen on the pool's own threads).
+#[derive(Debug)]
+struct PoolErrorLog;
+
+impl r2d2::HandleError<postgres::Error> for PoolErrorLog {
+    fn handle_error(&self, error: postgres::Error) {
+        tracing::warn!(%error, "PostgreSQL connection failed");
+    }
+}
+
+/// How long a request waits for a free pooled connection (and start-up for the first ones)
+/// before it is answered 503.
+const PG_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Drop for PostgresStorage {
     fn drop(&mut self) {
-        let clients: Vec<postgres::Client> = self
-            .pool
-            .drain(..)
-            .filter_map(|slot| {
-                slot.into_inner()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-            })
-            .collect();
         // `postgres::Client` blocks on its own runtime when dropped, which panics on a tokio
         // worker thread (where the last `Arc<dyn Storage>` may go at shutdown): drop the
-        // clients on a plain thread.
-        if !clients.is_empty() && std::thread::spawn(move || drop(clients)).join().is_err() {
+        // pool, and with it the connections, on a plain thread.
+        if let Some(pool) = self.pool.take()
+            && std::thread::spawn(move || drop(pool)).join().is_err()
+        {
             tracing::warn!("closing PostgreSQL connections failed");
         }
     }
@@ -667,62 +681,55 @@ fn month_index(unix_ms: i64) -> i64 {
 }
 
 impl PostgresStorage {
-    /// Connects `pool_size` clients and creates the schema if needed (under an advisory lock,
-    /// so replicas starting together do not race).
+    /// Opens a pool of `pool_size` connections and creates the schema if needed (under an
+    /// advisory lock, so replicas starting together do not race).
+    ///
+    /// The pool (r2d2) does not test a connection before each use (that would cost a round
+    /// trip per request); a connection found broken is dropped when it is returned and
+    /// replaced, so after a database restart each stale connection fails one request (503;
+    /// gates retry) and is then replaced.
     pub fn connect(url: &str, pool_size: usize) -> Result<Self, StorageError> {
-        let mut first = pg_connect(url)?;
-        let mut transaction = first.transaction().map_err(pg("begin schema"))?;
-        transaction
-            .batch_execute(PG_SCHEMA)
-            .map_err(pg("create schema"))?;
-        transaction
-            .batch_execute(crate::console::store::PG_SCHEMA)
-            .map_err(pg("create console schema"))?;
-        crate::reports::postgres::prepare(&mut transaction)?;
-        transaction.commit().map_err(pg("commit schema"))?;
-        let mut pool = vec![Mutex::new(Some(first))];
-        for _ in 1..pool_size {
-            pool.push(Mutex::new(Some(pg_connect(url)?)));
-        }
-        Ok(Self {
-            url: url.to_owned(),
-            pool,
-            next: AtomicUsize::new(0),
+        let config: postgres::Config = url.parse().map_err(pg("parse the URL"))?;
+        let manager = r2d2_postgres::PostgresConnectionManager::new(config, postgres::NoTls);
+        let size = u32::try_from(pool_size.max(1)).unwrap_or(u32::MAX);
+        let pool = r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(size))
+            .test_on_check_out(false)
+            .connection_timeout(PG_CHECKOUT_TIMEOUT)
+            .connection_customizer(Box::new(UtcSession))
+            .error_handler(Box::new(PoolErrorLog))
+            .build(manager)
+            .map_err(|e| StorageError::Pool(e.to_string()))?;
+        let storage = Self {
+            pool: Some(pool),
             known_months: Mutex::new(HashSet::new()),
-        })
+        };
+        storage.with_client(|client| {
+            let mut transaction = client.transaction().map_err(pg("begin schema"))?;
+            transaction
+                .batch_execute(PG_SCHEMA)
+                .map_err(pg("create schema"))?;
+            transaction
+                .batch_execute(crate::console::store::PG_SCHEMA)
+                .map_err(pg("create console schema"))?;
+            crate::reports::postgres::prepare(&mut transaction)?;
+            transaction.commit().map_err(pg("commit schema"))
+        })?;
+        Ok(storage)
     }
 
-    /// Runs `work` on a pooled connection, reconnecting a connection that was closed.
+    /// Runs `work` on a pooled connection (waiting up to 5 s for a free one).
     pub(crate) fn with_client<T>(
         &self,
         work: impl FnOnce(&mut postgres::Client) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        // Prefer a free connection; otherwise wait for the round-robin one.
-        let mut guard = None;
-        for offset in 0..self.pool.len() {
-            if let Ok(candidate) = self.pool[(start + offset) % self.pool.len()].try_lock() {
-                guard = Some(candidate);
-                break;
-            }
-        }
-        let mut guard = match guard {
-            Some(guard) => guard,
-            None => self.pool[start % self.pool.len()]
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        };
-        if guard.as_ref().is_none_or(postgres::Client::is_closed) {
-            *guard = Some(pg_connect(&self.url)?);
-        }
-        let client = guard
-            .as_mut()
-            .ok_or_else(|| StorageError::BadRow("no connection".into()))?;
-        let result = work(client);
-        if client.is_closed() {
-            *guard = None;
-        }
-        result
+        let pool = self
+            .pool
+            .as_ref()
+            .ok_or_else(|| StorageError::Pool("the pool is closed".into()))?;
+        let mut client = pool.get().map_err(|e| StorageError::Pool(e.to_string()))?;
+        work(&mut client)
     }
 
     fn ensure_partitions(&self, events: &[EventEnvelope]) -> Result<(), StorageError> {
