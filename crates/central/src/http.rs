@@ -78,6 +78,10 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/metrics",
     },
+    Route {
+        method: "GET",
+        path: "/v1/waiting-times",
+    },
 ];
 
 /// Largest accepted request body.
@@ -336,7 +340,8 @@ impl Api {
     }
 }
 
-/// The whole application: the JSON API of [`ROUTES`] and `GET /metrics`. Every request must
+/// The whole application: the JSON API of [`ROUTES`], `GET /metrics` and the public waiting page
+/// (`GET /waiting`, [`crate::reports::public`]). Every request must
 /// carry the connection's [`Peer`] as an extension ([`serve`] adds it); a request without one
 /// is refused with 500, never served as unauthenticated.
 pub fn router(api: Api) -> Router {
@@ -348,6 +353,7 @@ pub fn router(api: Api) -> Router {
         .route("/v1/booths/{booth}/handovers", get(get_handovers))
         .route("/v1/booths/{booth}/handovers/ack", post(ack_handovers))
         .route("/metrics", get(metrics))
+        .merge(crate::reports::public::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
         .method_not_allowed_fallback(|| async {
             error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")

@@ -43,6 +43,7 @@
 //!   recently but no heartbeat yet.
 
 pub mod postgres;
+pub mod public;
 pub mod sqlite;
 
 use std::collections::{BTreeMap, HashMap};
