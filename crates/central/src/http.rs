@@ -21,7 +21,7 @@ use axum::{Extension, Router};
 use hyper_util::rt::TokioIo;
 use outbox::wire::{
     ApiError, BatchAck, BoothAck, BoothAckResult, EventBatch, EventPage, HandOverAck,
-    HandOverBatch, HandOverPage, Health, PublishList,
+    HandOverBatch, HandOverPage, Health,
 };
 use serde::Serialize;
 use tokio::net::TcpListener;
@@ -347,13 +347,17 @@ impl Api {
 pub fn router(api: Api) -> Router {
     Router::new()
         .route("/v1/events", post(post_events).get(get_events))
-        .route("/v1/lists/{name}", get(get_list).put(put_list))
+        .route(
+            "/v1/lists/{name}",
+            get(get_list).put(crate::console::api::put_list),
+        )
         .route("/v1/health", get(health))
         .route("/v1/gates/{gate}/handovers", post(post_handovers))
         .route("/v1/booths/{booth}/handovers", get(get_handovers))
         .route("/v1/booths/{booth}/handovers/ack", post(ack_handovers))
         .route("/metrics", get(metrics))
         .merge(crate::reports::public::routes())
+        .merge(crate::console::routes(api.clone()))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
         .method_not_allowed_fallback(|| async {
             error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
@@ -471,23 +475,6 @@ async fn get_list(
         Err(StatusCode::NOT_MODIFIED) => Ok(StatusCode::NOT_MODIFIED.into_response()),
         Err(status) => Err(error(status, "no such list")),
     }
-}
-
-async fn put_list(
-    State(api): State<Api>,
-    Path(name): Path<String>,
-    JsonBody(publish): JsonBody<PublishList>,
-) -> Answer {
-    let name = checked_id(&name, "list name")?;
-    let version = publish.version;
-    let stored_name = name.clone();
-    let storage = api.storage;
-    blocking(move || storage.publish_list(&stored_name, &publish, now_ms())).await?;
-    tracing::info!(list = %name, version, "list published");
-    Ok(json_response(
-        StatusCode::OK,
-        &serde_json::json!({ "name": name, "version": version }),
-    ))
 }
 
 fn validate_handovers(gate: &str, batch: &HandOverBatch) -> Result<(), String> {
@@ -628,13 +615,17 @@ async fn health(State(api): State<Api>) -> Response {
     }
 }
 
-async fn serve_connection<IO>(io: IO, app: Router, peer: Peer)
+async fn serve_connection<IO>(io: IO, app: Router, peer: Peer, remote: std::net::SocketAddr)
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service =
         hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(peer.clone());
+            // The client's address, for the console's audit trail and login throttle.
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(remote));
             app.clone().oneshot(request)
         });
     if let Err(error) = hyper::server::conn::http1::Builder::new()
@@ -665,7 +656,7 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
-        let (stream, peer) = match accepted {
+        let (stream, remote) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 tracing::warn!(%error, "accept failed");
@@ -690,11 +681,11 @@ pub async fn serve(
                             gates: gates.into(),
                             booths: booths.into(),
                         };
-                        serve_connection(stream, app, peer).await
+                        serve_connection(stream, app, peer, remote).await
                     }
-                    Err(error) => tracing::warn!(%peer, %error, "TLS handshake failed"),
+                    Err(error) => tracing::warn!(peer = %remote, %error, "TLS handshake failed"),
                 },
-                None => serve_connection(stream, app, Peer::Unauthenticated).await,
+                None => serve_connection(stream, app, Peer::Unauthenticated, remote).await,
             }
         });
     }

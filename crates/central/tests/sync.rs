@@ -204,7 +204,7 @@ fn survives_central_kills(database: &str, total: u64, kills: usize) {
     ureq::put(&format!("{}/v1/lists/denylist", central.base_url()))
         .send_json(PublishList {
             version: 1,
-            items: vec![json!("d1")],
+            items: vec![json!("d1".repeat(32))],
         })
         .unwrap();
     let mut config = fast_sync_config(central.base_url());
@@ -336,17 +336,17 @@ fn lists_are_pulled_by_version_and_applied_atomically() {
         client.pull_list(&mut outbox, "denylist").unwrap(),
         PullOutcome::NotPublished
     );
-    publish(1, vec![json!("aa"), json!("bb")]).unwrap();
+    publish(1, vec![json!("aa".repeat(32)), json!("bb".repeat(32))]).unwrap();
     assert_eq!(
         client.pull_list(&mut outbox, "denylist").unwrap(),
         PullOutcome::Updated { version: 1 }
     );
-    assert!(outbox.list_contains("denylist", &json!("bb")).unwrap());
+    assert!(outbox.list_contains("denylist", &json!("bb".repeat(32))).unwrap());
     assert_eq!(
         client.pull_list(&mut outbox, "denylist").unwrap(),
         PullOutcome::Unchanged
     );
-    publish(2, vec![json!("cc")]).unwrap();
+    publish(2, vec![json!("cc".repeat(32))]).unwrap();
     match publish(2, vec![]) {
         Err(ureq::Error::Status(409, _)) => {}
         other => panic!("republishing version 2 must conflict: {other:?}"),
@@ -355,7 +355,7 @@ fn lists_are_pulled_by_version_and_applied_atomically() {
         client.pull_list(&mut outbox, "denylist").unwrap(),
         PullOutcome::Updated { version: 2 }
     );
-    assert_eq!(outbox.list_items("denylist").unwrap(), vec![json!("cc")]);
+    assert_eq!(outbox.list_items("denylist").unwrap(), vec![json!("cc".repeat(32))]);
     assert_eq!(client.health().unwrap().storage, "sqlite");
 }
 

@@ -230,15 +230,28 @@ fn audit(now_ms: i64, actor: &str, address: &str, action: &str, detail: &str) ->
     }
 }
 
-/// Checks a login (throttle first, then the password), records it in the audit trail, and
-/// starts a session when it succeeds. Blocking: argon2 and the database.
-pub fn log_in(
+/// What checking a password came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordCheck {
+    /// The password is right and the account enabled.
+    Accepted(Account),
+    /// Unknown account, wrong password or disabled account (one answer for all three).
+    Refused,
+    /// Too many recent failures for the account or from the address: not checked.
+    Throttled,
+}
+
+/// Checks `password` for account `name` from `address`: the throttle first, then the password
+/// (argon2id; an unknown account is verified against a decoy). A failure or a throttled
+/// attempt is recorded in the audit trail; a success is not (the caller records what it
+/// grants). Blocking: argon2 and the database.
+pub fn check_password(
     store: &dyn ConsoleStore,
     name: &str,
     password: &str,
     address: &str,
     now_ms: i64,
-) -> Result<LoginOutcome, StorageError> {
+) -> Result<PasswordCheck, StorageError> {
     // An invalid name is throttled and recorded under a fixed placeholder, not as typed.
     let name = if valid_account_name(name) {
         name
@@ -261,7 +274,7 @@ pub fn log_in(
                 LOGIN_WINDOW_MS / 60_000
             ),
         ))?;
-        return Ok(LoginOutcome::Throttled);
+        return Ok(PasswordCheck::Throttled);
     }
     let account = store.account(name)?;
     let matched = match &account {
@@ -272,41 +285,50 @@ pub fn log_in(
         }
     };
     let reason = match &account {
-        None => Some("unknown account"),
-        Some(_) if !matched => Some("wrong password"),
-        Some(account) if account.disabled => Some("account disabled"),
-        Some(_) => None,
+        None => "unknown account",
+        Some(_) if !matched => "wrong password",
+        Some(account) if account.disabled => "account disabled",
+        Some(_) => "",
     };
-    match (account, reason) {
-        (Some(account), None) => {
-            let token = SessionToken::generate();
-            store.create_session(&SessionRecord {
-                token_hash: token.storage_hash(),
-                account: account.name.clone(),
-                created_at_ms: now_ms,
-                last_seen_at_ms: now_ms,
-                address: address.to_owned(),
-            })?;
-            store.record_audit(&audit(
-                now_ms,
-                &account.name,
-                address,
-                AUDIT_LOGIN,
-                account.role.as_str(),
-            ))?;
-            Ok(LoginOutcome::LoggedIn(account, token))
-        }
-        (_, reason) => {
-            store.record_audit(&audit(
-                now_ms,
-                name,
-                address,
-                AUDIT_LOGIN_FAILED,
-                reason.unwrap_or("refused"),
-            ))?;
-            Ok(LoginOutcome::Refused)
+    match account {
+        Some(account) if reason.is_empty() => Ok(PasswordCheck::Accepted(account)),
+        _ => {
+            store.record_audit(&audit(now_ms, name, address, AUDIT_LOGIN_FAILED, reason))?;
+            Ok(PasswordCheck::Refused)
         }
     }
+}
+
+/// Checks a login (see [`check_password`]), and when it succeeds starts a session and records
+/// the login in the audit trail. Blocking: argon2 and the database.
+pub fn log_in(
+    store: &dyn ConsoleStore,
+    name: &str,
+    password: &str,
+    address: &str,
+    now_ms: i64,
+) -> Result<LoginOutcome, StorageError> {
+    let account = match check_password(store, name, password, address, now_ms)? {
+        PasswordCheck::Accepted(account) => account,
+        PasswordCheck::Refused => return Ok(LoginOutcome::Refused),
+        PasswordCheck::Throttled => return Ok(LoginOutcome::Throttled),
+    };
+    let token = SessionToken::generate();
+    store.create_session(&SessionRecord {
+        token_hash: token.storage_hash(),
+        account: account.name.clone(),
+        created_at_ms: now_ms,
+        last_seen_at_ms: now_ms,
+        address: address.to_owned(),
+    })?;
+    store.record_audit(&audit(
+        now_ms,
+        &account.name,
+        address,
+        AUDIT_LOGIN,
+        account.role.as_str(),
+    ))?;
+    Ok(LoginOutcome::LoggedIn(account, token))
 }
 
 /// The live session of `token` and its (enabled) account; an expired session is ended.
@@ -355,7 +377,10 @@ mod tests {
     #[test]
     fn passwords_hash_with_owasp_argon2id_and_verify() {
         let hash = hash_password("correct horse battery").unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify_password(&hash, "correct horse battery"));
         assert!(!verify_password(&hash, "correct horse battery!"));
         assert!(!verify_password("not a hash", "x"));

@@ -286,7 +286,10 @@ pub fn accounts(args: AccountsArgs) -> anyhow::Result<()> {
                 AUDIT_ACCOUNT_ROLE,
                 role.as_str().to_owned(),
             )?;
-            eprintln!("account {name} is now {}; its sessions ended", role.as_str());
+            eprintln!(
+                "account {name} is now {}; its sessions ended",
+                role.as_str()
+            );
         }
         AccountAction::List => {
             let mut out = std::io::stdout().lock();
@@ -324,8 +327,8 @@ pub fn lists(args: ListsArgs) -> anyhow::Result<()> {
             name,
             dry_run,
         } => {
-            let text = std::fs::read(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
+            let text =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let actor = unix_actor();
             let outcome = super::lists::prepare(store.as_ref(), &name, &text, now_ms())?;
             let mut out = std::io::stdout().lock();
@@ -337,19 +340,17 @@ pub fn lists(args: ListsArgs) -> anyhow::Result<()> {
                 writeln!(out, "dry run: nothing published")?;
                 return Ok(());
             }
-            let version = super::lists::publish(
-                store.as_ref(),
-                &name,
-                outcome,
-                &actor,
-                "local",
-                now_ms(),
-            )?;
+            let version =
+                super::lists::publish(store.as_ref(), &name, outcome, &actor, "local", now_ms())?;
             writeln!(out, "published {name} version {version} as {actor}")?;
         }
         ListAction::History { name } => {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{:>8} {:>9} {:<21} BY", "VERSION", "ITEMS", "PUBLISHED")?;
+            writeln!(
+                out,
+                "{:>8} {:>9} {:<21} BY",
+                "VERSION", "ITEMS", "PUBLISHED"
+            )?;
             for version in store.list_history(&name)? {
                 writeln!(
                     out,

@@ -371,7 +371,11 @@ impl ListDiff {
     /// Up to `most` lines of each kind of change, `+`, `-` and `~` first.
     pub fn lines(&self, most: usize) -> Vec<String> {
         let mut lines = Vec::new();
-        for (mark, entries) in [("+", &self.added), ("-", &self.removed), ("~", &self.changed)] {
+        for (mark, entries) in [
+            ("+", &self.added),
+            ("-", &self.removed),
+            ("~", &self.changed),
+        ] {
             lines.extend(entries.iter().take(most).map(|e| format!("{mark} {e}")));
             if entries.len() > most {
                 lines.push(format!("{mark} ... and {} more", entries.len() - most));
@@ -550,7 +554,9 @@ mod tests {
         assert!(
             validate(
                 ListKind::Enrolments,
-                &[entry(json!([{"finger": "right_index", "template": "0a0b"}]))],
+                &[entry(
+                    json!([{"finger": "right_index", "template": "0a0b"}])
+                )],
                 NOW
             )
             .is_ok()
@@ -596,8 +602,9 @@ mod tests {
         assert_eq!((diff.current_version, diff.next_version), (Some(4), 5));
         assert!(diff.added[0].starts_with(&hash(3)));
         assert!(
-            diff.lines(10).iter().all(|line| !line.contains("04")
-                || line.contains(&hash(3))),
+            diff.lines(10)
+                .iter()
+                .all(|line| !line.contains("04") || line.contains(&hash(3))),
             "templates never shown"
         );
         assert_eq!(

@@ -17,6 +17,7 @@ pub enum Role {
     /// Sees every console page except accounts and audit; changes nothing.
     Viewer,
     /// A viewer who may also publish lists.
+    #[value(name = "list_publisher")]
     ListPublisher,
     /// Everything: lists, accounts, the audit trail.
     Admin,
@@ -625,9 +626,7 @@ impl ConsoleStore for SqliteStorage {
             )
             .map_err(sqlite("keep list version"))?;
         sqlite_audit(&transaction, audit)?;
-        transaction
-            .commit()
-            .map_err(sqlite("commit publish list"))
+        transaction.commit().map_err(sqlite("commit publish list"))
     }
 
     fn list_history(&self, name: &str) -> Result<Vec<ListVersionInfo>, StorageError> {
@@ -714,9 +713,7 @@ impl ConsoleStore for PostgresStorage {
                 return Ok(false);
             }
             pg_audit(&mut transaction, audit)?;
-            transaction
-                .commit()
-                .map_err(pg("commit create account"))?;
+            transaction.commit().map_err(pg("commit create account"))?;
             Ok(true)
         })
     }
@@ -775,9 +772,7 @@ impl ConsoleStore for PostgresStorage {
                     .map_err(pg("end account sessions"))?;
             }
             pg_audit(&mut transaction, audit)?;
-            transaction
-                .commit()
-                .map_err(pg("commit update account"))?;
+            transaction.commit().map_err(pg("commit update account"))?;
             Ok(true)
         })
     }
