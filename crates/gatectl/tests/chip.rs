@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use virtual_epassport::SPECIMEN_TD3;
 use virtual_epassport::chip::{Misbehaviour, VirtualChip};
-use virtual_epassport::document::{Document, DocumentConfig, PaceSuite};
+use virtual_epassport::document::{
+    ChipAuthenticationSuite, Document, DocumentConfig, PaceMapping, PaceSuite,
+};
 use virtual_epassport::pcscd::IsolatedPcscd;
 use virtual_epassport::pki::{Pki, PkiOptions};
 use virtual_epassport::vpcd::{VirtualCard, VpcdOptions};
@@ -241,7 +243,7 @@ fn pace_documents_with_jpeg2000_photos_read_with_can_and_mrz_and_a_clone_is_refu
 
     // PACE with Chip Authentication Mapping: a genuine chip, then a clone of it.
     config.pace = Some(PaceSuite::BrainpoolP256r1Aes128);
-    config.pace_cam = true;
+    config.pace_mapping = PaceMapping::ChipAuthentication;
     let card = bench.insert(&config, Misbehaviour::default());
     let output = bench.read(&["--can", "123456", "--json"]);
     assert_success(&output);
@@ -266,29 +268,121 @@ fn pace_documents_with_jpeg2000_photos_read_with_can_and_mrz_and_a_clone_is_refu
     );
 }
 
-/// Every PACE parameter set the reader runs (ICAO ids 10 to 18: secp224r1 to secp521r1,
-/// brainpoolP224r1 to brainpoolP512r1), PACE-only documents read with the MRZ through pcscd.
+/// Every standardised PACE parameter set (ICAO ids 0-2: the RFC 5114 DH groups; 8-18:
+/// secp192r1 to secp521r1, brainpoolP192r1 to brainpoolP512r1) with every mapping it has
+/// (Generic; Integrated, not on secp224r1; Chip Authentication on the curves with AES), on
+/// PACE-only documents read with the MRZ through pcscd and verified against the test CSCA:
+/// 37 reads, each authentic (a CAM chip's key proved and its EF.CardSecurity verified).
 #[test]
-fn every_pace_parameter_set_reads_through_pcscd() {
+fn every_pace_parameter_set_and_mapping_reads_through_pcscd() {
     let bench = Bench::start();
     let (jpeg, _) = face_jpeg();
+    let pki = Pki::generate(&PkiOptions::default()).unwrap();
+    let trust = bench.dir.path().join("trust");
+    std::fs::create_dir_all(&trust).unwrap();
+    std::fs::write(trust.join("csca.der"), &pki.csca.certificate).unwrap();
+    let trust_arg = trust.to_str().unwrap().to_owned();
     let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg);
     config.bac = false;
+    let mut reads = 0;
     for suite in PaceSuite::ALL {
-        config.pace = Some(suite);
-        let card = bench.insert(&config, Misbehaviour::default());
-        let output = bench.read(&[&MRZ_ARGS[..], &["--json"]].concat());
-        assert_success(&output);
-        let v = json(&output);
-        assert_eq!(v["access"], "PACE", "{suite:?}: {v}");
-        let detail = v["access_detail"].as_str().unwrap();
-        assert!(
-            detail.starts_with("PACE-ECDH-GM")
-                && detail.contains(&format!("(parameter id Some({}))", suite.parameter_id())),
-            "{suite:?}: {detail}"
-        );
-        assert_eq!(v["sod_hashes_match"]["DG1"], true, "{suite:?}");
-        bench.remove(card);
+        for mapping in [
+            PaceMapping::Generic,
+            PaceMapping::Integrated,
+            PaceMapping::ChipAuthentication,
+        ] {
+            if suite.protocol_oid(mapping).is_none() {
+                continue;
+            }
+            config.pace = Some(suite);
+            config.pace_mapping = mapping;
+            let card = bench.insert_signed(&config, &pki);
+            let output = bench.read(&[&MRZ_ARGS[..], &["--json", "--csca", &trust_arg]].concat());
+            assert_success(&output);
+            let v = json(&output);
+            assert_eq!(v["access"], "PACE", "{suite:?} {mapping:?}: {v}");
+            let agreement = match suite.key_agreement() {
+                mrtd::pace::KeyAgreement::Dh => "DH",
+                mrtd::pace::KeyAgreement::Ecdh => "ECDH",
+            };
+            let mapping_name = match mapping {
+                PaceMapping::Generic => "GM",
+                PaceMapping::Integrated => "IM",
+                PaceMapping::ChipAuthentication => "CAM",
+            };
+            let detail = v["access_detail"].as_str().unwrap();
+            assert!(
+                detail.starts_with(&format!("PACE-{agreement}-{mapping_name} "))
+                    && detail.contains(&format!("(parameter id Some({}))", suite.parameter_id())),
+                "{suite:?} {mapping:?}: {detail}"
+            );
+            assert_eq!(v["sod_hashes_match"]["DG1"], true, "{suite:?} {mapping:?}");
+            assert_eq!(
+                v["authenticity"]["verdict"], "authentic",
+                "{suite:?} {mapping:?}: {v}"
+            );
+            if mapping == PaceMapping::ChipAuthentication {
+                assert!(
+                    v["authenticity"]["detail"]
+                        .as_str()
+                        .unwrap()
+                        .contains("chip authentication passed"),
+                    "{v}"
+                );
+            }
+            bench.remove(card);
+            reads += 1;
+        }
+    }
+    // GM on 14 sets, IM on 13 (not secp224r1), CAM on the 10 curves offered with AES.
+    assert_eq!(reads, 14 + 13 + 10);
+}
+
+/// Chip Authentication through pcscd with each key type the virtual ePassport publishes in
+/// DG14 (ECDH secp256r1 AES-128, ECDH brainpoolP256r1 3DES, DH 2048-bit AES-128, DH 1024-bit
+/// 3DES; explicit X9.42 parameters for DH), after BAC and after PACE: `gatectl chip read
+/// --csca` reports it passed; a clone (the files without the chip's key) is CA_FAILED.
+#[test]
+fn chip_authentication_dh_and_ecdh_through_pcscd() {
+    let bench = Bench::start();
+    let (jpeg, _) = face_jpeg();
+    let pki = Pki::generate(&PkiOptions::default()).unwrap();
+    let trust = bench.dir.path().join("trust");
+    std::fs::create_dir_all(&trust).unwrap();
+    std::fs::write(trust.join("csca.der"), &pki.csca.certificate).unwrap();
+    let trust_arg = trust.to_str().unwrap().to_owned();
+    let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg);
+    config.chip_authentication_key = true;
+    for (suite, pace) in ChipAuthenticationSuite::ALL
+        .into_iter()
+        .zip([None, Some(PaceSuite::Secp256r1Aes128)].into_iter().cycle())
+    {
+        config.chip_authentication = suite;
+        config.pace = pace;
+        for cloned in [false, true] {
+            config.cloned_chip = cloned;
+            let card = bench.insert_signed(&config, &pki);
+            let output = bench.read(&[&MRZ_ARGS[..], &["--json", "--csca", &trust_arg]].concat());
+            let v = json(&output);
+            if cloned {
+                assert_eq!(output.status.code(), Some(4), "{suite:?}: {v}");
+                assert_eq!(
+                    v["authenticity"]["reason_code"], "CA_FAILED",
+                    "{suite:?}: {v}"
+                );
+            } else {
+                assert_success(&output);
+                assert_eq!(v["authenticity"]["verdict"], "authentic", "{suite:?}: {v}");
+                assert!(
+                    v["authenticity"]["detail"]
+                        .as_str()
+                        .unwrap()
+                        .contains("chip authentication passed"),
+                    "{suite:?}: {v}"
+                );
+            }
+            bench.remove(card);
+        }
     }
 }
 

@@ -62,6 +62,9 @@ pub struct VirtualChip {
     pace_infos: Vec<PaceInfo>,
     pace: Option<PaceChip>,
     sm: Option<SecureMessaging>,
+    /// Chip Authentication: the session the chip switches to after its answer to the key
+    /// agreement command went out under the old one.
+    sm_after_response: Option<SecureMessaging>,
     rnd_ic: Option<[u8; 8]>,
     app_selected: bool,
     current: Option<FileId>,
@@ -101,6 +104,7 @@ impl VirtualChip {
             pace_infos,
             pace: None,
             sm: None,
+            sm_after_response: None,
             rnd_ic: None,
             app_selected: false,
             current: None,
@@ -125,6 +129,7 @@ impl VirtualChip {
     pub fn reset(&mut self) {
         self.pace = None;
         self.sm = None;
+        self.sm_after_response = None;
         self.rnd_ic = None;
         self.app_selected = false;
         self.current = None;
@@ -287,6 +292,19 @@ impl VirtualChip {
                 }
             }
             (0x22, 0xC1, 0xA4) => self.mse_set_at(&cmd.data),
+            // Chip Authentication (under secure messaging): MSE:Set AT selects the AES
+            // protocol, its General Authenticate or MSE:Set KAT (3DES) carries the terminal's
+            // ephemeral key.
+            (0x22, 0x41, 0xA4) if self.sm.is_some() && self.pace.is_none() => {
+                match &self.document.chip_authentication_key {
+                    Some(_) => sw(StatusWord::SUCCESS),
+                    None => sw(StatusWord(0x6A80)),
+                }
+            }
+            (0x22, 0x41, 0xA6) if self.sm.is_some() => self.chip_authentication(&cmd.data, true),
+            (0x86, _, _) if self.sm.is_some() && self.pace.is_none() => {
+                self.chip_authentication(&cmd.data, false)
+            }
             (0x86, _, _) => {
                 let Some(pace) = self.pace.as_mut() else {
                     return sw(StatusWord(0x6985));
@@ -306,6 +324,53 @@ impl VirtualChip {
                 }
             }
             _ => sw(StatusWord::INS_NOT_SUPPORTED),
+        }
+    }
+
+    /// Chip Authentication's key agreement with the document's key: the new session is kept
+    /// for after this response (sent under the current one). `kat`: MSE:Set KAT (3DES).
+    fn chip_authentication(&mut self, data: &[u8], kat: bool) -> (Vec<u8>, StatusWord) {
+        use mrtd::authenticity::chip as ca;
+        use mrtd::authenticity::chip::ChipAuthError;
+        let Some((key, cipher)) = &self.document.chip_authentication_key else {
+            return sw(StatusWord::INS_NOT_SUPPORTED);
+        };
+        if kat != (*cipher == mrtd::crypto::CipherSuite::Tdes) {
+            return sw(StatusWord(0x6985));
+        }
+        let Some(terminal_key) = ca::terminal_key_from_command(data) else {
+            return sw(StatusWord(0x6A80));
+        };
+        let invalid = |e: &dyn std::fmt::Display| ChipAuthError::KeyInvalid(e.to_string());
+        let session = match key {
+            crate::document::ChipAuthenticationKey::Ec {
+                parameter_id,
+                private,
+            } => mrtd::authenticity::curves::named_by_standard_id(*parameter_id)
+                .ok_or_else(|| invalid(&"curve"))
+                .and_then(|named| {
+                    mrtd::crypto::ecc::EcCurve::new(named.curve).map_err(|e| invalid(&e))
+                })
+                .and_then(|curve| {
+                    let secret = curve.scalar_from_bytes(private).map_err(|e| invalid(&e))?;
+                    ca::session_after_key_agreement(&curve, &secret, &terminal_key, *cipher)
+                }),
+            crate::document::ChipAuthenticationKey::Dh { p, g, q, private } => {
+                mrtd::crypto::dh::DhGroup::new(p, g, Some(q))
+                    .map_err(|e| invalid(&e))
+                    .and_then(|group| {
+                        let secret = group.secret_from_bytes(private).map_err(|e| invalid(&e))?;
+                        ca::dh_session_after_key_agreement(&group, &secret, &terminal_key, *cipher)
+                    })
+            }
+        };
+        match session {
+            Ok(session) => {
+                self.sm_after_response = Some(session);
+                let data = if kat { Vec::new() } else { vec![0x7C, 0x00] };
+                (data, StatusWord::SUCCESS)
+            }
+            Err(_) => sw(StatusWord(0x6A80)),
         }
     }
 
@@ -383,6 +448,9 @@ impl VirtualChip {
                 self.sm = None;
                 return StatusWord(0x6F00).to_bytes().to_vec();
             };
+            if let Some(next) = self.sm_after_response.take() {
+                self.sm = Some(next);
+            }
             self.protected_responses += 1;
             self.protected_responses_ever += 1;
             let once = self.misbehaviour.wrong_mac_once_at == Some(self.protected_responses_ever);

@@ -34,12 +34,17 @@ pub enum DocumentError {
     /// The PACE domain parameters have no curve (or OpenSSL failed on it).
     #[error("no curve for PACE domain parameter id {0}")]
     UnsupportedCurve(u64),
+    /// The PACE suite does not have the mapping asked for (CAM over DH or with 3DES, IM on
+    /// secp224r1).
+    #[error("PACE {0:?} has no {1:?} mapping here")]
+    UnsupportedMapping(PaceSuite, PaceMapping),
     /// Key generation for DG14/DG15 failed.
     #[error(transparent)]
     Pki(#[from] pki::PkiError),
 }
 
-/// PACE domain parameters / cipher offered in EF.CardAccess (Generic Mapping).
+/// PACE domain parameters and cipher offered in EF.CardAccess; the mapping is
+/// [`DocumentConfig::pace_mapping`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaceSuite {
     /// brainpoolP256r1 (id 13), AES-128.
@@ -60,11 +65,41 @@ pub enum PaceSuite {
     BrainpoolP512r1Aes256,
     /// secp521r1 (id 18), AES-256.
     Secp521r1Aes256,
+    /// RFC 5114 1024-bit MODP group with 160-bit subgroup (id 0), AES-128 (as ICAO 9303-11
+    /// Appendices G.2 and H.2).
+    Modp1024s160Aes128,
+    /// RFC 5114 2048-bit MODP group with 224-bit subgroup (id 1), 3DES.
+    Modp2048s224Tdes,
+    /// RFC 5114 2048-bit MODP group with 256-bit subgroup (id 2), AES-256.
+    Modp2048s256Aes256,
+    /// secp192r1 (id 8), 3DES.
+    Secp192r1Tdes,
+    /// brainpoolP192r1 (id 9), AES-128.
+    BrainpoolP192r1Aes128,
+}
+
+/// The PACE mapping offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PaceMapping {
+    /// Generic Mapping (DH or ECDH).
+    #[default]
+    Generic,
+    /// Integrated Mapping (DH or ECDH; not on secp224r1).
+    Integrated,
+    /// Chip Authentication Mapping (ECDH, AES): the chip gets a static key on the PACE curve,
+    /// published in EF.CardSecurity (signed by the DS).
+    ChipAuthentication,
 }
 
 impl PaceSuite {
-    /// Every suite, one per standardised curve the reader runs PACE on (ids 10 to 18).
-    pub const ALL: [PaceSuite; 9] = [
+    /// Every suite, one per standardised domain parameter set (ids 0-2 and 8-18), in id
+    /// order.
+    pub const ALL: [PaceSuite; 14] = [
+        PaceSuite::Modp1024s160Aes128,
+        PaceSuite::Modp2048s224Tdes,
+        PaceSuite::Modp2048s256Aes256,
+        PaceSuite::Secp192r1Tdes,
+        PaceSuite::BrainpoolP192r1Aes128,
         PaceSuite::Secp224r1Aes128,
         PaceSuite::BrainpoolP224r1Aes128,
         PaceSuite::Secp256r1Aes128,
@@ -76,28 +111,64 @@ impl PaceSuite {
         PaceSuite::Secp521r1Aes256,
     ];
 
-    /// id-PACE-ECDH-GM-AES-CBC-CMAC-* or, with Chip Authentication Mapping, id-PACE-ECDH-CAM-*.
-    fn protocol_oid(self, chip_authentication_mapping: bool) -> Vec<u8> {
-        let mapping = if chip_authentication_mapping { 6 } else { 2 };
-        let cipher = match self {
+    /// The cipher's number in the protocol OID (1 3DES, 2 AES-128, 3 AES-192, 4 AES-256).
+    fn cipher_arc(self) -> u8 {
+        match self {
+            PaceSuite::Modp2048s224Tdes | PaceSuite::Secp192r1Tdes => 1,
             PaceSuite::BrainpoolP256r1Aes128
             | PaceSuite::Secp256r1Aes128
             | PaceSuite::Secp224r1Aes128
-            | PaceSuite::BrainpoolP224r1Aes128 => 2,
+            | PaceSuite::BrainpoolP224r1Aes128
+            | PaceSuite::Modp1024s160Aes128
+            | PaceSuite::BrainpoolP192r1Aes128 => 2,
             PaceSuite::BrainpoolP320r1Aes192 => 3,
             PaceSuite::BrainpoolP384r1Aes256
             | PaceSuite::Secp384r1Aes256
             | PaceSuite::BrainpoolP512r1Aes256
-            | PaceSuite::Secp521r1Aes256 => 4,
+            | PaceSuite::Secp521r1Aes256
+            | PaceSuite::Modp2048s256Aes256 => 4,
+        }
+    }
+
+    /// DH or ECDH.
+    pub fn key_agreement(self) -> mrtd::pace::KeyAgreement {
+        if self.parameter_id() <= 2 {
+            mrtd::pace::KeyAgreement::Dh
+        } else {
+            mrtd::pace::KeyAgreement::Ecdh
+        }
+    }
+
+    /// id-PACE-{DH,ECDH}-{GM,IM,CAM}-*; `None` for a mapping ICAO does not define on the set
+    /// (CAM over DH or with 3DES) or the reader does not run (IM on secp224r1).
+    pub fn protocol_oid(self, mapping: PaceMapping) -> Option<Vec<u8>> {
+        let dh = self.key_agreement() == mrtd::pace::KeyAgreement::Dh;
+        let arc = match (mapping, dh) {
+            (PaceMapping::Generic, true) => 1,
+            (PaceMapping::Generic, false) => 2,
+            (PaceMapping::Integrated, true) => 3,
+            (PaceMapping::Integrated, false) => 4,
+            (PaceMapping::ChipAuthentication, false) => 6,
+            (PaceMapping::ChipAuthentication, true) => return None,
         };
-        vec![
-            0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, mapping, cipher,
-        ]
+        let mut oid = mrtd::security_info::ID_PACE.to_vec();
+        oid.extend([arc, self.cipher_arc()]);
+        let info = mrtd::security_info::PaceInfo {
+            protocol: mrtd::security_info::ObjectIdentifier(oid.clone()),
+            version: 2,
+            parameter_id: Some(self.parameter_id()),
+        };
+        mrtd::pace::is_supported(&info).then_some(oid)
     }
 
     /// The standardised domain parameter id.
     pub fn parameter_id(self) -> u64 {
         match self {
+            PaceSuite::Modp1024s160Aes128 => 0,
+            PaceSuite::Modp2048s224Tdes => 1,
+            PaceSuite::Modp2048s256Aes256 => 2,
+            PaceSuite::Secp192r1Tdes => 8,
+            PaceSuite::BrainpoolP192r1Aes128 => 9,
             PaceSuite::Secp224r1Aes128 => 10,
             PaceSuite::BrainpoolP224r1Aes128 => 11,
             PaceSuite::Secp256r1Aes128 => 12,
@@ -110,13 +181,183 @@ impl PaceSuite {
         }
     }
 
-    /// PACEInfo SEQUENCE (Generic Mapping, or Chip Authentication Mapping when `cam`).
-    pub fn pace_info(self, cam: bool) -> Vec<u8> {
-        der::sequence(&[
-            &der::oid(&self.protocol_oid(cam)),
+    /// PACEInfo SEQUENCE with `mapping`, if the suite has that mapping (see
+    /// [`Self::protocol_oid`]).
+    pub fn pace_info(self, mapping: PaceMapping) -> Option<Vec<u8>> {
+        let oid = self.protocol_oid(mapping)?;
+        Some(der::sequence(&[
+            &der::oid(&oid),
             &der::small_uint(2),
             &der::small_uint(self.parameter_id()),
-        ])
+        ]))
+    }
+
+    /// The curve of an ECDH suite.
+    fn curve(self) -> Option<mrtd::crypto::ecc::EcCurve> {
+        use mrtd::crypto::ecc::{EcCurve, PaceOnlyCurve};
+        match self.parameter_id() {
+            8 => EcCurve::pace_only(PaceOnlyCurve::Secp192r1).ok(),
+            9 => EcCurve::pace_only(PaceOnlyCurve::BrainpoolP192r1).ok(),
+            id => mrtd::authenticity::curves::named_by_standard_id(id)
+                .and_then(|named| EcCurve::new(named.curve).ok()),
+        }
+    }
+}
+
+/// The Chip Authentication key and protocol DG14 publishes (with
+/// [`DocumentConfig::chip_authentication_key`]); the chip answers Chip Authentication with
+/// the private key (a clone with another one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChipAuthenticationSuite {
+    /// ECDH on secp256r1 (standardised id 12), id-CA-ECDH-AES-CBC-CMAC-128.
+    #[default]
+    EcdhSecp256r1Aes128,
+    /// ECDH on brainpoolP256r1 (id 13), id-CA-ECDH-3DES-CBC-CBC (MSE:Set KAT).
+    EcdhBrainpoolP256r1Tdes,
+    /// DH on the RFC 5114 2048-bit group with 256-bit subgroup, published as explicit X9.42
+    /// domain parameters, id-CA-DH-AES-CBC-CMAC-128.
+    DhModp2048Aes128,
+    /// DH on the RFC 5114 1024-bit group with 160-bit subgroup (explicit parameters),
+    /// id-CA-DH-3DES-CBC-CBC (MSE:Set KAT).
+    DhModp1024Tdes,
+}
+
+impl ChipAuthenticationSuite {
+    /// Every suite.
+    pub const ALL: [ChipAuthenticationSuite; 4] = [
+        ChipAuthenticationSuite::EcdhSecp256r1Aes128,
+        ChipAuthenticationSuite::EcdhBrainpoolP256r1Tdes,
+        ChipAuthenticationSuite::DhModp2048Aes128,
+        ChipAuthenticationSuite::DhModp1024Tdes,
+    ];
+
+    /// id-CA-{DH,ECDH}-{3DES,AES128}.
+    fn protocol_oid(self) -> Vec<u8> {
+        let (agreement, cipher) = match self {
+            ChipAuthenticationSuite::EcdhSecp256r1Aes128 => (2, 2),
+            ChipAuthenticationSuite::EcdhBrainpoolP256r1Tdes => (2, 1),
+            ChipAuthenticationSuite::DhModp2048Aes128 => (1, 2),
+            ChipAuthenticationSuite::DhModp1024Tdes => (1, 1),
+        };
+        let mut oid = mrtd::security_info::ID_CA.to_vec();
+        oid.extend([agreement, cipher]);
+        oid
+    }
+
+    /// A fresh key pair: the private key the chip holds and the ChipAuthenticationPublicKeyInfo
+    /// DG14 publishes.
+    fn key_pair(self) -> Result<(ChipAuthenticationKey, Vec<u8>), DocumentError> {
+        let key_error = |e: &dyn std::fmt::Display| {
+            DocumentError::Pki(pki::PkiError::Key(format!("chip authentication key: {e}")))
+        };
+        match self {
+            ChipAuthenticationSuite::EcdhSecp256r1Aes128
+            | ChipAuthenticationSuite::EcdhBrainpoolP256r1Tdes => {
+                let id = if self == ChipAuthenticationSuite::EcdhSecp256r1Aes128 {
+                    12
+                } else {
+                    13
+                };
+                let curve = mrtd::authenticity::curves::named_by_standard_id(id)
+                    .and_then(|named| mrtd::crypto::ecc::EcCurve::new(named.curve).ok())
+                    .ok_or(DocumentError::UnsupportedCurve(id))?;
+                let secret = curve.random_scalar().map_err(|e| key_error(&e))?;
+                let public = curve
+                    .mul_generator(&secret)
+                    .and_then(|p| curve.encode(&p))
+                    .map_err(|e| key_error(&e))?;
+                let private = curve.scalar_bytes(&secret).map_err(|e| key_error(&e))?;
+                Ok((
+                    ChipAuthenticationKey::Ec {
+                        parameter_id: id,
+                        private,
+                    },
+                    build::chip_authentication_public_key_info(id as u8, &public),
+                ))
+            }
+            ChipAuthenticationSuite::DhModp2048Aes128 | ChipAuthenticationSuite::DhModp1024Tdes => {
+                use mrtd::crypto::dh::DhGroup;
+                let group = if self == ChipAuthenticationSuite::DhModp2048Aes128 {
+                    DhGroup::rfc5114_2048_256()
+                } else {
+                    DhGroup::rfc5114_1024_160()
+                }
+                .map_err(|e| key_error(&e))?;
+                let (p, g, q) = group.parameters();
+                let q = q.ok_or_else(|| key_error(&"group without subgroup order"))?;
+                // The chip keeps its exponent as bytes: drawn here, uniformly in 1..q.
+                let private = loop {
+                    if let Some(bytes) = random_below(&q)? {
+                        break bytes;
+                    }
+                };
+                let secret = group
+                    .secret_from_bytes(&private)
+                    .map_err(|e| key_error(&e))?;
+                let public = group.public_value(&secret).map_err(|e| key_error(&e))?;
+                // dhpublicnumber (1.2.840.10046.2.1) with X9.42 DomainParameters { p, g, q }.
+                let algorithm = der::sequence(&[
+                    &der::oid(&[0x2A, 0x86, 0x48, 0xCE, 0x3E, 0x02, 0x01]),
+                    &der::sequence(&[&der::uint(&p), &der::uint(&g), &der::uint(&q)]),
+                ]);
+                let spki = der::sequence(&[&algorithm, &der::bit_string(&der::uint(&public))]);
+                let mut id_pk_dh = mrtd::security_info::ID_PK.to_vec();
+                id_pk_dh.push(1);
+                Ok((
+                    ChipAuthenticationKey::Dh { p, g, q, private },
+                    der::sequence(&[&der::oid(&id_pk_dh), &spki]),
+                ))
+            }
+        }
+    }
+}
+
+/// Random bytes of `q`'s length below `q` and above zero, or `None` (draw again).
+fn random_below(q: &[u8]) -> Result<Option<Vec<u8>>, DocumentError> {
+    let mut bytes = vec![0u8; q.len()];
+    mrtd::crypto::random_bytes(&mut bytes)
+        .map_err(|e| DocumentError::Pki(pki::PkiError::Key(e.to_string())))?;
+    // Clear the bits above q's top bit, then reject values >= q and zero.
+    let top_bits = 8 - q.first().copied().unwrap_or(0xFF).leading_zeros();
+    if let Some(first) = bytes.first_mut() {
+        *first &= u8::try_from((1u16 << top_bits) - 1).unwrap_or(0xFF);
+    }
+    Ok((bytes.as_slice() < q && bytes.iter().any(|&b| b != 0)).then_some(bytes))
+}
+
+/// The Chip Authentication private key a chip holds.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ChipAuthenticationKey {
+    /// ECDH: the standardised curve id and the private scalar (big-endian).
+    Ec {
+        /// Standardised domain parameter id of the curve.
+        parameter_id: u64,
+        /// Private scalar.
+        private: Vec<u8>,
+    },
+    /// DH: the group and the private exponent (big-endian).
+    Dh {
+        /// Prime.
+        p: Vec<u8>,
+        /// Generator.
+        g: Vec<u8>,
+        /// Subgroup order.
+        q: Vec<u8>,
+        /// Private exponent.
+        private: Vec<u8>,
+    },
+}
+
+impl fmt::Debug for ChipAuthenticationKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChipAuthenticationKey::Ec { parameter_id, .. } => {
+                write!(f, "ChipAuthenticationKey::Ec(id {parameter_id}, <secret>)")
+            }
+            ChipAuthenticationKey::Dh { p, .. } => {
+                write!(f, "ChipAuthenticationKey::Dh({} bytes, <secret>)", p.len())
+            }
+        }
     }
 }
 
@@ -136,13 +377,16 @@ pub struct DocumentConfig {
     /// Put DG14 on the chip (SecurityInfos: the PACEInfo and, if set, a Chip Authentication
     /// public key; left out when it would hold nothing).
     pub dg14: bool,
-    /// Include a Chip Authentication public key (P-256) in DG14.
+    /// Include a Chip Authentication public key in DG14 (of [`Self::chip_authentication`]);
+    /// the chip answers Chip Authentication with its private key.
     pub chip_authentication_key: bool,
+    /// The Chip Authentication key type and protocol (with `chip_authentication_key`).
+    pub chip_authentication: ChipAuthenticationSuite,
     /// Put DG15 (an Active Authentication public key, P-256) on the chip.
     pub dg15: bool,
-    /// Offer PACE with Chip Authentication Mapping instead of Generic Mapping: the chip gets
-    /// a static key on the PACE curve, published in EF.CardSecurity (signed by the DS).
-    pub pace_cam: bool,
+    /// The PACE mapping offered (Generic by default; Chip Authentication Mapping gives the
+    /// chip a static key on the PACE curve, published in EF.CardSecurity, signed by the DS).
+    pub pace_mapping: PaceMapping,
     /// ATTACK VARIANT: change one byte of this data group after EF.SOD was signed, so its
     /// hash no longer matches.
     pub tamper_data_group: Option<u8>,
@@ -179,8 +423,9 @@ impl DocumentConfig {
             bac: true,
             dg14: true,
             chip_authentication_key: false,
+            chip_authentication: ChipAuthenticationSuite::default(),
             dg15: false,
-            pace_cam: false,
+            pace_mapping: PaceMapping::Generic,
             tamper_data_group: None,
             cloned_chip: false,
             unsupported_hash_algorithm: false,
@@ -205,6 +450,9 @@ pub struct Document {
     pub face_size: (u16, u16),
     /// The chip's static private key for PACE-CAM (big-endian scalar), if any.
     pub chip_private_key: Option<Vec<u8>>,
+    /// The key the chip answers Chip Authentication with (the DG14 key unless the chip is a
+    /// clone), and the session cipher of its protocol.
+    pub chip_authentication_key: Option<(ChipAuthenticationKey, mrtd::crypto::CipherSuite)>,
     /// The key the chip answers INTERNAL AUTHENTICATE with (Active Authentication, ECDSA P-256
     /// with SHA-256); the DG15 key unless the chip is a clone.
     pub active_authentication_key: Option<pki::Credential>,
@@ -316,14 +564,23 @@ impl Document {
         let mut data_groups = BTreeMap::new();
         data_groups.insert(1u8, build::dg1(&lines));
         data_groups.insert(2u8, build::dg2(&config.face_image, width, height, jpeg2000));
-        let pace_info = config.pace.map(|suite| suite.pace_info(config.pace_cam));
+        let pace_info = config
+            .pace
+            .map(|suite| {
+                suite
+                    .pace_info(config.pace_mapping)
+                    .ok_or(DocumentError::UnsupportedMapping(
+                        suite,
+                        config.pace_mapping,
+                    ))
+            })
+            .transpose()?;
         let mut chip_private_key = None;
         let mut card_security = None;
-        if let (Some(suite), true, Some(info)) = (config.pace, config.pace_cam, &pace_info) {
+        let cam = config.pace_mapping == PaceMapping::ChipAuthentication;
+        if let (Some(suite), true, Some(info)) = (config.pace, cam, &pace_info) {
             let id = suite.parameter_id();
-            let curve = mrtd::authenticity::curves::named_by_standard_id(id)
-                .and_then(|named| mrtd::crypto::ecc::EcCurve::new(named.curve).ok())
-                .ok_or(DocumentError::UnsupportedCurve(id))?;
+            let curve = suite.curve().ok_or(DocumentError::UnsupportedCurve(id))?;
             let key_error = |e: mrtd::crypto::ecc::EcError| {
                 DocumentError::Pki(pki::PkiError::Key(e.to_string()))
             };
@@ -367,6 +624,7 @@ impl Document {
             Some(_) if config.cloned_chip => Some(Pki::generate(&pki::PkiOptions::default())?.csca),
             other => other.clone(),
         };
+        let mut chip_authentication_key = None;
         if config.dg14 {
             let mut infos = Vec::new();
             if let Some(info) = &pace_info {
@@ -382,17 +640,27 @@ impl Document {
                 ]));
             }
             if config.chip_authentication_key {
-                let key = Pki::generate(&pki::PkiOptions::default())?;
-                let point = key.csca.verifying_key().to_encoded_point(false);
-                infos.push(build::chip_authentication_public_key_info(
-                    12,
-                    point.as_bytes(),
-                ));
-                // ChipAuthenticationInfo: id-CA-ECDH-AES-CBC-CMAC-128, version 1.
+                let suite = config.chip_authentication;
+                let (key, public_key_info) = suite.key_pair()?;
+                infos.push(public_key_info);
+                // ChipAuthenticationInfo: the suite's id-CA-*, version 1.
                 infos.push(der::sequence(&[
-                    &der::oid(&[0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x03, 0x02, 0x02]),
+                    &der::oid(&suite.protocol_oid()),
                     &der::small_uint(1),
                 ]));
+                let held = if config.cloned_chip {
+                    suite.key_pair()?.0
+                } else {
+                    key
+                };
+                let cipher = mrtd::authenticity::chip::protocol_parameters(
+                    &mrtd::security_info::ObjectIdentifier(suite.protocol_oid()),
+                )
+                .map(|(_, cipher)| cipher)
+                .ok_or_else(|| {
+                    DocumentError::Pki(pki::PkiError::Key("chip authentication protocol".into()))
+                })?;
+                chip_authentication_key = Some((held, cipher));
             }
             if !infos.is_empty() {
                 data_groups.insert(14u8, der::tlv(0x6E, &der::set_of(&infos)));
@@ -451,6 +719,7 @@ impl Document {
             face_format,
             face_size: (width, height),
             chip_private_key,
+            chip_authentication_key,
             active_authentication_key,
         })
     }
@@ -507,7 +776,12 @@ mod tests {
         mrtd::lds::Dg15::parse(&doc.files[&FileId::DataGroup(15)]).unwrap();
         assert_eq!(
             doc.files[&FileId::CardAccess],
-            mrtd::tlv::encode(0x31, &PaceSuite::BrainpoolP256r1Aes128.pace_info(false))
+            mrtd::tlv::encode(
+                0x31,
+                &PaceSuite::BrainpoolP256r1Aes128
+                    .pace_info(PaceMapping::Generic)
+                    .unwrap()
+            )
         );
 
         config.tamper_data_group = Some(1);

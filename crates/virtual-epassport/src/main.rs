@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use virtual_epassport::chip::{Misbehaviour, VirtualChip};
-use virtual_epassport::document::{Document, DocumentConfig, PaceSuite};
+use virtual_epassport::document::{
+    ChipAuthenticationSuite, Document, DocumentConfig, PaceMapping, PaceSuite,
+};
 use virtual_epassport::pki::{Pki, PkiOptions};
 use virtual_epassport::vpcd::{self, StopHandle, VpcdOptions};
 
@@ -34,11 +36,35 @@ enum PaceChoice {
     Brainpool512,
     /// secp521r1, AES-256.
     Secp521,
+    /// RFC 5114 1024-bit MODP group, 160-bit subgroup (id 0), AES-128.
+    Modp1024,
+    /// RFC 5114 2048-bit MODP group, 224-bit subgroup (id 1), 3DES.
+    Modp2048s224,
+    /// RFC 5114 2048-bit MODP group, 256-bit subgroup (id 2), AES-256.
+    Modp2048s256,
+    /// secp192r1 (id 8), 3DES.
+    Secp192,
+    /// brainpoolP192r1 (id 9), AES-128.
+    Brainpool192,
     /// No PACE: a BAC-only document without EF.CardAccess.
     None,
 }
 
-/// TEST TOOL: a virtual ICAO 9303 ePassport (BAC, PACE-GM, signed EF.SOD under a generated
+/// Chip Authentication offered in DG14.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CaChoice {
+    /// ECDH secp256r1, AES-128.
+    EcdhP256Aes128,
+    /// ECDH brainpoolP256r1, 3DES.
+    EcdhBrainpool256Tdes,
+    /// DH 2048-bit (RFC 5114, explicit parameters), AES-128.
+    Dh2048Aes128,
+    /// DH 1024-bit (RFC 5114, explicit parameters), 3DES.
+    Dh1024Tdes,
+}
+
+/// TEST TOOL: a virtual ICAO 9303 ePassport (BAC, PACE on every standardised set with
+/// Generic, Integrated or Chip Authentication Mapping, Chip Authentication, signed EF.SOD under a generated
 /// test CSCA) served over vsmartcard's vpcd protocol to a real pcscd.
 #[derive(Debug, Parser)]
 #[command(version)]
@@ -64,9 +90,12 @@ struct Args {
     /// Leave DG14 out.
     #[arg(long)]
     no_dg14: bool,
-    /// Add a Chip Authentication public key to DG14.
+    /// Add a Chip Authentication public key to DG14 (and answer Chip Authentication).
     #[arg(long)]
     chip_authentication_key: bool,
+    /// Chip Authentication key and protocol (with --chip-authentication-key).
+    #[arg(long, value_enum, default_value = "ecdh-p256-aes128")]
+    ca: CaChoice,
     /// Add DG15 (Active Authentication public key).
     #[arg(long)]
     dg15: bool,
@@ -77,8 +106,11 @@ struct Args {
     #[arg(long)]
     pki_seed: Option<String>,
     /// Offer PACE with Chip Authentication Mapping (EF.CardSecurity with the chip key).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pace_im")]
     pace_cam: bool,
+    /// Offer PACE with Integrated Mapping instead of Generic Mapping.
+    #[arg(long)]
+    pace_im: bool,
     /// ATTACK VARIANT (with --pace-cam or --dg15): a cloned chip without the genuine chip keys.
     #[arg(long)]
     cloned_chip: bool,
@@ -153,6 +185,11 @@ fn run(args: Args) -> anyhow::Result<()> {
         PaceChoice::Secp384 => Some(PaceSuite::Secp384r1Aes256),
         PaceChoice::Brainpool512 => Some(PaceSuite::BrainpoolP512r1Aes256),
         PaceChoice::Secp521 => Some(PaceSuite::Secp521r1Aes256),
+        PaceChoice::Modp1024 => Some(PaceSuite::Modp1024s160Aes128),
+        PaceChoice::Modp2048s224 => Some(PaceSuite::Modp2048s224Tdes),
+        PaceChoice::Modp2048s256 => Some(PaceSuite::Modp2048s256Aes256),
+        PaceChoice::Secp192 => Some(PaceSuite::Secp192r1Tdes),
+        PaceChoice::Brainpool192 => Some(PaceSuite::BrainpoolP192r1Aes128),
         PaceChoice::None => None,
     };
     config.bac = !args.no_bac;
@@ -160,7 +197,19 @@ fn run(args: Args) -> anyhow::Result<()> {
     config.chip_authentication_key = args.chip_authentication_key;
     config.dg15 = args.dg15;
     config.tamper_data_group = args.tamper_dg;
-    config.pace_cam = args.pace_cam;
+    config.pace_mapping = if args.pace_cam {
+        PaceMapping::ChipAuthentication
+    } else if args.pace_im {
+        PaceMapping::Integrated
+    } else {
+        PaceMapping::Generic
+    };
+    config.chip_authentication = match args.ca {
+        CaChoice::EcdhP256Aes128 => ChipAuthenticationSuite::EcdhSecp256r1Aes128,
+        CaChoice::EcdhBrainpool256Tdes => ChipAuthenticationSuite::EcdhBrainpoolP256r1Tdes,
+        CaChoice::Dh2048Aes128 => ChipAuthenticationSuite::DhModp2048Aes128,
+        CaChoice::Dh1024Tdes => ChipAuthenticationSuite::DhModp1024Tdes,
+    };
     config.cloned_chip = args.cloned_chip;
     config.unsupported_hash_algorithm = args.unsupported_hash_algorithm;
 

@@ -14,7 +14,9 @@ use mrtd::reader::{
 use p256::ecdsa::signature::Verifier;
 use virtual_epassport::SPECIMEN_TD3;
 use virtual_epassport::chip::{Misbehaviour, VirtualChip};
-use virtual_epassport::document::{Document, DocumentConfig, PaceSuite};
+use virtual_epassport::document::{
+    ChipAuthenticationSuite, Document, DocumentConfig, PaceMapping, PaceSuite,
+};
 use virtual_epassport::pki::{Pki, PkiOptions};
 
 /// A JPEG header with a SOF0 of 480x640 and ~20 KB of filler (the chip never decodes it).
@@ -60,16 +62,28 @@ fn bac_pace_mrz_and_pace_can_read_the_document() {
     assert_eq!(doc.access, AccessProtocol::Bac);
     assert_eq!(doc.dg1().unwrap().mrz.document_number.as_str(), "L898902C3");
 
-    // Every PACE parameter set the reader runs (ids 10 to 18).
-    for suite in PaceSuite::ALL {
+    // Every standardised PACE parameter set (ids 0-2, 8-18), Generic and Integrated Mapping.
+    for (suite, mapping) in PaceSuite::ALL
+        .into_iter()
+        .flat_map(|s| [(s, PaceMapping::Generic), (s, PaceMapping::Integrated)])
+        .filter(|(s, m)| s.protocol_oid(*m).is_some())
+    {
         config.pace = Some(suite);
+        config.pace_mapping = mapping;
         config.bac = false;
         for password in [mrz_password(), PacePassword::Can("123456".into())] {
             let doc = read(&config, Misbehaviour::default(), &password).unwrap();
-            assert!(
-                matches!(doc.access, AccessProtocol::Pace { .. }),
-                "{suite:?}"
-            );
+            match &doc.access {
+                AccessProtocol::Pace {
+                    protocol,
+                    parameter_id,
+                    ..
+                } => {
+                    assert_eq!(Some(&protocol.0), suite.protocol_oid(mapping).as_ref());
+                    assert_eq!(*parameter_id, Some(suite.parameter_id()));
+                }
+                other => panic!("{suite:?} {mapping:?}: {other:?}"),
+            }
             let face = &Dg2::parse(doc.data_group(2).unwrap()).unwrap().faces[0];
             assert_eq!(
                 (face.format, face.width, face.height),
@@ -249,13 +263,57 @@ fn a_dg2_over_32_kb_is_read_with_odd_ins() {
     }
 }
 
+/// Chip Authentication (ECDH and DH, AES and 3DES) after PACE and after BAC: the chip answers
+/// the key agreement, switches to the new session keys, and the reader's proof (EF.COM read
+/// again under them) passes; a cloned chip without the DG14 key fails the proof.
+#[test]
+fn chip_authentication_dh_and_ecdh_passes_and_a_clone_fails() {
+    use mrtd::authenticity::chip::{self, ChipAuthError};
+    for suite in ChipAuthenticationSuite::ALL {
+        for pace in [Some(PaceSuite::BrainpoolP256r1Aes128), None] {
+            let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg_20k());
+            config.pace = pace;
+            config.chip_authentication_key = true;
+            config.chip_authentication = suite;
+            for cloned in [false, true] {
+                config.cloned_chip = cloned;
+                let (chip, _) = chip(&config, Misbehaviour::default());
+                let mut reader = ChipReader::new(chip, ReaderOptions::default());
+                let doc = reader.read_document(&mrz_password()).unwrap();
+                let params = chip::parameters_from_dg14(doc.data_group(14).unwrap())
+                    .unwrap()
+                    .unwrap();
+                let result = chip::run_chip_authentication(&mut reader, &params, &doc.com);
+                match (cloned, result) {
+                    (false, Ok(report)) => {
+                        let expected = match suite {
+                            ChipAuthenticationSuite::EcdhSecp256r1Aes128
+                            | ChipAuthenticationSuite::DhModp2048Aes128 => "CA-Aes128",
+                            _ => "CA-Tdes",
+                        };
+                        assert!(report.protocol.starts_with(expected), "{report:?}");
+                    }
+                    (true, Err(ChipAuthError::ProofFailed(_))) => {}
+                    (cloned, other) => {
+                        panic!("{suite:?} {pace:?} cloned {cloned}: {other:?}")
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn pace_cam_authenticates_the_chip_and_exposes_a_clone() {
-    // On every PACE parameter set (the chip key is on the PACE curve).
-    for suite in PaceSuite::ALL {
+    // On every PACE curve with AES (the chip key is on the PACE curve; CAM has no DH or
+    // 3DES variant).
+    for suite in PaceSuite::ALL
+        .into_iter()
+        .filter(|s| s.protocol_oid(PaceMapping::ChipAuthentication).is_some())
+    {
         let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg_20k());
         config.pace = Some(suite);
-        config.pace_cam = true;
+        config.pace_mapping = PaceMapping::ChipAuthentication;
         let doc = read(&config, Misbehaviour::default(), &mrz_password()).unwrap();
         assert!(
             matches!(

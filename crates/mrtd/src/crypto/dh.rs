@@ -122,6 +122,16 @@ impl DhGroup {
         Self::from_openssl(&Dh::get_2048_256()?)
     }
 
+    /// The domain parameters `p`, `g` and `q` (big-endian magnitudes), e.g. to publish them
+    /// as X9.42 DomainParameters.
+    pub fn parameters(&self) -> (Vec<u8>, Vec<u8>, Option<Vec<u8>>) {
+        (
+            self.p.to_vec(),
+            self.g.to_vec(),
+            self.q.as_ref().map(|q| q.to_vec()),
+        )
+    }
+
     /// Bit length of the modulus `p`.
     pub fn modulus_bits(&self) -> usize {
         usize::try_from(self.p.num_bits()).unwrap_or(0)
