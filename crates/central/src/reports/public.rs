@@ -133,6 +133,7 @@ h1{font-size:2rem;margin:0 0 .25rem;color:#0b3d91}
 h2{font-size:1.4rem;margin:1.5rem 0 .5rem}
 .ja{display:block;font-size:.8em;font-weight:normal}
 section{border:2px solid #0b3d91;border-radius:.5rem;padding:.75rem 1rem;margin:1rem 0}
+section h2{margin-top:0}
 dl{margin:0}dt{font-weight:bold;margin-top:.75rem}dd{margin:.25rem 0 0}
 .figure{font-size:2.25rem;font-weight:bold;color:#0b3d91}
 .nodata{font-size:1.25rem;font-weight:bold}
