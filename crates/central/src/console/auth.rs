@@ -193,19 +193,35 @@ pub fn token_from_cookies(header: &str) -> Option<SessionToken> {
     })
 }
 
-/// Whether a state-changing request comes from a page of this server: its `Origin` (or, when
-/// a browser sends none, its `Referer`) must be `http(s)://HOST` with the request's `Host`
-/// and the scheme central serves. A request with neither is refused.
-pub fn same_origin(origin: Option<&str>, referer: Option<&str>, host: &str, tls: bool) -> bool {
-    let scheme = if tls { "https://" } else { "http://" };
-    let Some(source) = origin.filter(|o| *o != "null").or(referer) else {
-        return false;
+/// Whether a state-changing request comes from a page of this server. In order:
+/// * an `Origin` (other than `null`) must be `http(s)://HOST` with the request's `Host` and
+///   the scheme central serves;
+/// * else (browsers send `Origin: null` for a form posted from a page whose referrer policy
+///   is `no-referrer`, as the console's pages are) `Sec-Fetch-Site` must be `same-origin`
+///   (a header pages cannot set);
+/// * else a `Referer` must be of this server, as for `Origin`.
+///
+/// A request with none of them is refused.
+pub fn same_origin(
+    origin: Option<&str>,
+    fetch_site: Option<&str>,
+    referer: Option<&str>,
+    host: &str,
+    tls: bool,
+) -> bool {
+    let of_this_server = |source: &str| {
+        let scheme = if tls { "https://" } else { "http://" };
+        source.strip_prefix(scheme).is_some_and(|rest| {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+            !host.is_empty() && authority.eq_ignore_ascii_case(host)
+        })
     };
-    let Some(rest) = source.strip_prefix(scheme) else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    !host.is_empty() && authority.eq_ignore_ascii_case(host)
+    match (origin.filter(|o| *o != "null"), fetch_site, referer) {
+        (Some(origin), _, _) => of_this_server(origin),
+        (None, Some(site), _) => site == "same-origin",
+        (None, None, Some(referer)) => of_this_server(referer),
+        (None, None, None) => false,
+    }
 }
 
 /// What a login attempt came to.
@@ -409,36 +425,27 @@ mod tests {
     #[test]
     fn origin_must_be_this_server() {
         let host = "central.example:8443";
-        assert!(same_origin(
-            Some("https://central.example:8443"),
-            None,
-            host,
-            true
-        ));
-        assert!(!same_origin(
-            Some("http://central.example:8443"),
-            None,
-            host,
-            true
-        ));
-        assert!(!same_origin(
+        let check = |origin, site, referer| same_origin(origin, site, referer, host, true);
+        assert!(check(Some("https://central.example:8443"), None, None));
+        assert!(!check(Some("http://central.example:8443"), None, None));
+        assert!(!check(
             Some("https://evil.example"),
-            Some("https://central.example:8443/console"),
-            host,
-            true
+            Some("same-origin"),
+            Some("https://central.example:8443/console")
         ));
-        assert!(same_origin(
+        assert!(check(Some("null"), Some("same-origin"), None));
+        assert!(!check(Some("null"), Some("cross-site"), None));
+        assert!(!check(Some("null"), None, None));
+        assert!(check(
             None,
-            Some("https://central.example:8443/console/lists?x"),
-            host,
-            true
-        ));
-        assert!(!same_origin(
             None,
-            Some("https://central.example:8443.evil/"),
-            host,
-            true
+            Some("https://central.example:8443/console/lists?x")
         ));
-        assert!(!same_origin(None, None, host, true));
+        assert!(!check(
+            None,
+            None,
+            Some("https://central.example:8443.evil/")
+        ));
+        assert!(!check(None, None, None));
     }
 }

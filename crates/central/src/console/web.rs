@@ -4,8 +4,9 @@
 //! * pages refuse a request without a live session with a redirect to the login page, and an
 //!   operator whose role is too low with 403;
 //! * actions (every `POST`) refuse a request without a session with 401, a role too low with
-//!   403, a request whose `Origin` (or `Referer`) is not this server with 403, and a form
-//!   without the session's CSRF token with 403.
+//!   403, a request not sent from a page of this server (`Origin`, `Sec-Fetch-Site` or
+//!   `Referer`, see [`auth::same_origin`]) with 403, and a form without the session's CSRF
+//!   token with 403.
 //!
 //! Every response carries the security headers of [`security_headers`].
 
@@ -275,6 +276,9 @@ fn header<'a>(headers: &'a HeaderMap, name: &axum::http::HeaderName) -> Option<&
 fn from_this_server(headers: &HeaderMap, tls: bool) -> bool {
     auth::same_origin(
         header(headers, &ORIGIN),
+        headers
+            .get("sec-fetch-site")
+            .and_then(|value| value.to_str().ok()),
         header(headers, &REFERER),
         header(headers, &HOST).unwrap_or(""),
         tls,
