@@ -297,6 +297,84 @@ fn console_refuses_what_a_request_may_not_do() {
         assert!(audit.contains(expected), "audit lacks {expected}");
     }
     let admin_csrf = csrf_of(&base, &admin);
+    // The admin makes an account, promotes it, disables it; a disabled account cannot log in.
+    let admin_post = |path: &str, fields: &[(&str, &str)]| {
+        let mut all = vec![("csrf", admin_csrf.as_str())];
+        all.extend_from_slice(fields);
+        answer(
+            agent()
+                .post(&format!("{base}{path}"))
+                .set("Cookie", &admin)
+                .set("Origin", &base)
+                .send_form(&all),
+        )
+    };
+    let made = admin_post(
+        "/console/accounts",
+        &[("name", "tess"), ("role", "viewer"), ("password", PASSWORD)],
+    );
+    assert_eq!(made.status(), 303);
+    assert_eq!(
+        admin_post(
+            "/console/accounts",
+            &[("name", "tess"), ("role", "viewer"), ("password", PASSWORD)]
+        )
+        .status(),
+        409
+    );
+    assert_eq!(
+        admin_post(
+            "/console/accounts",
+            &[("name", "short"), ("role", "viewer"), ("password", "short")]
+        )
+        .status(),
+        422
+    );
+    let tess = log_in(&base, "tess");
+    assert_eq!(
+        admin_post(
+            "/console/accounts/tess",
+            &[("action", "role"), ("role", "list_publisher")]
+        )
+        .status(),
+        303
+    );
+    // The role change ended tess's session.
+    assert_eq!(
+        answer(
+            agent()
+                .get(&format!("{base}/console/fleet"))
+                .set("Cookie", &tess)
+                .call()
+        )
+        .status(),
+        303
+    );
+    assert_eq!(
+        admin_post("/console/accounts/tess", &[("action", "disable")]).status(),
+        303
+    );
+    let disabled = answer(
+        agent()
+            .post(&format!("{base}/console/login"))
+            .set("Origin", &base)
+            .send_form(&[("name", "tess"), ("password", PASSWORD)]),
+    );
+    assert_eq!(disabled.status(), 401);
+    assert_eq!(
+        admin_post("/console/accounts/ada", &[("action", "disable")]).status(),
+        403,
+        "an admin disabled their own account"
+    );
+    let accounts = answer(
+        agent()
+            .get(&format!("{base}/console/accounts"))
+            .set("Cookie", &admin)
+            .call(),
+    )
+    .into_string()
+    .unwrap();
+    assert!(accounts.contains("tess") && accounts.contains("disabled"));
     let out = answer(
         agent()
             .post(&format!("{base}/console/logout"))

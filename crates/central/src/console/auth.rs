@@ -423,6 +423,118 @@ mod tests {
     }
 
     #[test]
+    fn sessions_expire_and_failed_logins_are_throttled() {
+        use super::super::store::Role;
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::storage::SqliteStorage::open(dir.path().join("c.db")).unwrap();
+        let t0 = 1_795_701_600_000;
+        let account = Account {
+            name: "ada".into(),
+            role: Role::Admin,
+            password_hash: hash_password("correct horse battery").unwrap(),
+            disabled: false,
+            created_at_ms: t0,
+            changed_at_ms: t0,
+        };
+        assert!(
+            store
+                .create_account(
+                    &account,
+                    &audit(t0, "unix:root", "local", "account.created", "")
+                )
+                .unwrap()
+        );
+        let log_in_at = |password: &str, address: &str, at: i64| {
+            log_in(&store, "ada", password, address, at).unwrap()
+        };
+        let LoginOutcome::LoggedIn(_, token) = log_in_at("correct horse battery", "192.0.2.1", t0)
+        else {
+            panic!("login refused");
+        };
+        // Idle expiry: each request moves it on; 30 min without one ends the session.
+        assert!(
+            session_account(&store, &token, t0 + SESSION_IDLE_MS - 1)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            session_account(&store, &token, t0 + 2 * SESSION_IDLE_MS - 2)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            session_account(&store, &token, t0 + 4 * SESSION_IDLE_MS)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store.session(&token.storage_hash()).unwrap().is_none(),
+            "ended"
+        );
+        // Absolute expiry: 12 h after login however busy.
+        let LoginOutcome::LoggedIn(_, busy) = log_in_at("correct horse battery", "192.0.2.1", t0)
+        else {
+            panic!("login refused");
+        };
+        let mut at = t0;
+        while at + SESSION_IDLE_MS / 2 <= t0 + SESSION_ABSOLUTE_MS {
+            at += SESSION_IDLE_MS / 2;
+            assert!(
+                session_account(&store, &busy, at).unwrap().is_some(),
+                "at {at}"
+            );
+        }
+        assert!(
+            session_account(&store, &busy, at + SESSION_IDLE_MS / 2)
+                .unwrap()
+                .is_none()
+        );
+        // Five failures for the account: the right password is then refused unchecked, from
+        // any address, until the window has passed.
+        let t1 = t0 + SESSION_ABSOLUTE_MS * 2;
+        for n in 0..MAX_FAILURES_PER_ACCOUNT {
+            let at = t1 + i64::try_from(n).unwrap();
+            assert_eq!(
+                log_in_at("wrong password!!", "192.0.2.7", at),
+                LoginOutcome::Refused
+            );
+        }
+        assert_eq!(
+            log_in_at("correct horse battery", "198.51.100.1", t1 + 10),
+            LoginOutcome::Throttled
+        );
+        assert!(matches!(
+            log_in_at(
+                "correct horse battery",
+                "198.51.100.1",
+                t1 + LOGIN_WINDOW_MS + 10
+            ),
+            LoginOutcome::LoggedIn(..)
+        ));
+        // Twenty failures from one address (any accounts): that address is refused for every
+        // account, another address is not.
+        let t2 = t1 + 2 * LOGIN_WINDOW_MS;
+        for n in 0..MAX_FAILURES_PER_ADDRESS {
+            let at = t2 + i64::try_from(n).unwrap();
+            let outcome = log_in(&store, &format!("nobody{n}"), "x", "203.0.113.9", at).unwrap();
+            assert_eq!(outcome, LoginOutcome::Refused);
+        }
+        assert_eq!(
+            log_in_at("correct horse battery", "203.0.113.9", t2 + 100),
+            LoginOutcome::Throttled
+        );
+        assert!(matches!(
+            log_in_at("correct horse battery", "203.0.113.10", t2 + 100),
+            LoginOutcome::LoggedIn(..)
+        ));
+        let trail = store.audit_trail(1000).unwrap();
+        let count = |action: &str| trail.iter().filter(|e| e.action == action).count();
+        assert_eq!(count(AUDIT_LOGIN_FAILED), 25);
+        assert_eq!(count(AUDIT_LOGIN_THROTTLED), 2);
+        assert_eq!(count(AUDIT_LOGIN), 4);
+    }
+
+    #[test]
     fn origin_must_be_this_server() {
         let host = "central.example:8443";
         let check = |origin, site, referer| same_origin(origin, site, referer, host, true);

@@ -613,6 +613,77 @@ mod tests {
         );
     }
 
+    /// A self-signed CSCA valid over the years given, and a CRL it signed for the dates given.
+    fn csca_and_crl(valid: (i32, i32), crl: (i32, i32)) -> (Value, Value) {
+        use base64::engine::general_purpose::STANDARD;
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "CSCA Utopia");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.not_before = rcgen::date_time_ymd(valid.0, 1, 1);
+        params.not_after = rcgen::date_time_ymd(valid.1, 1, 1);
+        let csca = params.self_signed(&key).unwrap();
+        let revocations = rcgen::CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(crl.0, 1, 1),
+            next_update: rcgen::date_time_ymd(crl.1, 1, 1),
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: vec![],
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        }
+        .signed_by(&csca, &key)
+        .unwrap();
+        (
+            json!({"kind": "csca", "der": STANDARD.encode(csca.der())}),
+            json!({"kind": "crl", "der": STANDARD.encode(revocations.der())}),
+        )
+    }
+
+    #[test]
+    fn trust_bundles_need_parsable_current_certificates_and_crls() {
+        // NOW is 2026-11-26.
+        let (csca, crl) = csca_and_crl((2024, 2034), (2026, 2027));
+        assert!(validate(ListKind::Trust, &[csca.clone(), crl.clone()], NOW).is_ok());
+        let checked = entries(ListKind::Trust, &[csca.clone(), crl.clone()], NOW).unwrap();
+        assert!(
+            checked[0]
+                .label
+                .starts_with("CSCA CN=CSCA Utopia valid until 2034-01-01")
+        );
+        assert!(
+            checked[1]
+                .label
+                .starts_with("CRL of CN=CSCA Utopia, 0 revoked")
+        );
+        let refused = |items: &[Value]| {
+            validate(ListKind::Trust, items, NOW)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refused(&[csca.clone(), csca.clone()]).contains("duplicate"));
+        let (expired, stale) = csca_and_crl((2014, 2024), (2025, 2026));
+        assert!(refused(&[expired]).contains("certificate expired 2024-01-01"));
+        assert!(refused(&[stale]).contains("CRL stale"));
+        let (early, _) = csca_and_crl((2030, 2040), (2026, 2027));
+        assert!(refused(&[early]).contains("not valid before 2030-01-01"));
+        assert!(
+            refused(&[json!({"kind": "csca", "der": "AAEC"})]).contains("not an X.509 certificate")
+        );
+        assert!(refused(&[json!({"kind": "csca", "der": "%%%"})]).contains("not base64"));
+        assert!(refused(&[json!({"kind": "key", "der": "AAEC"})]).contains("not csca or crl"));
+        assert!(
+            refused(&[json!({"kind": "crl", "der": csca["der"], "x": 1})])
+                .contains("unknown field")
+        );
+        // A CRL handed in as a certificate does not parse as one.
+        assert!(
+            refused(&[json!({"kind": "csca", "der": crl["der"]})])
+                .contains("not an X.509 certificate")
+        );
+    }
+
     #[test]
     fn lists_are_read_as_arrays_or_objects_with_items() {
         assert_eq!(parse_items(b"[]").unwrap(), Vec::<Value>::new());
