@@ -1,7 +1,9 @@
 //! The chip side: ISO 7816-4 / ICAO 9303 command processing for a [`Document`] (SELECT,
 //! READ BINARY by SFI / offset / odd INS, GET CHALLENGE + EXTERNAL AUTHENTICATE for BAC,
-//! MSE:Set AT + GENERAL AUTHENTICATE for PACE-GM, secure messaging), with switches that make
-//! it misbehave the way real chips and real travellers do.
+//! MSE:Set AT + GENERAL AUTHENTICATE for PACE (DH/ECDH, Generic, Integrated or Chip
+//! Authentication Mapping), secure messaging, Chip Authentication (MSE:Set KAT, or MSE:Set AT +
+//! GENERAL AUTHENTICATE), INTERNAL AUTHENTICATE), with switches that make it misbehave the way
+//! real chips and real travellers do.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -377,3 +377,44 @@ fn a_chip_without_short_file_identifiers_is_read_after_select() {
         );
     }
 }
+
+/// The policy for the sets below 112-bit security (`ReaderOptions::legacy_pace_groups`):
+/// accepted by default; refused, a document offering only such a set is read with BAC (the
+/// fallback says why) or, when the reader allows no BAC, not at all.
+#[test]
+fn legacy_pace_groups_are_accepted_by_default_and_refused_on_request() {
+    use mrtd::pace::LegacyPaceGroups;
+    for suite in [
+        PaceSuite::Modp1024s160Aes128,
+        PaceSuite::Secp192r1Tdes,
+        PaceSuite::BrainpoolP192r1Aes128,
+    ] {
+        let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg_20k());
+        config.pace = Some(suite);
+        let read_with = |config: &DocumentConfig, legacy| {
+            let (chip, _) = chip(config, Misbehaviour::default());
+            let options = ReaderOptions {
+                legacy_pace_groups: legacy,
+                allow_bac: config.bac,
+                ..ReaderOptions::default()
+            };
+            ChipReader::new(chip, options).read_document(&mrz_password())
+        };
+        let doc = read_with(&config, LegacyPaceGroups::Accept).unwrap();
+        assert!(
+            matches!(doc.access, AccessProtocol::Pace { .. }),
+            "{suite:?}"
+        );
+        let doc = read_with(&config, LegacyPaceGroups::Refuse).unwrap();
+        assert_eq!(doc.access, AccessProtocol::Bac, "{suite:?}");
+        assert_eq!(
+            doc.pace_fallback.as_deref(),
+            Some("no supported PACEInfo in EF.CardAccess")
+        );
+        config.bac = false;
+        assert!(matches!(
+            read_with(&config, LegacyPaceGroups::Refuse),
+            Err(ReadError::NoAccessProtocol(_))
+        ));
+    }
+}
