@@ -288,7 +288,11 @@ fn operators_work_in_the_console_and_a_published_denylist_reaches_a_running_gate
     loop {
         console.open("/console/fleet");
         let fleet = console.text();
-        if fleet.contains("SIM-FACE-01") && fleet.contains("HND T3 departures") {
+        // In service with a traveller just now: active, no out-of-service reason.
+        if fleet.contains("SIM-FACE-01")
+            && fleet.contains("HND T3 departures")
+            && fleet.contains("\tactive\t")
+        {
             break;
         }
         assert!(
