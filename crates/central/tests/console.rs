@@ -714,3 +714,124 @@ fn console_store_on_postgres() {
     assert_eq!(replica.account("ada").unwrap().unwrap().role, Role::Viewer);
     assert_eq!(replica.audit_trail(100).unwrap().len(), 7);
 }
+
+/// `curl` over mutual TLS: status code and headers of one request.
+fn curl_tls(dir: &std::path::Path, client: &str, args: &[&str], url: &str) -> (u16, String) {
+    let output = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-D", "-", "-w", "%{http_code}"])
+        .arg("--cacert")
+        .arg(dir.join("ca.pem"))
+        .arg("--cert")
+        .arg(dir.join(format!("{client}.pem")))
+        .arg("--key")
+        .arg(dir.join(format!("{client}.key")))
+        .args(args)
+        .arg(url)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let (headers, code) = text.split_at(text.len() - 3);
+    (code.parse().unwrap(), headers.to_owned())
+}
+
+#[test]
+fn under_mutual_tls_a_gate_certificate_alone_publishes_nothing_and_cookies_are_secure() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, Ia5String, IsCa, KeyPair, SanType};
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    for (file, names, gate) in [
+        ("server", vec!["localhost".to_owned()], None),
+        ("gate", vec![], Some("gate-t")),
+    ] {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(names).unwrap();
+        if let Some(gate) = gate {
+            let uri = Ia5String::try_from(format!("urn:gate:{gate}")).unwrap();
+            params.subject_alt_names.push(SanType::URI(uri));
+        }
+        params.distinguished_name.push(DnType::CommonName, file);
+        let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+        std::fs::write(dir.path().join(format!("{file}.pem")), cert.pem()).unwrap();
+        std::fs::write(dir.path().join(format!("{file}.key")), key.serialize_pem()).unwrap();
+    }
+    let database = format!("sqlite:{}", dir.path().join("central.db").display());
+    add_account(&database, "paul", "list_publisher");
+    let port = central_process::free_port();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let _central = Central::start_on(
+        port,
+        &database,
+        &[
+            "--tls-cert",
+            &path("server.pem"),
+            "--tls-key",
+            &path("server.key"),
+            "--client-ca",
+            &path("ca.pem"),
+        ],
+    );
+    let base = format!("https://localhost:{port}");
+    let list = format!("{base}/v1/lists/denylist");
+    let body = serde_json::json!({"version": 1, "items": [hex::encode([1u8; 32])]}).to_string();
+    let put = [
+        "-X",
+        "PUT",
+        "-H",
+        "content-type: application/json",
+        "--data",
+        &body,
+    ];
+    // A gate's certificate, no operator credential: refused (it was accepted before).
+    let (code, headers) = curl_tls(dir.path(), "gate", &put, &list);
+    assert_eq!(code, 401, "{headers}");
+    assert!(
+        headers
+            .to_ascii_lowercase()
+            .contains("www-authenticate: basic")
+    );
+    // With a list publisher's password as well: published.
+    let credential = format!("paul:{PASSWORD}");
+    let with_basic = [&put[..], &["-u", &credential]].concat();
+    assert_eq!(curl_tls(dir.path(), "gate", &with_basic, &list).0, 200);
+    // The console over TLS: the session cookie is Secure.
+    let login = [
+        "-X",
+        "POST",
+        "-H",
+        &format!("Origin: {base}"),
+        "--data",
+        &format!("name=paul&password={}", PASSWORD.replace(' ', "+")),
+    ];
+    let (code, headers) = curl_tls(dir.path(), "gate", &login, &format!("{base}/console/login"));
+    assert_eq!(code, 303, "{headers}");
+    let cookie = headers
+        .lines()
+        .find(|line| line.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    // An http:// Origin does not pass for an https server.
+    let (code, _) = curl_tls(
+        dir.path(),
+        "gate",
+        &[
+            "-X",
+            "POST",
+            "-H",
+            &format!("Origin: http://localhost:{port}"),
+            "--data",
+            "name=paul&password=x",
+        ],
+        &format!("{base}/console/login"),
+    );
+    assert_eq!(code, 403);
+}
