@@ -4,7 +4,8 @@
 //! Only single-byte tags (tag numbers below 31) and definite lengths in their shortest form
 //! are accepted; every length is checked against the bytes available, so reading never
 //! panics and never reads out of bounds. Nesting is bounded by the callers' fixed structure
-//! (no recursion on input-controlled depth).
+//! (no recursion on input-controlled depth). Writing is [`crate::tlv::encode`], the crate's
+//! one DER writer (the virtual ePassport's certificate and CMS builders use it too).
 
 use crate::security_info::ObjectIdentifier;
 
@@ -386,26 +387,6 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Encodes a DER length.
-pub fn encode_length(len: usize, out: &mut Vec<u8>) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-}
-
-/// Encodes one element.
-pub fn encode(tag: u8, value: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    encode_length(value.len(), &mut out);
-    out.extend_from_slice(value);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,7 +488,8 @@ mod tests {
     fn encode_round_trip() {
         for len in [0usize, 1, 127, 128, 255, 256, 70_000] {
             let value = vec![7u8; len];
-            let enc = encode(tag::OCTET_STRING, &value);
+            // The crate's one DER writer is `tlv::encode`.
+            let enc = crate::tlv::encode(u32::from(tag::OCTET_STRING), &value);
             assert_eq!(
                 parse_exact(&enc, tag::OCTET_STRING, "t").unwrap().value,
                 &value[..]

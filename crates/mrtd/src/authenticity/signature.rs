@@ -513,9 +513,9 @@ mod tests {
             if bytes[0] & 0x80 != 0 {
                 bytes.insert(0, 0);
             }
-            der::encode(tag::INTEGER, &bytes)
+            crate::tlv::encode(u32::from(tag::INTEGER), &bytes)
         };
-        let der_sig = der::encode(tag::SEQUENCE, &[int(&r), int(&s)].concat());
+        let der_sig = crate::tlv::encode(u32::from(tag::SEQUENCE), &[int(&r), int(&s)].concat());
         let der_scheme = Scheme::EcdsaDer(HashAlgorithm::Sha256);
         assert_eq!(key.verify(der_scheme, b"message", &der_sig), Ok(()));
         assert_eq!(
