@@ -1861,4 +1861,62 @@ mod tests {
             assert_eq!(nonce_len(Mapping::Integrated, cipher), s_len);
         }
     }
+
+    #[test]
+    fn dh_values_outside_the_subgroup_and_wrong_nonce_lengths_are_refused() {
+        let password = PacePassword::Can("123456".into());
+        let p = crate::crypto::dh::DhGroup::rfc5114_1024_160()
+            .unwrap()
+            .parameters()
+            .0;
+        let mut p_minus_1 = p.clone();
+        *p_minus_1.last_mut().unwrap() -= 1;
+        // 1, p - 1, p, and 2 (not in the subgroup of order q) as the chip's mapping key.
+        for bad in [vec![1u8], p_minus_1, p, vec![2]] {
+            let info = info(1, 2, 0);
+            let mut chip = PaceChip::new(&info, &password).unwrap();
+            let mut terminal = PaceTerminal::new(&info, &password).unwrap();
+            let (r1, _) = chip
+                .general_authenticate(&terminal.first_command().data)
+                .unwrap();
+            terminal.handle_nonce(&r1).unwrap();
+            let bad_mapping = tlv::encode(0x7C, &tlv::encode(0x82, &bad));
+            assert_eq!(
+                terminal.handle_mapping(&bad_mapping).err(),
+                Some(PaceError::Dh(DhError::OutOfGroup))
+            );
+        }
+        // Integrated Mapping: the chip's nonce has l bits, the terminal's the key length.
+        let info = info(4, 2, 13);
+        let mut terminal = PaceTerminal::new(&info, &password).unwrap();
+        let long_z = tlv::encode(0x7C, &tlv::encode(0x80, &[0u8; 32]));
+        assert_eq!(
+            terminal.handle_nonce(&long_z).err(),
+            Some(PaceError::NonceLength(32))
+        );
+        let mut chip = PaceChip::new(&info, &password).unwrap();
+        chip.general_authenticate(&h("7C00")).unwrap();
+        let short_t = tlv::encode(0x7C, &tlv::encode(0x81, &[0u8; 8]));
+        assert_eq!(
+            chip.general_authenticate(&short_t).err(),
+            Some(PaceError::NonceLength(8))
+        );
+        assert_eq!(
+            PaceTerminal::with_keys(&info, &password, &[0; 8], &[1; 32]).err(),
+            Some(PaceError::NonceLength(8))
+        );
+        // CAM over DH does not exist.
+        let mut oid = ID_PACE.to_vec();
+        oid.extend([6, 2]);
+        assert!(matches!(
+            protocol_suite(&ObjectIdentifier(oid)),
+            Ok((KeyAgreement::Ecdh, Mapping::ChipAuthentication, _))
+        ));
+        assert!(!is_supported(&info_cam_dh()));
+    }
+
+    /// CAM on a DH group (`info` is shadowed in the test above).
+    fn info_cam_dh() -> PaceInfo {
+        info(6, 2, 0)
+    }
 }

@@ -113,19 +113,51 @@ fn mutated_valid_inputs_never_panic() {
 fn pace_and_bac_terminals_survive_garbage_responses() {
     use mrtd::bac::{BacKeys, BacTerminal};
     use mrtd::mrz::MrzInformation;
-    use mrtd::pace::{PaceChip, PacePassword, PaceTerminal};
+    use mrtd::pace::PacePassword;
 
-    let infos = security_info::parse_security_infos(
-        &hex::decode("31143012060A04007F0007020204020202010202010D").unwrap(),
-    )
-    .unwrap();
-    let info = security_info::pace_infos(&infos).remove(0);
     let password = PacePassword::Can("123456".into());
     let mut rng = Rng(7);
-    for round in 0..60 {
+    // ECDH-GM brainpoolP256r1 (ICAO Appendix G), DH-GM on the 2048-bit group, ECDH-IM on
+    // secp192r1 with 3DES, DH-IM on the 1024-bit group, ECDH-CAM on brainpoolP384r1.
+    for (mapping, cipher, id, rounds) in [
+        (2u8, 2u8, 13u64, 60),
+        (1, 2, 2, 12),
+        (4, 1, 8, 40),
+        (3, 4, 0, 20),
+        (6, 4, 16, 20),
+    ] {
+        let mut oid = security_info::ID_PACE.to_vec();
+        oid.extend([mapping, cipher]);
+        let info = security_info::PaceInfo {
+            protocol: security_info::ObjectIdentifier(oid),
+            version: 2,
+            parameter_id: Some(id),
+        };
+        garbage_rounds(&info, &password, &mut rng, rounds);
+    }
+    let keys = BacKeys::from_mrz(&MrzInformation::new("L898902C", "690806", "940623").unwrap());
+    for _ in 0..500 {
+        let terminal = BacTerminal::new(keys.clone(), [1; 8]).unwrap();
+        assert!(terminal.finish(&rng.bytes(60)).is_err());
+    }
+}
+
+/// `rounds` PACE runs whose chip response at a rotating step is mutated: the terminal must
+/// return an error or go on, never panic.
+fn garbage_rounds(
+    info: &security_info::PaceInfo,
+    password: &mrtd::pace::PacePassword,
+    rng: &mut Rng,
+    rounds: usize,
+) {
+    use mrtd::pace::{PaceChip, PaceTerminal};
+    for round in 0..rounds {
         // Valid exchanges up to a random step, then a mutated chip response.
-        let mut chip = PaceChip::new(&info, &password).unwrap();
-        let mut terminal = PaceTerminal::new(&info, &password).unwrap();
+        // A chip key for CAM (ignored by the other mappings).
+        let mut chip = PaceChip::new(info, password)
+            .unwrap()
+            .with_chip_key(&[0x11; 32]);
+        let mut terminal = PaceTerminal::new(info, password).unwrap();
         let stop = round % 4;
         let mut command = terminal.first_command();
         for step in 0..4 {
@@ -149,10 +181,5 @@ fn pace_and_bac_terminals_survive_garbage_responses() {
                 break;
             }
         }
-    }
-    let keys = BacKeys::from_mrz(&MrzInformation::new("L898902C", "690806", "940623").unwrap());
-    for _ in 0..500 {
-        let terminal = BacTerminal::new(keys.clone(), [1; 8]).unwrap();
-        assert!(terminal.finish(&rng.bytes(60)).is_err());
     }
 }
