@@ -100,6 +100,9 @@ pub async fn put_list(
         Some(Ok((account, password))) => {
             let store = api.storage.clone();
             let from = address.clone();
+            let Ok(_hashing) = auth::HASHING.acquire().await else {
+                return refused(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+            };
             let checked = tokio::task::spawn_blocking(move || {
                 auth::check_password(store.as_ref(), &account, &password, &from, now_ms())
             })

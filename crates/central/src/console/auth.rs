@@ -44,6 +44,14 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "central_console";
+/// Password hashes computed at once (each takes 19 MiB); further logins wait their turn, so a
+/// flood of logins cannot exhaust memory.
+pub const MAX_CONCURRENT_HASHES: usize = 4;
+
+/// The permits of [`MAX_CONCURRENT_HASHES`]: take one before a blocking password check.
+pub static HASHING: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(MAX_CONCURRENT_HASHES);
+
 /// A session's last-seen time is written at most this often.
 const TOUCH_EVERY_MS: i64 = 60 * 1000;
 

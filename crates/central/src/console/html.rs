@@ -150,7 +150,11 @@ pub fn page(title: &str, current: &str, viewer: Option<&Viewer<'_>>, body: &str)
                 } else {
                     ""
                 };
-                let _ = write!(html, "<li><a href=\"{path}\"{current}>{label}</a></li>");
+                let _ = write!(
+                    html,
+                    "<li><a href=\"{path}\"{current}>{}</a></li>",
+                    esc(label)
+                );
             }
         }
         let _ = write!(

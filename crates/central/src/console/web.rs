@@ -484,6 +484,9 @@ async fn login(
     let password = form.get("password").to_owned();
     let address = client.address.clone();
     let store = api.storage.clone();
+    let Ok(_hashing) = auth::HASHING.acquire().await else {
+        return refusal(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    };
     let outcome =
         match blocking(move || auth::log_in(store.as_ref(), &name, &password, &address, now_ms()))
             .await
@@ -1115,6 +1118,14 @@ async fn list_publish(
 
 // ------------------------------------------------------------------ accounts and audit
 
+/// Hashes a new password on a blocking thread, when one of [`auth::HASHING`]'s permits is free.
+async fn hash_in_turn(
+    password: String,
+) -> Result<Result<String, auth::PasswordError>, tokio::task::JoinError> {
+    let _permit = auth::HASHING.acquire().await;
+    tokio::task::spawn_blocking(move || auth::hash_password(&password)).await
+}
+
 const ROLES: [Role; 3] = [Role::Viewer, Role::ListPublisher, Role::Admin];
 
 fn role_select(id: &str, selected: Role) -> String {
@@ -1287,7 +1298,7 @@ async fn account_create(
         .await;
     }
     let password = form.get("password").to_owned();
-    let hash = match tokio::task::spawn_blocking(move || auth::hash_password(&password)).await {
+    let hash = match hash_in_turn(password).await {
         Ok(Ok(hash)) => hash,
         Ok(Err(error)) => {
             return accounts_error(
@@ -1380,7 +1391,7 @@ async fn account_change(
         ),
         "password" => {
             let password = form.get("password").to_owned();
-            match tokio::task::spawn_blocking(move || auth::hash_password(&password)).await {
+            match hash_in_turn(password).await {
                 Ok(Ok(hash)) => (
                     AccountChange::Password(hash),
                     AUDIT_ACCOUNT_PASSWORD,
