@@ -391,8 +391,8 @@ pub struct DocumentConfig {
     /// hash no longer matches.
     pub tamper_data_group: Option<u8>,
     /// ATTACK VARIANT: a cloned chip, which copies every file but not the chip's private keys:
-    /// Chip Authentication Mapping (with `pace_cam`) and Active Authentication (with `dg15`)
-    /// fail.
+    /// Chip Authentication Mapping (`pace_mapping`), Chip Authentication
+    /// (`chip_authentication_key`) and Active Authentication (`dg15`) fail.
     pub cloned_chip: bool,
     /// ATTACK VARIANT: EF.SOD names SHA3-256 as its data-group hash algorithm (the hashes stay
     /// SHA-256), an algorithm verifiers are not required to support.
