@@ -127,7 +127,8 @@ impl EcCurve {
     }
 
     /// PACE Integrated Mapping's point encoding `f_G` (ICAO 9303-11 4.4.3.3.2 and Appendix
-    /// B.2, the affine version of [BCIMRT2010] for `p = 3 mod 4`): maps the field element
+    /// B.2: the affine version, for `p = 3 mod 4`, of Brier et al., "Efficient
+    /// indifferentiable hashing into ordinary elliptic curves", 2010): maps the field element
     /// `t` (big-endian, reduced modulo `p` here) to a point of the curve. `t` is secret (it
     /// comes from the nonce): every value derived from it carries `BN_FLG_CONSTTIME` (the
     /// exponentiations by public exponents take OpenSSL's constant-time path), both candidate
