@@ -569,10 +569,11 @@ async fn fleet(State(api): State<Api>, Extension(operator): Extension<Operator>)
         Err(response) => return response,
     };
     let mut body = format!(
-        "<p class=\"note\">{} gates. <em>Silent</em>: no heartbeat for {} heartbeat intervals \
+        "<p class=\"note\">{} gate{}. <em>Silent</em>: no heartbeat for {} heartbeat intervals \
          (down or cut off). <em>Idle</em>: beating and in service, no traveller for {} min. \
          <em>Out of service</em>: beating, but the gate says why it is closed.</p>",
         fleet.gates.len(),
+        if fleet.gates.len() == 1 { "" } else { "s" },
         crate::reports::SILENT_AFTER_INTERVALS,
         crate::reports::IDLE_AFTER_MS / 60_000
     );
