@@ -105,11 +105,33 @@ fn open(database: Option<&str>) -> anyhow::Result<Box<dyn Storage>> {
     open_storage(url, 1).with_context(|| format!("opening {url}"))
 }
 
-/// Who runs the command, for the audit trail: `unix:USER`.
+/// Who runs the command, for the audit trail: `unix:USER`, the user who ran sudo when run
+/// through sudo, else the account of the process's real uid (from `/proc/self/status` and
+/// `/etc/passwd`), else `$USER`.
 pub fn unix_actor() -> String {
-    let user = ["SUDO_USER", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    let from_uid = || {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let uid = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))?
+            .split_whitespace()
+            .next()?
+            .to_owned();
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        Some(
+            passwd
+                .lines()
+                .map(|line| line.split(':').collect::<Vec<_>>())
+                .find(|fields| fields.get(2) == Some(&uid.as_str()))
+                .and_then(|fields| fields.first().map(|name| (*name).to_owned()))
+                .unwrap_or(format!("uid {uid}")),
+        )
+    };
+    let user = std::env::var("SUDO_USER")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(from_uid)
+        .or_else(|| std::env::var("USER").ok().filter(|v| !v.is_empty()))
         .unwrap_or_else(|| "unknown".to_owned());
     format!("unix:{user}")
 }
@@ -375,5 +397,12 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00:00Z");
         assert_eq!(utc(1_709_251_199_999), "2024-02-29 23:59:59Z");
         assert_eq!(utc(1_795_701_600_000), "2026-11-26 14:00:00Z");
+    }
+
+    #[test]
+    fn the_command_line_actor_is_a_unix_account() {
+        let actor = unix_actor();
+        assert!(actor.starts_with("unix:") && actor.len() > 5, "{actor}");
+        assert_ne!(actor, "unix:unknown");
     }
 }

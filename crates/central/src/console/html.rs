@@ -30,6 +30,7 @@ caption{text-align:left;font-weight:600;padding:4px 0}
 th,td{border:1px solid #c9ced6;padding:5px 9px;text-align:left;vertical-align:top}
 th{background:#e6e9ee}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td time{white-space:nowrap}
 .status{font-weight:600;padding:1px 6px;border-radius:3px}
 .s-silent{background:#b00020;color:#fff}.s-out_of_service{background:#8a4b00;color:#fff}
 .s-active{background:#1e6b34;color:#fff}.s-idle{background:#dfe6ee;color:#1a1a1a}.s-unknown{background:#6b6b6b;color:#fff}
