@@ -207,6 +207,33 @@ fn the_demo_reads_the_chip_matches_the_face_and_reports_to_central() {
         outcomes[0]
     );
 
+    // The operator console of the demo's central: the account the README and the banner give
+    // logs in, and the fleet page shows the gate that just decided.
+    let jar = work.path().join("console-cookies");
+    let login = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-c"])
+        .arg(&jar)
+        .args([
+            "-H",
+            &format!("Origin: {CENTRAL}"),
+            "--data-urlencode",
+            "name=demo-admin",
+            "--data-urlencode",
+            "password=demo-console-password",
+            &format!("{CENTRAL}/console/login"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&login.stdout), "303", "{login:?}");
+    let fleet = Command::new("curl")
+        .args(["-sS", "--fail", "-b"])
+        .arg(&jar)
+        .arg(format!("{CENTRAL}/console/fleet"))
+        .output()
+        .unwrap();
+    let fleet = String::from_utf8_lossy(&fleet.stdout);
+    assert!(fleet.contains("DEMO-FACE-01"), "{fleet}");
+
     // Nothing of the passports outside the gate's memory: no document number, name or date
     // of birth in the events or in the logs of gated, central and the bench.
     // The operator's view of the same three travellers: the demo's Prometheus endpoint.

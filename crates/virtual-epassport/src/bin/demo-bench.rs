@@ -15,7 +15,8 @@
 //!   traveller steps up;
 //! - `face`: links to the repository's models and the ONNX Runtime library;
 //! - `trust.csca`: the bench's test CSCA; `privacy.document_hash_key_file`: a fresh key;
-//! - `central.url` (`http://127.0.0.1:PORT`): `central` on SQLite, with an empty denylist;
+//! - `central.url` (`http://127.0.0.1:PORT`): `central` on SQLite, with an empty denylist and
+//!   an operator console account (`demo-admin`, password `demo-console-password`, admin);
 //! - `simulation.demo_bench`: the socket where `gated` hands over the traveller that
 //!   `gatectl simulate` or the autopilot sent.
 //!
@@ -261,15 +262,15 @@ fn run(args: &Args) -> anyhow::Result<()> {
     std::fs::write(layout.trust.join("csca.der"), &pki.csca.certificate)
         .context("writing the test CSCA")?;
 
+    let central_database = format!("sqlite:{}", layout.root.join("central.sqlite").display());
+    add_console_account(&args.bin_dir.join("central"), &central_database)
+        .context("creating the demo's console account")?;
     let mut children = Children(Vec::new());
     let central = Command::new(args.bin_dir.join("central"))
         .arg("--listen")
         .arg(format!("127.0.0.1:{}", layout.central_port))
         .arg("--database")
-        .arg(format!(
-            "sqlite:{}",
-            layout.root.join("central.sqlite").display()
-        ))
+        .arg(&central_database)
         .stdin(Stdio::null())
         .spawn()
         .context("starting central")?;
@@ -403,6 +404,42 @@ fn wait_for_port(port: u16, at_most: Duration) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo central's operator console account (an admin): published in the README and the
+/// banner, like the demo officer's secret; the demo's central listens on loopback only.
+const DEMO_CONSOLE_ACCOUNT: &str = "demo-admin";
+/// The password of [`DEMO_CONSOLE_ACCOUNT`].
+const DEMO_CONSOLE_PASSWORD: &str = "demo-console-password";
+
+/// `central accounts add` of the demo's admin account, with the password on stdin as an
+/// operator would pipe it.
+fn add_console_account(central: &Path, database: &str) -> anyhow::Result<()> {
+    let mut child = Command::new(central)
+        .args([
+            "accounts",
+            "--database",
+            database,
+            "add",
+            DEMO_CONSOLE_ACCOUNT,
+            "--role",
+            "admin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running central accounts add")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        writeln!(stdin, "{DEMO_CONSOLE_PASSWORD}")?;
+    }
+    let output = child.wait_with_output()?;
+    ensure!(
+        output.status.success(),
+        "central accounts add: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(())
+}
+
 /// `PUT /v1/lists/denylist` (version 1, no entries): the gate admits travellers once its lists
 /// are current.
 fn publish_empty_denylist(port: u16) -> anyhow::Result<()> {
@@ -444,6 +481,10 @@ fn announce(layout: &Layout, args: &Args) {
     eprintln!(
         "  Events at central:   curl 'http://127.0.0.1:{}/v1/events?gate={}'",
         layout.central_port, layout.config.gate.id
+    );
+    eprintln!(
+        "  Operator console:    http://127.0.0.1:{}/console (account {DEMO_CONSOLE_ACCOUNT}, password {DEMO_CONSOLE_PASSWORD})",
+        layout.central_port
     );
     if let Some(screen) = &layout.config.screen {
         eprintln!(
