@@ -328,6 +328,19 @@ fn check(storage: &dyn Storage) {
             ),
         ]
     );
+    let counts: Vec<(IncidentKind, &str, &str, i64)> = incidents
+        .counts
+        .iter()
+        .map(|c| (c.kind, c.gate_id.as_str(), c.code.as_str(), c.count))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            (IncidentKind::DoorAlarm, "FACE-1", "TAILGATING", 1),
+            (IncidentKind::OfficerAction, "FACE-1", "clear_call", 1),
+            (IncidentKind::Referral, "FACE-1", "TRANSACTION_TIMEOUT", 1),
+        ]
+    );
     // The officer's id is not in the report.
     assert!(
         !serde_json::to_string(&incidents)

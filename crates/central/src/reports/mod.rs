@@ -366,11 +366,29 @@ pub struct IncidentQuery {
     pub limit: u32,
 }
 
-/// Door alarms of a window counted by reason code, per gate.
+/// How many incidents of one kind and code a gate had in the window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentCount {
+    /// What they are.
+    pub kind: IncidentKind,
+    /// The gate.
+    pub gate_id: String,
+    /// Its site, if known.
+    pub site: Option<Site>,
+    /// Door alarm reason code, officer action, or a referral's reason codes.
+    pub code: String,
+    /// How many in the window.
+    pub count: i64,
+}
+
+/// Door alarms, officer actions and referrals of a window: the newest, and all of them
+/// counted per gate by kind and code (door alarms by reason code).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Incidents {
-    /// The newest incidents, newest first.
+    /// The newest incidents (at most the query's `limit`), newest first.
     pub recent: Vec<Incident>,
+    /// Every incident of the window counted per gate, kind and code; by gate id, kind, code.
+    pub counts: Vec<IncidentCount>,
 }
 
 /// How late a gate's events reach central.
@@ -471,6 +489,9 @@ pub(crate) trait ReportRows {
     fn deny_rows(&self, since_hour: i64, until: i64) -> Result<Vec<DenyRow>, StorageError>;
     /// The newest incidents of the query's window.
     fn incident_rows(&self, query: &IncidentQuery) -> Result<Vec<IncidentRow>, StorageError>;
+    /// Incidents of the query's window counted per gate, kind and code.
+    fn incident_counts(&self, query: &IncidentQuery)
+    -> Result<Vec<IncidentCountRow>, StorageError>;
     /// Hand-over records acknowledged in `[since, until]`.
     fn acked_rows(&self, since: i64, until: i64) -> Result<Vec<AckedRecord>, StorageError>;
     /// Face-gate passes per gate in `[since, until]` and in `[split, until]`.
@@ -511,7 +532,11 @@ macro_rules! report_store_impl {
             ) -> Result<$crate::reports::Incidents, StorageError> {
                 use $crate::reports::ReportRows as _;
                 let fleet = $crate::reports::fleet_from(self.gate_rows()?, query.until_ms);
-                $crate::reports::incidents_from(&fleet, self.incident_rows(query)?)
+                $crate::reports::incidents_from(
+                    &fleet,
+                    self.incident_rows(query)?,
+                    self.incident_counts(query)?,
+                )
             }
 
             fn outbox_lag(
@@ -605,6 +630,15 @@ pub(crate) struct IncidentRow {
     pub received_at_ms: i64,
     pub code: String,
     pub detail: Option<String>,
+}
+
+/// Incidents of a window counted per gate, kind and code.
+#[derive(Debug, Clone)]
+pub(crate) struct IncidentCountRow {
+    pub kind: String,
+    pub gate_id: String,
+    pub code: String,
+    pub count: i64,
 }
 
 /// An acknowledged hand-over record.
@@ -799,6 +833,7 @@ pub(crate) fn activity_from(
 pub(crate) fn incidents_from(
     fleet: &Fleet,
     rows: Vec<IncidentRow>,
+    count_rows: Vec<IncidentCountRow>,
 ) -> Result<Incidents, StorageError> {
     let sites = sites_of(fleet);
     let recent = rows
@@ -815,7 +850,22 @@ pub(crate) fn incidents_from(
             })
         })
         .collect::<Result<_, StorageError>>()?;
-    Ok(Incidents { recent })
+    let mut counts = count_rows
+        .into_iter()
+        .map(|row| {
+            Ok(IncidentCount {
+                kind: IncidentKind::parse(&row.kind)?,
+                site: sites.get(row.gate_id.as_str()).cloned().flatten(),
+                gate_id: row.gate_id,
+                code: row.code,
+                count: row.count,
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    counts.sort_by(|a, b| {
+        (&a.gate_id, a.kind.as_str(), &a.code).cmp(&(&b.gate_id, b.kind.as_str(), &b.code))
+    });
+    Ok(Incidents { recent, counts })
 }
 
 pub(crate) fn outbox_lag_from(

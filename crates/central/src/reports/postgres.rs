@@ -2,6 +2,7 @@
 //! insert's transition table (one trigger run per ingested batch; see the module docs of
 //! [`crate::reports`]).
 
+use super::IncidentCountRow;
 use super::{
     AckedRecord, DenyRow, GateRow, HourRow, IncidentQuery, IncidentRow, OutcomeCounts, PassCount,
 };
@@ -309,6 +310,32 @@ impl super::ReportRows for PostgresStorage {
             })
             .collect::<Result<_, postgres::Error>>()
             .map_err(pg("read incident row"))
+    }
+
+    fn incident_counts(
+        &self,
+        query: &IncidentQuery,
+    ) -> Result<Vec<IncidentCountRow>, StorageError> {
+        let rows = self.with_client(|client| {
+            client
+                .query(
+                    "SELECT kind, gate_id, code, count(*) FROM report_incidents \
+                     WHERE occurred_at_ms >= $1 AND occurred_at_ms < $2 GROUP BY kind, gate_id, code",
+                    &[&query.since_ms, &query.until_ms],
+                )
+                .map_err(pg("incident counts"))
+        })?;
+        rows.iter()
+            .map(|row| {
+                Ok(IncidentCountRow {
+                    kind: row.try_get(0)?,
+                    gate_id: row.try_get(1)?,
+                    code: row.try_get(2)?,
+                    count: row.try_get(3)?,
+                })
+            })
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(pg("read incident count row"))
     }
 
     fn acked_rows(&self, since: i64, until: i64) -> Result<Vec<AckedRecord>, StorageError> {

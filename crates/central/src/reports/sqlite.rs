@@ -3,6 +3,7 @@
 
 use rusqlite::Connection;
 
+use super::IncidentCountRow;
 use super::{
     AckedRecord, DenyRow, GateRow, HourRow, IncidentQuery, IncidentRow, OutcomeCounts, PassCount,
 };
@@ -273,6 +274,31 @@ impl super::ReportRows for SqliteStorage {
             )
             .map_err(sqlite("incidents"))?;
         rows.collect::<Result<_, _>>().map_err(sqlite("incidents"))
+    }
+
+    fn incident_counts(
+        &self,
+        query: &IncidentQuery,
+    ) -> Result<Vec<IncidentCountRow>, StorageError> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT kind, gate_id, code, count(*) FROM report_incidents \
+                 WHERE occurred_at_ms >= ?1 AND occurred_at_ms < ?2 GROUP BY kind, gate_id, code",
+            )
+            .map_err(sqlite("prepare incident counts"))?;
+        let rows = statement
+            .query_map([query.since_ms, query.until_ms], |row| {
+                Ok(IncidentCountRow {
+                    kind: row.get(0)?,
+                    gate_id: row.get(1)?,
+                    code: row.get(2)?,
+                    count: row.get(3)?,
+                })
+            })
+            .map_err(sqlite("incident counts"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(sqlite("incident counts"))
     }
 
     fn acked_rows(&self, since: i64, until: i64) -> Result<Vec<AckedRecord>, StorageError> {
