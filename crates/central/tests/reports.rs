@@ -8,8 +8,7 @@
 mod pg;
 
 use central::reports::{
-    ActivityQuery, GateStatus, HOUR_MS, IncidentKind, IncidentQuery, OutcomeCounts, ReportStore,
-    Site,
+    ActivityQuery, GateStatus, HOUR_MS, IncidentKind, IncidentQuery, OutcomeCounts, Site,
 };
 use central::storage::{PostgresStorage, SqliteStorage, Storage};
 use outbox::wire::EventEnvelope;
@@ -359,11 +358,71 @@ fn check(storage: &dyn Storage) {
     assert_eq!(face1.outbox_pending, Some(3));
 }
 
+/// After the report tables are dropped (a database from before the reports), opening the
+/// store again fills them from the stored events: the same figures.
+fn check_backfill(storage: &dyn Storage) {
+    let fleet = storage.fleet(T0 + 90 * MIN).unwrap();
+    let status: Vec<GateStatus> = fleet.gates.iter().map(|g| g.status).collect();
+    assert_eq!(
+        status,
+        vec![
+            GateStatus::OutOfService,
+            GateStatus::Idle,
+            GateStatus::Active,
+            GateStatus::Silent,
+            GateStatus::Unknown
+        ]
+    );
+    assert_eq!(fleet.gates[2].events, 12);
+    assert_eq!(fleet.gates[2].last_heartbeat_ms, Some(T0 + 89 * MIN));
+    let window = ActivityQuery {
+        since_ms: T0,
+        until_ms: T0 + 90 * MIN,
+    };
+    let activity = storage.activity(&window).unwrap();
+    let gate = activity
+        .gates
+        .iter()
+        .find(|g| g.gate_id == "FACE-1")
+        .unwrap();
+    assert_eq!(
+        gate.totals,
+        OutcomeCounts {
+            passed: 4,
+            denied: 2,
+            referred: 1,
+            completed: 0,
+            other: 1
+        }
+    );
+    assert_eq!(gate.deny_reasons[0].count, 2);
+    let incidents = storage
+        .incidents(&IncidentQuery {
+            since_ms: T0,
+            until_ms: T0 + 90 * MIN,
+            limit: 10,
+        })
+        .unwrap();
+    assert_eq!(incidents.recent.len(), 3);
+    let lag = storage.outbox_lag(&window).unwrap();
+    let face1 = lag.gates.iter().find(|g| g.gate_id == "FACE-1").unwrap();
+    assert_eq!(face1.mean_delivery_lag_ms, Some(23_416));
+}
+
+const DROP_REPORTS: &str = "DROP TABLE report_gates; DROP TABLE report_gate_hours; \
+    DROP TABLE report_deny_reasons; DROP TABLE report_incidents; DROP TABLE report_handovers;";
+
 #[test]
-fn reports_on_sqlite_match_the_scenario() {
+fn reports_on_sqlite_match_the_scenario_and_fill_from_stored_events() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = SqliteStorage::open(dir.path().join("central.db")).unwrap();
+    let path = dir.path().join("central.db");
+    let storage = SqliteStorage::open(path.clone()).unwrap();
     check(&storage);
+    drop(storage);
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection.execute_batch(DROP_REPORTS).unwrap();
+    drop(connection);
+    check_backfill(&SqliteStorage::open(path).unwrap());
 }
 
 #[test]
@@ -372,33 +431,8 @@ fn reports_on_postgres_match_the_scenario_and_fill_from_stored_events() {
     let storage = PostgresStorage::connect(&cluster.url(), 2).unwrap();
     check(&storage);
     drop(storage);
-    // A database whose events predate the reports: the first start fills the summaries.
     let mut client = postgres::Client::connect(&cluster.url(), postgres::NoTls).unwrap();
-    client
-        .batch_execute(
-            "DROP TABLE report_gates, report_gate_hours, report_deny_reasons, report_incidents, \
-             report_handovers",
-        )
-        .unwrap();
+    client.batch_execute(DROP_REPORTS).unwrap();
     drop(client);
-    let storage = PostgresStorage::connect(&cluster.url(), 2).unwrap();
-    let fleet = storage.fleet(T0 + 90 * MIN).unwrap();
-    assert_eq!(fleet.gates.len(), 5);
-    assert_eq!(fleet.gates[2].events, 12);
-    let activity = storage
-        .activity(&ActivityQuery {
-            since_ms: T0,
-            until_ms: T0 + 90 * MIN,
-        })
-        .unwrap();
-    assert_eq!(
-        activity
-            .gates
-            .iter()
-            .find(|g| g.gate_id == "FACE-1")
-            .unwrap()
-            .totals
-            .passed,
-        4
-    );
+    check_backfill(&PostgresStorage::connect(&cluster.url(), 2).unwrap());
 }

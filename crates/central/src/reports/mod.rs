@@ -21,7 +21,9 @@
 //!
 //! On PostgreSQL one statement-level trigger per insert statement (a batch is one statement)
 //! aggregates the batch's new rows (its transition table) into these tables; on SQLite a
-//! row-level trigger does the same per event. Two indexes are added: `events (occurred_at)`
+//! row-level trigger does the same per event.
+//! The first start with the reports fills the tables from
+//! what is already stored, set-based. Two indexes are added: `events (occurred_at)`
 //! for `transaction.outcome` rows only (the public page's rolling hour) and `handovers
 //! (acked_at_ms)` for acknowledged records.
 //!

@@ -153,12 +153,90 @@ fn schema() -> String {
     )
 }
 
+/// The summaries of the events and hand-overs stored before the reports existed: the
+/// triggers' work done once, set-based, over `events AS e` and `handovers`.
+fn backfill() -> String {
+    let on_e = |expression: &str| expression.replace("NEW.", "e.");
+    format!(
+        "INSERT INTO report_gates (gate_id, events, last_received_ms, last_occurred_ms,
+                                   last_outcome_ms)
+         SELECT gate_id, count(*), max(received_at_ms), max(occurred_at_ms),
+                max(CASE WHEN kind = 'transaction.outcome' THEN occurred_at_ms END)
+         FROM events GROUP BY gate_id;
+         UPDATE report_gates SET (heartbeat, heartbeat_occurred_ms, heartbeat_received_ms) =
+             (SELECT payload, occurred_at_ms, received_at_ms FROM events AS e
+              WHERE e.gate_id = report_gates.gate_id AND e.kind = 'gate.heartbeat'
+              ORDER BY e.occurred_at_ms DESC, e.sequence DESC LIMIT 1)
+         WHERE EXISTS (SELECT 1 FROM events AS e
+                       WHERE e.gate_id = report_gates.gate_id AND e.kind = 'gate.heartbeat');
+         INSERT INTO report_gate_hours (gate_id, hour_ms, events, passed, denied, referred,
+                                        completed, other_outcomes, lag_sum_ms, lag_max_ms)
+         SELECT gate_id, hour_ms, count(*), sum(outcome IS 'passed'), sum(outcome IS 'denied'),
+                sum(referral), sum(outcome IS 'completed'),
+                sum(outcome IS NOT NULL AND outcome NOT IN ('passed', 'denied', 'completed')
+                    AND NOT referral),
+                sum(lag), max(lag)
+         FROM (SELECT e.gate_id, {hour} AS hour_ms,
+                      max(e.received_at_ms - e.occurred_at_ms, 0) AS lag,
+                      {outcome} AS outcome, ifnull({referral}, 0) AS referral
+               FROM events AS e)
+         GROUP BY gate_id, hour_ms;
+         INSERT INTO report_deny_reasons (gate_id, hour_ms, reason, count)
+         SELECT e.gate_id, {hour}, r.value, count(*)
+         FROM events AS e, json_each(e.payload, '$.reasons') AS r
+         WHERE e.kind = 'transaction.outcome' AND json_extract(e.payload, '$.outcome') = 'denied'
+           AND r.type = 'text'
+         GROUP BY 1, 2, 3;
+         INSERT OR IGNORE INTO report_incidents (event_id, gate_id, occurred_at_ms,
+                                                 received_at_ms, kind, code, detail)
+         SELECT e.id, e.gate_id, e.occurred_at_ms, e.received_at_ms, 'door_alarm',
+                upper(ifnull(json_extract(e.payload, '$.event'), 'unknown')), NULL
+         FROM events AS e WHERE e.kind = 'door.alarm'
+         UNION ALL
+         SELECT e.id, e.gate_id, e.occurred_at_ms, e.received_at_ms, 'officer_action',
+                ifnull(json_extract(e.payload, '$.action'), 'unknown'),
+                nullif(trim(ifnull('via ' || json_extract(e.payload, '$.via'), '')
+                            || ifnull(' ' || {reasons}, '')), '')
+         FROM events AS e WHERE e.kind = 'officer.action'
+         UNION ALL
+         SELECT e.id, e.gate_id, e.occurred_at_ms, e.received_at_ms, 'referral',
+                ifnull({reasons}, ''), json_extract(e.payload, '$.outcome')
+         FROM events AS e WHERE {referral};
+         INSERT OR IGNORE INTO report_handovers (id, sealed_at_ms)
+         SELECT id, CASE WHEN json_valid(CAST(sealed AS TEXT))
+                    THEN json_extract(CAST(sealed AS TEXT), '$.sealed_at_ms') END
+         FROM handovers WHERE sealed IS NOT NULL;",
+        hour = on_e(NEW_HOUR),
+        outcome = on_e(NEW_OUTCOME),
+        referral = on_e(NEW_IS_REFERRAL),
+        reasons = on_e(NEW_REASONS),
+    )
+}
+
 /// Creates the report tables, indexes and triggers (idempotent; triggers are replaced so a
-/// new central brings its definitions). Called by [`SqliteStorage::open`].
+/// new central brings its definitions) in one transaction; the first time, fills the
+/// summaries from the events and hand-overs already stored. Called by
+/// [`SqliteStorage::open`].
 pub fn prepare(connection: &Connection) -> Result<(), StorageError> {
-    connection
-        .execute_batch(&schema())
-        .map_err(sqlite("create report schema"))
+    let fresh: bool = connection
+        .query_row(
+            "SELECT count(*) = 0 FROM sqlite_master WHERE type = 'table' AND name = 'report_gates'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(sqlite("look for the report schema"))?;
+    let mut batch = format!("BEGIN IMMEDIATE;\n{}\n", schema());
+    if fresh {
+        batch.push_str(&backfill());
+    }
+    batch.push_str("\nCOMMIT;");
+    connection.execute_batch(&batch).map_err(|source| {
+        let _ = connection.execute_batch("ROLLBACK");
+        StorageError::Sqlite {
+            operation: "create report schema",
+            source,
+        }
+    })
 }
 
 impl super::ReportRows for SqliteStorage {
