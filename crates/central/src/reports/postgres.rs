@@ -119,7 +119,7 @@ SELECT gate_id, occurred_at_ms - ((occurred_at_ms % 3600000) + 3600000) % 360000
 FROM {src},
      jsonb_array_elements_text(CASE WHEN jsonb_typeof(payload->'reasons') = 'array'
                                     THEN payload->'reasons' ELSE '[]'::jsonb END) AS reason
-WHERE kind = 'transaction.outcome' AND payload->>'outcome' = 'denied'
+WHERE kind = 'transaction.outcome' AND payload->>'outcome' = 'denied' AND reason IS NOT NULL
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 ON CONFLICT (gate_id, hour_ms, reason) DO UPDATE SET count = r.count + excluded.count;
 INSERT INTO report_incidents (event_id, gate_id, occurred_at_ms, received_at_ms, kind, code,
@@ -157,10 +157,26 @@ $fn$;
 CREATE OR REPLACE TRIGGER report_after_events AFTER INSERT ON events
     REFERENCING NEW TABLE AS report_new_events
     FOR EACH STATEMENT EXECUTE FUNCTION report_after_events();
+-- The gate's sealed_at_ms of a stored record (JSON of SealedHandOver); NULL rather than an
+-- error for anything unexpected, so a report can never make a hand-over fail.
+CREATE OR REPLACE FUNCTION report_sealed_at_ms(sealed bytea) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE AS $fn$
+DECLARE
+    value jsonb;
+BEGIN
+    value := convert_from(sealed, 'UTF8')::jsonb -> 'sealed_at_ms';
+    IF jsonb_typeof(value) = 'number' THEN
+        RETURN (value #>> '{{}}')::numeric::bigint;
+    END IF;
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END
+$fn$;
 CREATE OR REPLACE FUNCTION report_after_handovers() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
     INSERT INTO report_handovers (id, sealed_at_ms)
-    SELECT id, (convert_from(sealed, 'UTF8')::jsonb->>'sealed_at_ms')::bigint
+    SELECT id, report_sealed_at_ms(sealed)
     FROM report_new_handovers WHERE sealed IS NOT NULL
     ON CONFLICT (id) DO NOTHING;
     RETURN NULL;
@@ -196,7 +212,7 @@ pub fn prepare(transaction: &mut postgres::Transaction<'_>) -> Result<(), Storag
         transaction
             .batch_execute(
                 "INSERT INTO report_handovers (id, sealed_at_ms) \
-                 SELECT id, (convert_from(sealed, 'UTF8')::jsonb->>'sealed_at_ms')::bigint \
+                 SELECT id, report_sealed_at_ms(sealed) \
                  FROM handovers WHERE sealed IS NOT NULL ON CONFLICT (id) DO NOTHING",
             )
             .map_err(pg("fill the hand-over times"))?;
