@@ -436,3 +436,77 @@ fn reports_on_postgres_match_the_scenario_and_fill_from_stored_events() {
     drop(client);
     check_backfill(&PostgresStorage::connect(&cluster.url(), 2).unwrap());
 }
+
+/// Payloads no gated sends (missing fields, wrong types, nulls) are stored all the same: the
+/// report triggers never make an ingest fail, and the reports skip what they cannot read.
+fn odd_payloads_never_fail_ingest(storage: &dyn Storage) {
+    let mut gate = Gate::new("ODD-1");
+    let batch = vec![
+        gate.event("transaction.outcome", T0, json!({})),
+        gate.event(
+            "transaction.outcome",
+            T0 + 1,
+            json!({"outcome": "denied", "reasons": "FACE_MISMATCH"}),
+        ),
+        gate.event(
+            "transaction.outcome",
+            T0 + 2,
+            json!({"outcome": "denied", "reasons": [null, 3, "FACE_MISMATCH"]}),
+        ),
+        gate.event(
+            "transaction.outcome",
+            T0 + 3,
+            json!({"outcome": 7, "decision": null, "reasons": {"a": 1}}),
+        ),
+        gate.event("door.alarm", T0 + 4, json!({})),
+        gate.event(
+            "officer.action",
+            T0 + 5,
+            json!({"action": 3, "reasons": "x"}),
+        ),
+        gate.event(
+            "gate.heartbeat",
+            T0 + 6,
+            json!({"site": 5, "interval_s": "x", "devices": {}}),
+        ),
+        gate.event("gate.heartbeat", T0 + 7, json!(null)),
+    ];
+    assert_eq!(storage.ingest(&batch, T0 + 10).unwrap().stored, 8);
+    let fleet = storage.fleet(T0 + 60_000).unwrap();
+    let odd = fleet.gates.iter().find(|g| g.gate_id == "ODD-1").unwrap();
+    assert_eq!((odd.events, odd.site.clone()), (8, None));
+    let activity = storage
+        .activity(&ActivityQuery {
+            since_ms: T0,
+            until_ms: T0 + HOUR_MS,
+        })
+        .unwrap();
+    let odd = activity
+        .gates
+        .iter()
+        .find(|g| g.gate_id == "ODD-1")
+        .unwrap();
+    assert_eq!(odd.totals.denied, 2);
+    let reasons: Vec<&str> = odd.deny_reasons.iter().map(|r| r.reason.as_str()).collect();
+    assert!(reasons.contains(&"FACE_MISMATCH"), "{reasons:?}");
+    let incidents = storage
+        .incidents(&IncidentQuery {
+            since_ms: T0,
+            until_ms: T0 + HOUR_MS,
+            limit: 10,
+        })
+        .unwrap();
+    assert_eq!(incidents.recent.len(), 2, "{incidents:?}");
+}
+
+#[test]
+fn odd_payloads_never_fail_ingest_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    odd_payloads_never_fail_ingest(&SqliteStorage::open(dir.path().join("central.db")).unwrap());
+}
+
+#[test]
+fn odd_payloads_never_fail_ingest_on_postgres() {
+    let cluster = pg::PgCluster::start();
+    odd_payloads_never_fail_ingest(&PostgresStorage::connect(&cluster.url(), 1).unwrap());
+}
