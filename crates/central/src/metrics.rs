@@ -436,13 +436,12 @@ impl crate::console::ConsoleStore for MeteredStorage {
         account: &crate::console::store::Account,
         audit: &crate::console::store::AuditEntry,
     ) -> Result<bool, StorageError> {
-        self.timed("console_create_account", |s| s.create_account(account, audit))
+        self.timed("console_create_account", |s| {
+            s.create_account(account, audit)
+        })
     }
 
-    fn account(
-        &self,
-        name: &str,
-    ) -> Result<Option<crate::console::store::Account>, StorageError> {
+    fn account(&self, name: &str) -> Result<Option<crate::console::store::Account>, StorageError> {
         self.timed("console_account", |s| s.account(name))
     }
 

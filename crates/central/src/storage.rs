@@ -105,7 +105,9 @@ pub struct GateHead {
 }
 
 /// A central storage backend.
-pub trait Storage: crate::reports::ReportStore + crate::console::ConsoleStore + Send + Sync {
+pub trait Storage:
+    crate::reports::ReportStore + crate::console::ConsoleStore + Send + Sync
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Stores events durably, ignoring ids already stored. All or nothing.

@@ -341,7 +341,11 @@ fn lists_are_pulled_by_version_and_applied_atomically() {
         client.pull_list(&mut outbox, "denylist").unwrap(),
         PullOutcome::Updated { version: 1 }
     );
-    assert!(outbox.list_contains("denylist", &json!("bb".repeat(32))).unwrap());
+    assert!(
+        outbox
+            .list_contains("denylist", &json!("bb".repeat(32)))
+            .unwrap()
+    );
     assert_eq!(
         client.pull_list(&mut outbox, "denylist").unwrap(),
         PullOutcome::Unchanged
@@ -355,7 +359,10 @@ fn lists_are_pulled_by_version_and_applied_atomically() {
         client.pull_list(&mut outbox, "denylist").unwrap(),
         PullOutcome::Updated { version: 2 }
     );
-    assert_eq!(outbox.list_items("denylist").unwrap(), vec![json!("cc".repeat(32))]);
+    assert_eq!(
+        outbox.list_items("denylist").unwrap(),
+        vec![json!("cc".repeat(32))]
+    );
     assert_eq!(client.health().unwrap().storage, "sqlite");
 }
 

@@ -155,6 +155,9 @@ impl Gate {
 struct Expected {
     arrivals_median_s: i64,
     arrivals_p90_s: i64,
+    /// Seconds the acknowledgement may come after t (see the scenario): each wait is its
+    /// sealed offset plus 0..=this.
+    ack_slack_s: i64,
     arrivals_records: u64,
     departures_last_hour: u64,
     departures_last_15_min: u64,
@@ -167,14 +170,17 @@ struct Expected {
 ///
 /// Arrivals, `CART-A`: six records sealed at t - 240 s, t - 420 s, t - 300 s, t - 900 s,
 /// t - 600 s, and t + 3,600 s (a gate clock an hour fast), pushed to central, fetched and
-/// acknowledged by the booth all within one second after t (checked). A seventh record stays
+/// acknowledged by the booth at a time a in [t, done], where done - t = d is measured (well
+/// under a second on a quiet machine; the test requires under 30 s). A seventh record stays
 /// unacknowledged and does not count. The waits (ack - creation, creation = min(sealed_at,
-/// central's receipt)), in whole seconds rounded down, are therefore exactly
-///   240, 420, 300, 900, 600 and 0 (the fast clock's record counts from central's receipt,
-///   which is within the second before the ack);
-/// sorted: 0, 240, 300, 420, 600, 900; n = 6.
-///   median = nearest rank ceil(0.5 x 6) = 3rd = 300 s -> page: 300 / 60 = 5 min;
-///   p90    = nearest rank ceil(0.9 x 6) = ceil(5.4) = 6th = 900 s -> page: 15 min.
+/// central's receipt)), in whole seconds rounded down, are therefore
+///   240 + e, 420 + e, 300 + e, 900 + e, 600 + e and e' (the fast clock's record counts from
+///   central's receipt, which is between t and a), with 0 <= e, e' <= ceil(d / 1000) = slack;
+/// sorted: e', 240 + e, 300 + e, 420 + e, 600 + e, 900 + e; n = 6.
+///   median = nearest rank ceil(0.5 x 6) = 3rd = 300 s (+ e) -> page: floor(300..330 / 60) = 5 min;
+///   p90    = nearest rank ceil(0.9 x 6) = ceil(5.4) = 6th = 900 s (+ e) -> page: 15 min.
+/// With d under a second (the usual case) e = e' = 0 or 1 and the JSON says 300 and 900 (or
+/// 301 and 901 when the second turned over between t and a).
 ///
 /// Departures: `FACE-D1` passes at t - 5, t - 14, t - 30, t - 59 and t - 61 min and denies
 /// one at t - 2 min; `FACE-D2` passes one at t - 10 min.
@@ -233,9 +239,9 @@ fn drive_scenario(central: &Central, dir: &Path) -> Expected {
     assert_eq!(booth.acknowledge(&acked_ids).unwrap(), 6);
     let done = now_ms();
     assert!(
-        done - t < 1_000,
-        "push, fetch and acknowledgement took {} ms: the scenario's waits are only exact to the \
-         second when they take under one second",
+        done - t < 30_000,
+        "push, fetch and acknowledgement took {} ms: the scenario's minute figures are only exact \
+         when they take under 30 s",
         done - t
     );
     // Still queued at the booth: not counted.
@@ -253,6 +259,7 @@ fn drive_scenario(central: &Central, dir: &Path) -> Expected {
     Expected {
         arrivals_median_s: 300,
         arrivals_p90_s: 900,
+        ack_slack_s: (done - t + 999) / 1_000,
         arrivals_records: 6,
         departures_last_hour: 5,
         departures_last_15_min: 3,
@@ -301,14 +308,19 @@ fn check_published(central: &Central, expected: &Expected) {
         json!({"records": 0, "median_s": null, "p90_s": null})
     );
     assert_eq!(sites[0]["departure"], Value::Null);
-    assert_eq!(
-        sites[1]["arrival"],
-        json!({
-            "records": expected.arrivals_records,
-            "median_s": expected.arrivals_median_s,
-            "p90_s": expected.arrivals_p90_s,
-        })
-    );
+    let arrival = &sites[1]["arrival"];
+    assert_eq!(arrival["records"], expected.arrivals_records, "{arrival}");
+    for (key, hand) in [
+        ("median_s", expected.arrivals_median_s),
+        ("p90_s", expected.arrivals_p90_s),
+    ] {
+        let shown = arrival[key].as_i64().unwrap();
+        assert!(
+            (hand..=hand + expected.ack_slack_s).contains(&shown),
+            "{key}: {shown} s shown, {hand} s (+ up to {} s for the acknowledgement's own time) by hand",
+            expected.ack_slack_s
+        );
+    }
     assert_eq!(
         sites[2]["departure"],
         json!({
