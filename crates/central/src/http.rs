@@ -647,7 +647,35 @@ pub async fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let app = router(Api::new(storage).await);
+    serve_app(listener, router(Api::new(storage).await), tls, shutdown).await
+}
+
+/// The public side alone, for a listener travellers' screens and the airport's web site may
+/// reach without a client certificate: `GET /waiting`, `GET /v1/waiting-times` and
+/// `GET /v1/health`; everything else is 404 there (no events, lists, console or metrics).
+pub fn public_router(api: Api) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .merge(crate::reports::public::routes())
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        })
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(middleware::from_fn_with_state(api.clone(), observe))
+        .with_state(api)
+}
+
+/// Serves `app` ([`router`] or [`public_router`]) on `listener` until `shutdown` completes, as
+/// [`serve`] does: with `tls`, every connection completes a TLS handshake and its client
+/// certificate's ids become the requests' [`Peer`]; without, every request is
+/// [`Peer::Unauthenticated`].
+pub async fn serve_app(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {

@@ -1,4 +1,5 @@
-//! `central --listen ADDR --database URL [--tls-cert PEM --tls-key PEM --client-ca PEM]` serves
+//! `central --listen ADDR --database URL [--tls-cert PEM --tls-key PEM --client-ca PEM]
+//! [--public-listen ADDR]` serves
 //! (also as `central serve ...`); `central accounts ...` manages the console's operator
 //! accounts and `central lists publish ...` publishes a list, both on the central host against
 //! the database directly.
@@ -53,6 +54,11 @@ struct ServeArgs {
     /// PEM CA certificate(s) gate client certificates must chain to (mutual TLS).
     #[arg(long, requires_all = ["tls_cert", "tls_key"])]
     client_ca: Option<PathBuf>,
+    /// A second address serving only the public pages (`/waiting`, `/v1/waiting-times`,
+    /// `/v1/health`) over plain HTTP, for travellers' screens and the airport's web site when
+    /// the main listener requires client certificates.
+    #[arg(long)]
+    public_listen: Option<SocketAddr>,
     /// PostgreSQL connections per replica.
     #[arg(long, default_value_t = 8)]
     pool_size: usize,
@@ -70,6 +76,7 @@ struct ServeConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     client_ca: Option<PathBuf>,
+    public_listen: Option<SocketAddr>,
     pool_size: usize,
 }
 
@@ -97,6 +104,7 @@ fn main() -> ExitCode {
         tls_cert: serve.tls_cert,
         tls_key: serve.tls_key,
         client_ca: serve.client_ca,
+        public_listen: serve.public_listen,
         pool_size: serve.pool_size,
     };
     match run(args) {
@@ -150,7 +158,36 @@ fn run(args: ServeConfig) -> anyhow::Result<()> {
         } else {
             tracing::warn!(%address, storage = storage.backend(), "central listening on PLAIN HTTP without TLS: for loopback and demos only");
         }
-        central::http::serve(listener, storage, tls, shutdown_signal()).await?;
+        let api = central::http::Api::new(storage).await;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let stop_on = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            // An error means the sender is gone: stop as well.
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let public = match args.public_listen {
+            Some(public_address) => {
+                let public_listener = tokio::net::TcpListener::bind(public_address)
+                    .await
+                    .with_context(|| format!("binding the public listener {public_address}"))?;
+                tracing::info!(address = %public_address, "public pages (waiting times) on plain HTTP");
+                Some(tokio::spawn(central::http::serve_app(
+                    public_listener,
+                    central::http::public_router(api.clone()),
+                    None,
+                    stop_on(stopped.clone()),
+                )))
+            }
+            None => None,
+        };
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        central::http::serve_app(listener, central::http::router(api), tls, stop_on(stopped))
+            .await?;
+        if let Some(public) = public {
+            public.await.context("the public listener")??;
+        }
         tracing::info!("central stopped");
         Ok(())
     })

@@ -432,3 +432,58 @@ fn waiting_page_in_a_real_browser_shows_the_figure_and_passes_axe() {
     }
     eprintln!("screenshots in {}", shots.display());
 }
+
+/// `--public-listen`: a second, plain-HTTP listener for travellers' screens and the airport's
+/// web site serves the waiting times and health, and nothing else (no events, lists, console,
+/// metrics), while the main listener keeps serving everything.
+#[test]
+fn the_public_listener_serves_only_the_public_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let public_port = free_port();
+    let public_address = format!("127.0.0.1:{public_port}");
+    let central = Central::start_on(
+        free_port(),
+        &sqlite_url(dir.path()),
+        &["--public-listen", &public_address],
+    );
+    let public = format!("http://{public_address}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(&public_address).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "public listener not up"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = |method: &str, url: &str| match ureq::request(method, url).call() {
+        Ok(response) => response.status(),
+        Err(ureq::Error::Status(status, _)) => status,
+        Err(error) => panic!("{method} {url}: {error}"),
+    };
+    for path in ["/waiting", "/v1/waiting-times", "/v1/health"] {
+        assert_eq!(status("GET", &format!("{public}{path}")), 200, "{path}");
+    }
+    let (_, content_type, page) = get(&format!("{public}/waiting"));
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(page.contains("<title>Waiting times"), "{page}");
+    for (method, path) in [
+        ("GET", "/v1/events"),
+        ("POST", "/v1/events"),
+        ("GET", "/v1/lists/denylist"),
+        ("PUT", "/v1/lists/denylist"),
+        ("GET", "/console/login"),
+        ("GET", "/console/fleet"),
+        ("GET", "/metrics"),
+        ("GET", "/v1/booths/booth-1/handovers"),
+    ] {
+        assert_eq!(
+            status(method, &format!("{public}{path}")),
+            404,
+            "{method} {path} on the public listener"
+        );
+    }
+    // The main listener still serves the API and the console.
+    let main = central.base_url();
+    assert_eq!(status("GET", &format!("{main}/v1/events")), 200);
+    assert_eq!(status("GET", &format!("{main}/console/login")), 200);
+}
