@@ -11,13 +11,18 @@
 //! cargo test -p central --release --test reports_scale -- --ignored --nocapture
 //! ```
 //!
-//! Prints the figures and writes them to `target/central-artefacts/reports-scale.json`.
+//! Then the pages themselves, end to end: a release `central` on the same database, an
+//! operator logged in, `GET /console/fleet` (all 200 gates) timed over HTTP. Prints the figures and writes them to `target/central-artefacts/reports-scale.json`.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/central.rs"]
+mod central_process;
 #[path = "support/pg.rs"]
 mod pg;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use central::reports::{ActivityQuery, IncidentQuery, ReportStore};
@@ -386,6 +391,9 @@ fn a_million_events_fleet_and_activity_queries() {
                 .unwrap()
         },
     ));
+    // The pages end to end, as an operator's browser gets them: a central on this database.
+    let pages = page_timings(&url);
+    figures.extend(pages);
     let report = json!({
         "events": EVENTS,
         "gates": GATES,
@@ -403,4 +411,77 @@ fn a_million_events_fleet_and_activity_queries() {
     eprintln!("written to {}", path.display());
     let fleet_p95 = report["queries"][0]["p95_ms"].as_f64().unwrap();
     assert!(fleet_p95 < 200.0, "fleet p95 {fleet_p95} ms");
+    let page = |name: &str| {
+        report["queries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["query"] == name)
+            .unwrap()["p95_ms"]
+            .as_f64()
+            .unwrap()
+    };
+    let fleet_page_p95 = page(FLEET_PAGE);
+    assert!(fleet_page_p95 < 200.0, "fleet page p95 {fleet_page_p95} ms");
+}
+
+const FLEET_PAGE: &str = "GET /console/fleet over HTTP (200 gates)";
+
+/// Starts the built `central` on `database`, makes an operator, logs in and times the console's
+/// fleet page over HTTP.
+fn page_timings(database: &str) -> Vec<serde_json::Value> {
+    const PASSWORD: &str = "a long enough scale password";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_central"))
+        .args([
+            "accounts",
+            "--database",
+            database,
+            "add",
+            "vera",
+            "--role",
+            "viewer",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    let central = central_process::Central::start(database);
+    let base = central.base_url();
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let login = agent
+        .post(&format!("{base}/console/login"))
+        .set("Origin", &base)
+        .send_form(&[("name", "vera"), ("password", PASSWORD)])
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let cookie = login
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let get = |path: &str| {
+        let page = agent
+            .get(&format!("{base}{path}"))
+            .set("Cookie", &cookie)
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        assert!(page.len() > 1_000, "{path}: {page}");
+        page
+    };
+    let fleet = get("/console/fleet");
+    assert!(
+        fleet.matches("<tr").count() > GATES,
+        "every gate has a row: {fleet}"
+    );
+    // The fleet page is the one page whose content does not depend on the time of day: the
+    // activity and waiting pages look at the last hours before now, which hold none of the
+    // generated day (it ends at END), so timing them here would time empty pages.
+    vec![timed(FLEET_PAGE, RUNS, || get("/console/fleet"))]
 }
