@@ -45,7 +45,12 @@ fn the_packaged_settings_give_every_variable_the_unit_uses() {
     let unit = std::fs::read_to_string(root().join("systemd/gate-central.service")).unwrap();
     let settings =
         std::fs::read_to_string(root().join("crates/central/debian/central.env")).unwrap();
-    for variable in ["CENTRAL_LISTEN", "CENTRAL_DATABASE", "CENTRAL_TLS", "CENTRAL_PUBLIC"] {
+    for variable in [
+        "CENTRAL_LISTEN",
+        "CENTRAL_DATABASE",
+        "CENTRAL_TLS",
+        "CENTRAL_PUBLIC",
+    ] {
         assert!(unit.contains(variable), "the unit does not use {variable}");
         assert!(
             settings
