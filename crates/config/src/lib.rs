@@ -25,8 +25,9 @@ use gate_core::{GateProfile, Policy};
 use operating_point::{FaceOperatingPoints, FaceSource};
 use schema::{
     BioCartSection, CameraConfig, CentralSection, ChipReaderConfig, ControlSection, Devices,
-    DoorConfig, FacePolicySection, FaceSection, FingerprintConfig, GateSection, PolicySection,
-    PrivacySection, ReportingSection, SimulationSection, StorageSection, TrustSection,
+    DoorConfig, FacePolicySection, FaceSection, FingerprintConfig, GateSection, LegacyPaceGroups,
+    PolicySection, PrivacySection, ReportingSection, SimulationSection, StorageSection,
+    TrustSection,
 };
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -598,9 +599,16 @@ fn validate(
         reader,
         mrz_scanner,
         card_wait_ms,
-        ..
+        allow_bac,
+        legacy_pace_groups,
     }) = &devices.chip_reader
     {
+        if *legacy_pace_groups == LegacyPaceGroups::Refuse && *allow_bac {
+            warnings.push(Problem {
+                key: "devices.chip_reader.legacy_pace_groups".into(),
+                message: "\"refuse\" with allow_bac = true reads chips that offer only these PACE sets with BAC, which is weaker still (set allow_bac = false to refuse such documents)".into(),
+            });
+        }
         if reader.trim().is_empty() {
             bad(
                 "devices.chip_reader.reader",

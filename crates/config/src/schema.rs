@@ -161,7 +161,27 @@ pub enum ChipReaderConfig {
         /// How long to wait for the chip after the MRZ was read, in milliseconds.
         #[serde(default = "default_card_wait_ms")]
         card_wait_ms: u64,
+        /// PACE on the standardised sets below 112-bit security (`"accept"`, the default, or
+        /// `"refuse"`); see [`LegacyPaceGroups`].
+        #[serde(default)]
+        legacy_pace_groups: LegacyPaceGroups,
     },
+}
+
+/// Whether the chip reader runs PACE on ICAO 9303-11's standardised sets below 112-bit
+/// security: the 1024-bit DH group (parameter id 0) and the 192-bit curves secp192r1 and
+/// brainpoolP192r1 (ids 8 and 9). Documents in circulation use them; BSI TR-02102 and
+/// NIST SP 800-57 no longer recommend them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LegacyPaceGroups {
+    /// Run PACE on them like on any other set (a chip offering only such a set is still
+    /// opened; passive authentication still decides).
+    #[default]
+    Accept,
+    /// Skip them: the reader falls back to BAC when `allow_bac` is true, else the document is
+    /// refused as having no supported PACE.
+    Refuse,
 }
 
 fn default_sim_read_ms() -> u64 {

@@ -705,3 +705,45 @@ fn the_site_and_the_heartbeat_are_checked_by_key() {
     let loaded = parse(&text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert!(loaded.warnings.iter().any(|w| w.key == "gate.site"));
 }
+
+#[test]
+fn legacy_pace_groups_default_to_accept_and_refuse_round_trips_with_its_warning() {
+    let key = "devices.chip_reader.legacy_pace_groups";
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../firmware-config/face-gate-example.toml");
+    let shipped = load(&example).unwrap_or_else(|err| panic!("{err}"));
+    // The example does not name the key: PACE on the legacy sets is accepted.
+    let Some(ChipReaderConfig::Pcsc {
+        legacy_pace_groups, ..
+    }) = &shipped.config.devices.chip_reader
+    else {
+        panic!("the example's chip reader is not PC/SC")
+    };
+    assert_eq!(*legacy_pace_groups, LegacyPaceGroups::Accept);
+    assert!(shipped.warnings.iter().all(|w| w.key != key));
+
+    // The same gate, typed, refusing the legacy sets: with BAC allowed it is warned about (such
+    // chips are read with BAC), PACE-only it is not.
+    for allow_bac in [true, false] {
+        let mut config = shipped.config.clone();
+        let Some(ChipReaderConfig::Pcsc {
+            legacy_pace_groups,
+            allow_bac: bac,
+            ..
+        }) = &mut config.devices.chip_reader
+        else {
+            unreachable!()
+        };
+        *legacy_pace_groups = LegacyPaceGroups::Refuse;
+        *bac = allow_bac;
+        let text = config.to_toml().unwrap();
+        let loaded = parse(&text, &example).unwrap_or_else(|err| panic!("{err}\n{text}"));
+        assert_eq!(loaded.config, config);
+        assert_eq!(
+            loaded.warnings.iter().any(|w| w.key == key),
+            allow_bac,
+            "{:?}",
+            loaded.warnings
+        );
+    }
+}

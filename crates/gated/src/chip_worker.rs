@@ -17,7 +17,7 @@ use mrtd::apdu::StatusWord;
 use mrtd::authenticity::trust::{TrustStore, TrustStoreConfig};
 use mrtd::authenticity::verify::{AuthenticityPolicy, authenticate_document};
 use mrtd::mrz::{Mrz, MrzDate};
-use mrtd::pace::PacePassword;
+use mrtd::pace::{LegacyPaceGroups, PacePassword};
 use mrtd::pcsc::{PcscError, PcscReader};
 use mrtd::reader::{ChipReader, ReadError, ReaderOptions};
 use std::path::PathBuf;
@@ -49,6 +49,9 @@ pub struct ChipWorkerConfig {
     pub card_wait: Duration,
     /// Whether BAC may be used when the chip offers no PACE.
     pub allow_bac: bool,
+    /// Whether PACE runs on the standardised sets below 112-bit security (DH id 0, the
+    /// 192-bit curves ids 8 and 9).
+    pub legacy_pace_groups: LegacyPaceGroups,
     /// Where the trusted CSCAs, master lists and CRLs are; `None`: documents cannot be
     /// verified (the policy then decides whether unverified chips may pass).
     pub trust: Option<TrustStoreConfig>,
@@ -408,6 +411,7 @@ impl ChipThread {
             let card = self.wait_for_card(started)?;
             let options = ReaderOptions {
                 allow_bac: self.config.allow_bac,
+                legacy_pace_groups: self.config.legacy_pace_groups,
                 extended_length: card.supports_extended_length(),
                 ..ReaderOptions::default()
             };

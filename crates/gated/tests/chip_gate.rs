@@ -14,7 +14,8 @@ mod support;
 
 use gate_config::GateConfig;
 use gate_config::schema::{
-    CameraConfig, ChipReaderConfig, DoorConfig, FaceSection, MrzScannerConfig, TrustSection,
+    CameraConfig, ChipReaderConfig, DoorConfig, FaceSection, LegacyPaceGroups, MrzScannerConfig,
+    TrustSection,
 };
 use gate_protocol::Health;
 use serialport::{SerialPort, TTYPort};
@@ -125,6 +126,7 @@ impl Rig {
             },
             allow_bac: true,
             card_wait_ms: 5000,
+            legacy_pace_groups: LegacyPaceGroups::Accept,
         });
         config.devices.camera = Some(CameraConfig::Frames {
             dir: self.frame_dir(),

@@ -24,6 +24,7 @@ use gate_config::GateConfig;
 use gate_config::operating_point::FaceOperatingPoints;
 use gate_config::schema::{
     CameraConfig, ChipReaderConfig, CloneCheckRequirement, DoorConfig, FingerprintConfig,
+    LegacyPaceGroups,
 };
 use gate_core::{Condition, Event, Gate, Lights, Prompt};
 use gate_protocol::Health;
@@ -132,12 +133,17 @@ fn chip_worker_config(config: &GateConfig) -> Option<ChipWorkerConfig> {
             mrz_scanner,
             allow_bac,
             card_wait_ms,
+            legacy_pace_groups,
         } => Some(ChipWorkerConfig {
             reader: reader.clone(),
             scanner_port: mrz_scanner.port.clone(),
             scanner_baud: mrz_scanner.baud,
             card_wait: Duration::from_millis(*card_wait_ms),
             allow_bac: *allow_bac,
+            legacy_pace_groups: match legacy_pace_groups {
+                LegacyPaceGroups::Accept => mrtd::pace::LegacyPaceGroups::Accept,
+                LegacyPaceGroups::Refuse => mrtd::pace::LegacyPaceGroups::Refuse,
+            },
             trust: config.trust.as_ref().map(|trust| TrustStoreConfig {
                 csca_paths: trust.csca.clone(),
                 master_list_paths: trust.master_lists.clone(),
