@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gate_metrics::Format;
-use outbox::wire::{
-    EventEnvelope, PublishList, PublishedList, ReceivedEvent, ReceivedHandOver, SealedHandOver,
-};
+use outbox::wire::{PublishList, PublishedList, ReceivedEvent, ReceivedHandOver, SealedHandOver};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -23,7 +21,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use uuid::Uuid;
 
-use crate::storage::{EventQuery, GateHead, IngestOutcome, Storage, StorageError};
+use crate::storage::{EventQuery, GateHead, IncomingEvent, IngestOutcome, Storage, StorageError};
 
 /// Upper bounds of the storage and request histograms, seconds.
 pub const LATENCY_BUCKETS: [f64; 14] = [
@@ -216,7 +214,7 @@ impl CentralMetrics {
     }
 
     /// Counts an acknowledged batch of one gate's events, stored at `received_at_ms`.
-    pub fn ingested(&self, events: &[EventEnvelope], outcome: IngestOutcome, received_at_ms: i64) {
+    pub fn ingested(&self, events: &[IncomingEvent], outcome: IngestOutcome, received_at_ms: i64) {
         let Some(gate) = events.first().map(|e| e.gate_id.clone()) else {
             return;
         };
@@ -363,12 +361,12 @@ impl Storage for MeteredStorage {
         self.inner.backend()
     }
 
-    fn ingest(
+    fn ingest_incoming(
         &self,
-        events: &[EventEnvelope],
+        events: &[IncomingEvent],
         received_at_ms: i64,
     ) -> Result<IngestOutcome, StorageError> {
-        let outcome = self.timed("ingest", |s| s.ingest(events, received_at_ms))?;
+        let outcome = self.timed("ingest", |s| s.ingest_incoming(events, received_at_ms))?;
         self.metrics.ingested(events, outcome, received_at_ms);
         Ok(outcome)
     }
@@ -540,6 +538,7 @@ mod tests {
     use super::*;
     use crate::storage::SqliteStorage;
     use gate_metrics::Samples;
+    use outbox::wire::EventEnvelope;
 
     fn event(gate: &str, sequence: u64, occurred_at_ms: i64) -> EventEnvelope {
         EventEnvelope {

@@ -104,6 +104,59 @@ pub struct GateHead {
     pub last_received_at_ms: i64,
 }
 
+/// One event as central ingests it: the fields of [`EventEnvelope`], with the payload kept as
+/// the JSON text the gate sent (checked to be JSON by the parser, stored without being decoded
+/// into a tree and encoded again). Unknown fields are ignored, as in `EventEnvelope`.
+#[derive(Debug, serde::Deserialize)]
+pub struct IncomingEvent {
+    /// UUIDv7 assigned by the gate's outbox; ingest is idempotent on it.
+    pub id: Uuid,
+    /// The gate that recorded the event.
+    pub gate_id: String,
+    /// Per-gate sequence number.
+    pub sequence: u64,
+    /// Schema version of the envelope and payload.
+    pub schema_version: u32,
+    /// Event kind, e.g. `transaction.outcome`.
+    pub kind: String,
+    /// When the event happened at the gate (unix milliseconds, gate clock).
+    pub occurred_at_ms: i64,
+    /// The kind-specific body, as sent.
+    pub payload: Box<serde_json::value::RawValue>,
+}
+
+impl IncomingEvent {
+    /// The events of `envelopes` as ingest takes them (their payloads encoded once).
+    pub fn from_envelopes(envelopes: &[EventEnvelope]) -> Result<Vec<Self>, StorageError> {
+        envelopes
+            .iter()
+            .map(|envelope| {
+                Ok(Self {
+                    id: envelope.id,
+                    gate_id: envelope.gate_id.clone(),
+                    sequence: envelope.sequence,
+                    schema_version: envelope.schema_version,
+                    kind: envelope.kind.clone(),
+                    occurred_at_ms: envelope.occurred_at_ms,
+                    payload: serde_json::value::to_raw_value(&envelope.payload)
+                        .map_err(|e| StorageError::BadRow(format!("payload: {e}")))?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The body of `POST /v1/events` as central reads it (the wire type is
+/// `outbox::wire::EventBatch`; this one keeps the payloads as sent).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncomingBatch {
+    /// The sending gate; every event must carry the same id.
+    pub gate_id: String,
+    /// Events in ascending sequence order.
+    pub events: Vec<IncomingEvent>,
+}
+
 /// A central storage backend.
 pub trait Storage:
     crate::reports::ReportStore + crate::console::ConsoleStore + Send + Sync
@@ -114,6 +167,14 @@ pub trait Storage:
     fn ingest(
         &self,
         events: &[EventEnvelope],
+        received_at_ms: i64,
+    ) -> Result<IngestOutcome, StorageError> {
+        self.ingest_incoming(&IncomingEvent::from_envelopes(events)?, received_at_ms)
+    }
+    /// [`Storage::ingest`] of events as the API receives them (payloads as sent).
+    fn ingest_incoming(
+        &self,
+        events: &[IncomingEvent],
         received_at_ms: i64,
     ) -> Result<IngestOutcome, StorageError>;
     /// Events matching `query`, ordered by gate id, then sequence.
@@ -272,9 +333,9 @@ impl Storage for SqliteStorage {
         "sqlite"
     }
 
-    fn ingest(
+    fn ingest_incoming(
         &self,
-        events: &[EventEnvelope],
+        events: &[IncomingEvent],
         received_at_ms: i64,
     ) -> Result<IngestOutcome, StorageError> {
         let mut connection = self.lock();
@@ -297,7 +358,7 @@ impl Storage for SqliteStorage {
                         event.kind,
                         event.occurred_at_ms,
                         received_at_ms,
-                        event.payload.to_string(),
+                        event.payload.get(),
                     ])
                     .map_err(sqlite("ingest"))? as u64;
             }
@@ -734,7 +795,7 @@ impl PostgresStorage {
         work(&mut client)
     }
 
-    fn ensure_partitions(&self, events: &[EventEnvelope]) -> Result<(), StorageError> {
+    fn ensure_partitions(&self, events: &[IncomingEvent]) -> Result<(), StorageError> {
         let mut missing: Vec<i64> = Vec::new();
         {
             let known = self
@@ -783,9 +844,9 @@ impl Storage for PostgresStorage {
         "postgres"
     }
 
-    fn ingest(
+    fn ingest_incoming(
         &self,
-        events: &[EventEnvelope],
+        events: &[IncomingEvent],
         received_at_ms: i64,
     ) -> Result<IngestOutcome, StorageError> {
         if events.is_empty() {
@@ -804,7 +865,7 @@ impl Storage for PostgresStorage {
             .collect();
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
         let occurred: Vec<i64> = events.iter().map(|e| e.occurred_at_ms).collect();
-        let payloads: Vec<String> = events.iter().map(|e| e.payload.to_string()).collect();
+        let payloads: Vec<&str> = events.iter().map(|e| e.payload.get()).collect();
         let stored = self.with_client(|client| {
             client
                 .execute(
