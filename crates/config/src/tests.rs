@@ -709,8 +709,8 @@ fn the_site_and_the_heartbeat_are_checked_by_key() {
 #[test]
 fn legacy_pace_groups_default_to_accept_and_refuse_round_trips_with_its_warning() {
     let key = "devices.chip_reader.legacy_pace_groups";
-    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../firmware-config/face-gate-example.toml");
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../firmware-config/face-gate-example.toml");
     let shipped = load(&example).unwrap_or_else(|err| panic!("{err}"));
     // The example does not name the key: PACE on the legacy sets is accepted.
     let Some(ChipReaderConfig::Pcsc {
