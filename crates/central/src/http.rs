@@ -7,9 +7,10 @@
 // request, so boxing them would only add an allocation.
 #![allow(clippy::result_large_err)]
 
+use crate::now_ms;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Path, RawQuery, Request, State};
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
@@ -101,13 +102,6 @@ pub const MAX_HANDOVER_LIMIT: u32 = 100;
 
 /// What a handler answers: the response, or a finished error response.
 type Answer = Result<Response, Response>;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
 
 /// `value` as a JSON response with `status`.
 pub(crate) fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
@@ -345,7 +339,7 @@ impl Api {
 /// carry the connection's [`Peer`] as an extension ([`serve`] adds it); a request without one
 /// is refused with 500, never served as unauthenticated.
 pub fn router(api: Api) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/v1/events", post(post_events).get(get_events))
         .route(
             "/v1/lists/{name}",
@@ -357,12 +351,19 @@ pub fn router(api: Api) -> Router {
         .route("/v1/booths/{booth}/handovers/ack", post(ack_handovers))
         .route("/metrics", get(metrics))
         .merge(crate::reports::public::routes())
-        .merge(crate::console::routes(api.clone()))
+        .merge(crate::console::routes(api.clone()));
+    finish(routes, api, MAX_BODY_BYTES)
+}
+
+/// What every listener's application shares: the API's JSON 404 and 405 answers, the body
+/// limit and the request metrics.
+fn finish(routes: Router<Api>, api: Api, body_limit: usize) -> Router {
+    routes
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
         .method_not_allowed_fallback(|| async {
             error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
         })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(api.clone(), observe))
         .with_state(api)
 }
@@ -654,16 +655,11 @@ pub async fn serve(
 /// reach without a client certificate: `GET /waiting`, `GET /v1/waiting-times` and
 /// `GET /v1/health`; everything else is 404 there (no events, lists, console or metrics).
 pub fn public_router(api: Api) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/v1/health", get(health))
-        .merge(crate::reports::public::routes())
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
-        .method_not_allowed_fallback(|| async {
-            error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
-        })
-        .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(middleware::from_fn_with_state(api.clone(), observe))
-        .with_state(api)
+        .merge(crate::reports::public::routes());
+    // Nothing public takes a body.
+    finish(routes, api, 64 * 1024)
 }
 
 /// Serves `app` ([`router`] or [`public_router`]) on `listener` until `shutdown` completes, as

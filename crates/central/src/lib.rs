@@ -24,3 +24,11 @@ pub mod metrics;
 pub mod reports;
 pub mod storage;
 pub mod tls;
+
+/// Now, in Unix milliseconds (central's clock: receipt, sessions, audit, report windows).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

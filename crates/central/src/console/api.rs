@@ -11,6 +11,7 @@
 //! Plain HTTP is for loopback and demos only (central warns at start): there, every local
 //! process can already post events for any gate, so a credential would not protect more.
 
+use crate::now_ms;
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
@@ -67,13 +68,6 @@ fn basic_credential(headers: &HeaderMap) -> Option<Result<(String, String), ()>>
                 .map(|(name, password)| (name.to_owned(), password.to_owned()))
         });
     Some(parsed.ok_or(()))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// `PUT /v1/lists/{name}` with a JSON [`PublishList`]: checks the credential (see the module

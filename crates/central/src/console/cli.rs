@@ -3,6 +3,7 @@
 //! Every change is recorded in the audit trail as done by `unix:USER` (the user running the
 //! command; under sudo, the user who ran sudo) from address `local`.
 
+use crate::now_ms;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -134,13 +135,6 @@ pub fn unix_actor() -> String {
         .or_else(|| std::env::var("USER").ok().filter(|v| !v.is_empty()))
         .unwrap_or_else(|| "unknown".to_owned());
     format!("unix:{user}")
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 fn local_audit(action: &str, target: &str, detail: String) -> AuditEntry {

@@ -13,6 +13,7 @@
 // Handlers return finished refusal pages as their `Err`; built once per refused request.
 #![allow(clippy::result_large_err)]
 
+use crate::now_ms;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -204,13 +205,6 @@ fn client_of(request: &Request) -> Client {
         Some(Peer::Certified { .. })
     );
     Client { address, tls }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 fn html_response(status: StatusCode, body: String) -> Response {

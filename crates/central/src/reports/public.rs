@@ -4,8 +4,8 @@
 //! personal. The definition of every figure ([`WAITING_TIME_DEFINITION`]) is written on the
 //! page and in the JSON.
 
+use crate::now_ms;
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::State;
@@ -28,13 +28,6 @@ pub fn routes() -> Router<Api> {
     Router::new()
         .route(WAITING_TIMES_JSON_PATH, get(waiting_times_json))
         .route(WAITING_PAGE_PATH, get(waiting_page))
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 async fn current(api: Api) -> Result<WaitingTimes, Response> {
