@@ -5,12 +5,14 @@
 //! loopback; and the console's store on a real PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/accounts.rs"]
+mod accounts;
 #[path = "support/central.rs"]
 mod central_process;
 #[path = "support/pg.rs"]
 mod pg;
 
-use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use central::console::store::{
@@ -26,24 +28,13 @@ const PASSWORD: &str = "a long enough test password";
 
 /// `central accounts --database DB add NAME --role ROLE`, the password on stdin.
 fn add_account(database: &str, name: &str, role: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_central"))
-        .args([
-            "accounts",
-            "--database",
-            database,
-            "add",
-            name,
-            "--role",
-            role,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{output:?}");
+    accounts::add_account(
+        Path::new(env!("CARGO_BIN_EXE_central")),
+        database,
+        name,
+        role,
+        PASSWORD,
+    );
 }
 
 fn agent() -> ureq::Agent {
@@ -61,18 +52,10 @@ fn answer(result: Result<ureq::Response, ureq::Error>) -> ureq::Response {
 
 /// Logs in over HTTP as a browser's form would (with this server's Origin); the cookie.
 fn log_in(base: &str, name: &str) -> String {
-    let response = answer(
-        agent()
-            .post(&format!("{base}/console/login"))
-            .set("Origin", base)
-            .send_form(&[("name", name), ("password", PASSWORD)]),
-    );
-    assert_eq!(response.status(), 303, "login of {name}");
-    assert_eq!(response.header("location"), Some("/console/fleet"));
-    let cookie = response.header("set-cookie").unwrap().to_owned();
+    let cookie = accounts::log_in(base, name, PASSWORD);
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     assert!(cookie.contains("Path=/console") && !cookie.contains("Secure"));
-    cookie.split(';').next().unwrap().to_owned()
+    accounts::cookie_pair(&cookie)
 }
 
 /// The CSRF token on a page (the logout form carries it).

@@ -15,14 +15,14 @@
 //! operator logged in, `GET /console/fleet` (all 200 gates) timed over HTTP. Prints the figures and writes them to `target/central-artefacts/reports-scale.json`.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/accounts.rs"]
+mod accounts;
 #[path = "support/central.rs"]
 mod central_process;
 #[path = "support/pg.rs"]
 mod pg;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use central::reports::{ActivityQuery, IncidentQuery, ReportStore};
@@ -431,39 +431,17 @@ const FLEET_PAGE: &str = "GET /console/fleet over HTTP (200 gates)";
 /// fleet page over HTTP.
 fn page_timings(database: &str) -> Vec<serde_json::Value> {
     const PASSWORD: &str = "a long enough scale password";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_central"))
-        .args([
-            "accounts",
-            "--database",
-            database,
-            "add",
-            "vera",
-            "--role",
-            "viewer",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(child.wait_with_output().unwrap().status.success());
+    accounts::add_account(
+        Path::new(env!("CARGO_BIN_EXE_central")),
+        database,
+        "vera",
+        "viewer",
+        PASSWORD,
+    );
     let central = central_process::Central::start(database);
     let base = central.base_url();
+    let cookie = accounts::cookie_pair(&accounts::log_in(&base, "vera", PASSWORD));
     let agent = ureq::AgentBuilder::new().redirects(0).build();
-    let login = agent
-        .post(&format!("{base}/console/login"))
-        .set("Origin", &base)
-        .send_form(&[("name", "vera"), ("password", PASSWORD)])
-        .unwrap();
-    assert_eq!(login.status(), 303);
-    let cookie = login
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
     let get = |path: &str| {
         let page = agent
             .get(&format!("{base}{path}"))

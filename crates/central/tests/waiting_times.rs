@@ -13,6 +13,8 @@
 mod browser;
 #[path = "support/central.rs"]
 mod central_process;
+#[path = "support/handover_record.rs"]
+mod handover_record;
 #[path = "support/pg.rs"]
 mod pg;
 
@@ -20,10 +22,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use central_process::{Central, free_port};
-use outbox::handover::{
-    BoothPrivateKey, DocumentData, FacePhoto, FingerCapture, HANDOVER_SCHEMA_VERSION,
-    HandOverFinger, HandOverRecord, seal,
-};
+use handover_record::record;
+use outbox::handover::{BoothPrivateKey, seal};
 use outbox::sync::{BoothClient, SyncClient, SyncConfig};
 use outbox::{NewEvent, Outbox, OutboxConfig, OutboxLimits};
 use serde_json::{Value, json};
@@ -39,47 +39,6 @@ fn now_ms() -> i64 {
             .as_millis(),
     )
     .unwrap()
-}
-
-fn record(gate: &str, transaction: u128) -> HandOverRecord {
-    let finger = |finger, fill: u8| FingerCapture {
-        finger,
-        quality: 75,
-        attempts: 1,
-        captured_at_ms: 1_795_701_600_000,
-        // Stand-in bytes: the ISO/IEC 19794-4 encoder is tested in the devices crate.
-        iso_19794_4: [b"FIR\x00010\x00".as_slice(), &[fill; 2_000]].concat(),
-    };
-    HandOverRecord {
-        schema_version: HANDOVER_SCHEMA_VERSION,
-        gate_id: gate.into(),
-        transaction_id: format!("{transaction:032x}"),
-        started_at_ms: 1_795_701_590_000,
-        completed_at_ms: 1_795_701_610_000,
-        document: DocumentData {
-            document_code: "P".into(),
-            issuing_state: "UTO".into(),
-            document_number: format!("L8989{transaction:04}"),
-            nationality: "UTO".into(),
-            primary_identifier: "ERIKSSON".into(),
-            secondary_identifier: "ANNA MARIA".into(),
-            date_of_birth: "740812".into(),
-        },
-        fingers: vec![
-            finger(HandOverFinger::LeftIndex, 7),
-            finger(HandOverFinger::RightIndex, 2),
-        ],
-        face: FacePhoto {
-            captured_at_ms: 1_795_701_605_000,
-            quality: 88,
-            jpeg: [
-                &[0xFF, 0xD8][..],
-                &[transaction as u8; 3_000],
-                &[0xFF, 0xD9],
-            ]
-            .concat(),
-        },
-    }
 }
 
 /// One simulated gate: its own outbox database and sync client, as gated has.

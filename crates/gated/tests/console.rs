@@ -9,10 +9,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod support;
+// Central's own test helper for operator accounts.
+#[path = "../../central/tests/support/accounts.rs"]
+mod accounts;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use gate_protocol::{Request, Response, SimulatedTraveller};
@@ -36,24 +37,7 @@ fn artefacts() -> PathBuf {
 
 /// `central accounts add NAME --role ROLE`, the password on stdin (never on the command line).
 fn add_account(database: &str, name: &str, role: &str) {
-    let mut child = Command::new(central_binary())
-        .args([
-            "accounts",
-            "--database",
-            database,
-            "add",
-            name,
-            "--role",
-            role,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{output:?}");
+    accounts::add_account(&central_binary(), database, name, role, PASSWORD);
 }
 
 struct Console {
