@@ -73,6 +73,14 @@ impl Bench {
         Bench { pcscd, dir }
     }
 
+    /// A trust directory holding `pki`'s CSCA: the `--csca` argument of `gatectl chip read`.
+    fn trust_dir(&self, pki: &Pki) -> String {
+        let trust = self.dir.path().join("trust");
+        std::fs::create_dir_all(&trust).unwrap();
+        std::fs::write(trust.join("csca.der"), &pki.csca.certificate).unwrap();
+        trust.to_str().unwrap().to_owned()
+    }
+
     /// Puts a virtual ePassport on the reader.
     fn insert(&self, config: &DocumentConfig, misbehaviour: Misbehaviour) -> VirtualCard {
         let pki = Pki::generate(&PkiOptions::default()).unwrap();
@@ -278,10 +286,7 @@ fn every_pace_parameter_set_and_mapping_reads_through_pcscd() {
     let bench = Bench::start();
     let (jpeg, _) = face_jpeg();
     let pki = Pki::generate(&PkiOptions::default()).unwrap();
-    let trust = bench.dir.path().join("trust");
-    std::fs::create_dir_all(&trust).unwrap();
-    std::fs::write(trust.join("csca.der"), &pki.csca.certificate).unwrap();
-    let trust_arg = trust.to_str().unwrap().to_owned();
+    let trust_arg = bench.trust_dir(&pki);
     let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg);
     config.bac = false;
     let mut reads = 0;
@@ -347,10 +352,7 @@ fn chip_authentication_dh_and_ecdh_through_pcscd() {
     let bench = Bench::start();
     let (jpeg, _) = face_jpeg();
     let pki = Pki::generate(&PkiOptions::default()).unwrap();
-    let trust = bench.dir.path().join("trust");
-    std::fs::create_dir_all(&trust).unwrap();
-    std::fs::write(trust.join("csca.der"), &pki.csca.certificate).unwrap();
-    let trust_arg = trust.to_str().unwrap().to_owned();
+    let trust_arg = bench.trust_dir(&pki);
     let mut config = DocumentConfig::new(&SPECIMEN_TD3, jpeg);
     config.chip_authentication_key = true;
     for (suite, pace) in ChipAuthenticationSuite::ALL
@@ -508,10 +510,7 @@ fn csca_verification_passes_a_genuine_document_and_refuses_each_attack_with_its_
     let bench = Bench::start();
     let (jpeg, _) = face_jpeg();
     let pki = Pki::generate(&PkiOptions::default()).unwrap();
-    let trust = bench.dir.path().join("trust");
-    std::fs::create_dir_all(&trust).unwrap();
-    std::fs::write(trust.join("csca.der"), &pki.csca.certificate).unwrap();
-    let trust_arg = trust.to_str().unwrap().to_owned();
+    let trust_arg = bench.trust_dir(&pki);
     let verify = |card: VirtualCard| {
         let output = bench.read(&[&MRZ_ARGS[..], &["--json", "--csca", &trust_arg]].concat());
         bench.remove(card);
