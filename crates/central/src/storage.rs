@@ -189,7 +189,8 @@ pub trait Storage:
     /// Checks the database answers.
     fn health(&self) -> Result<(), StorageError>;
     /// Per gate, its newest stored event's time and the last time one was stored (read once
-    /// at start-up for the metrics; a scan of the events' gate/time index).
+    /// at start-up for the metrics, from the per-gate summary the reports keep at ingest: one
+    /// row per gate, however many events are stored).
     fn gate_heads(&self) -> Result<Vec<GateHead>, StorageError>;
     /// Stores sealed hand-over records durably, ignoring ids already stored (also those the
     /// booth has acknowledged since: a gate's resend never reaches the booth twice).
@@ -500,8 +501,8 @@ impl Storage for SqliteStorage {
         let connection = self.lock();
         let mut statement = connection
             .prepare(
-                "SELECT gate_id, MAX(occurred_at_ms), MAX(received_at_ms) FROM events \
-                 GROUP BY gate_id ORDER BY gate_id",
+                "SELECT gate_id, last_occurred_ms, last_received_ms FROM report_gates \
+                 ORDER BY gate_id",
             )
             .map_err(sqlite("prepare gate heads"))?;
         let rows = statement
@@ -1016,8 +1017,8 @@ impl Storage for PostgresStorage {
         self.with_client(|client| {
             let rows = client
                 .query(
-                    "SELECT gate_id, MAX(occurred_at_ms), MAX(received_at_ms) FROM events \
-                     GROUP BY gate_id ORDER BY gate_id",
+                    "SELECT gate_id, last_occurred_ms, last_received_ms FROM report_gates \
+                     ORDER BY gate_id",
                     &[],
                 )
                 .map_err(pg("gate heads"))?;
