@@ -297,7 +297,7 @@ impl ChipAuthenticationSuite {
                 let public = group.public_value(&secret).map_err(|e| key_error(&e))?;
                 // dhpublicnumber (1.2.840.10046.2.1) with X9.42 DomainParameters { p, g, q }.
                 let algorithm = der::sequence(&[
-                    &der::oid(&[0x2A, 0x86, 0x48, 0xCE, 0x3E, 0x02, 0x01]),
+                    &der::oid(mrtd::authenticity::chip::OID_DH_PUBLIC_NUMBER),
                     &der::sequence(&[&der::uint(&p), &der::uint(&g), &der::uint(&q)]),
                 ]);
                 let spki = der::sequence(&[&algorithm, &der::bit_string(&der::uint(&public))]);

@@ -81,27 +81,15 @@ fn dh_error(e: DhError) -> ChipAuthError {
     ChipAuthError::KeyInvalid(e.to_string())
 }
 
-/// Bit length of a big-endian magnitude.
-fn bit_length(magnitude: &[u8]) -> usize {
-    let first = magnitude
-        .iter()
-        .position(|&b| b != 0)
-        .unwrap_or(magnitude.len());
-    match magnitude.get(first) {
-        None => 0,
-        Some(top) => 8 * (magnitude.len() - first - 1) + (8 - top.leading_zeros() as usize),
-    }
-}
-
 impl DhKey {
     /// Bit length of the modulus.
     pub fn bits(&self) -> usize {
-        bit_length(&self.p)
+        der::bit_length(&self.p)
     }
 
     /// Bit length of the subgroup order, if given.
     pub fn subgroup_bits(&self) -> Option<usize> {
-        self.q.as_deref().map(bit_length)
+        self.q.as_deref().map(der::bit_length)
     }
 
     /// Byte length of the modulus (and of encoded public values and the shared secret).
@@ -202,7 +190,7 @@ pub fn protocol_parameters(protocol: &ObjectIdentifier) -> Option<(KeyAgreement,
 }
 
 /// dhpublicnumber (1.2.840.10046.2.1).
-const OID_DH_PUBLIC_NUMBER: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3E, 0x02, 0x01];
+pub const OID_DH_PUBLIC_NUMBER: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3E, 0x02, 0x01];
 
 /// DH `DomainParameters { p, g, q, j?, validationParms? }` and the BIT STRING content
 /// (a DER INTEGER y).
@@ -232,7 +220,7 @@ fn parse_dh_key(params: &[u8], key: &[u8]) -> Result<DhKey, ChipAuthError> {
     let mut k = der::Reader::new(key, what);
     let y = int(&mut k)?;
     k.finish().map_err(bad)?;
-    let bits = bit_length(&p);
+    let bits = der::bit_length(&p);
     if !(1024..=4096).contains(&bits) || p.last().is_none_or(|b| b & 1 == 0) {
         return Err(ChipAuthError::KeyInvalid(format!(
             "DH modulus of {bits} bits"

@@ -169,16 +169,10 @@ pub fn named_by_standard_id(id: u64) -> Option<&'static NamedCurve> {
     CURVES.iter().find(|c| u64::from(c.id) == id)
 }
 
-/// Big-endian magnitude without leading zero bytes.
-fn magnitude(bytes: &[u8]) -> &[u8] {
-    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-    &bytes[first..]
-}
-
 /// Whether the hex constant and the big-endian bytes are the same number.
 fn same_number(hex: &str, bytes: &[u8]) -> bool {
     let hex = hex.trim_start_matches('0');
-    let bytes = magnitude(bytes);
+    let bytes = super::der::magnitude(bytes);
     let mut digits = String::with_capacity(2 * bytes.len());
     for b in bytes {
         digits.push_str(&format!("{b:02X}"));

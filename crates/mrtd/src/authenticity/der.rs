@@ -257,6 +257,20 @@ pub fn parse_exact<'a>(
     Ok(element)
 }
 
+/// A big-endian unsigned number without its leading zero bytes.
+pub(crate) fn magnitude(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
+}
+
+/// Bit length of a big-endian unsigned number (leading zero bytes allowed).
+pub(crate) fn bit_length(bytes: &[u8]) -> usize {
+    match magnitude(bytes) {
+        [] => 0,
+        [top, rest @ ..] => 8 * rest.len() + (8 - top.leading_zeros() as usize),
+    }
+}
+
 /// The magnitude bytes of a non-negative INTEGER (leading zero removed).
 pub fn unsigned_integer<'a>(
     element: &Element<'a>,

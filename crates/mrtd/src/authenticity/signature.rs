@@ -301,17 +301,17 @@ impl PublicKey {
         let what = "RSAPublicKey";
         let seq = der::parse_exact(der_key, tag::SEQUENCE, what)?;
         let mut r = seq.reader(what);
-        let n = magnitude(der::unsigned_integer(&r.read()?, what)?);
-        let e = magnitude(der::unsigned_integer(&r.read()?, what)?);
+        let n = der::magnitude(der::unsigned_integer(&r.read()?, what)?);
+        let e = der::magnitude(der::unsigned_integer(&r.read()?, what)?);
         r.finish()?;
-        let n_bits = bit_length(n);
+        let n_bits = der::bit_length(n);
         if !(1000..=8192).contains(&n_bits) {
             return Err(SignatureError::InvalidKey(format!(
                 "RSA modulus of {n_bits} bits"
             )));
         }
         let e_odd = e.last().is_some_and(|b| b & 1 == 1);
-        if bit_length(e) > 64 || !e_odd || (e.len() == 1 && e[0] < 3) {
+        if der::bit_length(e) > 64 || !e_odd || (e.len() == 1 && e[0] < 3) {
             return Err(SignatureError::InvalidKey("RSA public exponent".into()));
         }
         let key = RsaPublicKey::from_components(n, e)
@@ -433,20 +433,6 @@ pub fn ec_curve(params: &[u8]) -> Result<&'static NamedCurve, SignatureError> {
         _ => Err(SignatureError::Unsupported(
             "implicitCA EC parameters".into(),
         )),
-    }
-}
-
-/// Big-endian magnitude without leading zero bytes.
-fn magnitude(bytes: &[u8]) -> &[u8] {
-    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-    &bytes[first..]
-}
-
-/// Bit length of a big-endian magnitude without leading zero bytes.
-fn bit_length(magnitude: &[u8]) -> u32 {
-    match magnitude.first() {
-        None => 0,
-        Some(first) => 8 * (magnitude.len() as u32 - 1) + (8 - first.leading_zeros()),
     }
 }
 

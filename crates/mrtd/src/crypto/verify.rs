@@ -25,6 +25,7 @@ use openssl::rsa::{Padding, Rsa};
 use openssl::sign::RsaPssSaltlen;
 
 use crate::lds::HashAlgorithm;
+use crate::tlv;
 
 /// A public key OpenSSL refused to build.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -185,13 +186,8 @@ impl RsaPublicKey {
             clear_errors();
             return false;
         };
-        let oid = hash_oid(hash);
-        let mut expected = Vec::with_capacity(digest.len() + oid.len() + 8);
-        expected.extend_from_slice(&[0x30, (oid.len() + digest.len() + 6) as u8]);
-        expected.extend_from_slice(&[0x30, (oid.len() + 2) as u8, 0x06, oid.len() as u8]);
-        expected.extend_from_slice(oid);
-        expected.extend_from_slice(&[0x04, digest.len() as u8]);
-        expected.extend_from_slice(digest);
+        let algorithm = tlv::encode(0x30, &tlv::encode(0x06, hash_oid(hash)));
+        let expected = tlv::encode(0x30, &[algorithm, tlv::encode(0x04, digest)].concat());
         out.get(..len) == Some(expected.as_slice())
     }
 
