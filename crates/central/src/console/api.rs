@@ -21,26 +21,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use base64::Engine;
-use outbox::wire::{ApiError, PublishList};
+use outbox::wire::PublishList;
 
 use super::auth::{self, PasswordCheck};
 use super::lists::{self, ListKind};
 use super::store::{AUDIT_LIST_PUBLISHED, AUDIT_LIST_REFUSED, AuditEntry};
-use crate::http::{Api, Peer};
-use crate::storage::StorageError;
+// The API's JSON error answers (`{"error": ...}`), as every JSON route gives them.
+use crate::http::{Api, Peer, error as refused, storage_error as storage_refusal};
 
 /// The actor recorded for a credential-less publication over plain HTTP from loopback.
 pub const ANONYMOUS_LOOPBACK: &str = "anonymous";
-
-fn refused(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(ApiError {
-            error: message.into(),
-        }),
-    )
-        .into_response()
-}
 
 fn unauthorized(message: &str) -> Response {
     let mut response = refused(StatusCode::UNAUTHORIZED, message);
@@ -184,17 +174,5 @@ pub async fn put_list(
         Ok(Ok(Err(invalid))) => refused(StatusCode::BAD_REQUEST, invalid.to_string()),
         Ok(Err(error)) => storage_refusal(&error),
         Err(_) => refused(StatusCode::INTERNAL_SERVER_ERROR, "publication failed"),
-    }
-}
-
-fn storage_refusal(error: &StorageError) -> Response {
-    match error {
-        StorageError::ListVersionConflict { .. } => {
-            refused(StatusCode::CONFLICT, error.to_string())
-        }
-        _ => {
-            tracing::error!(%error, "storage failed");
-            refused(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
-        }
     }
 }

@@ -4,6 +4,7 @@
 //! personal. The definition of every figure ([`WAITING_TIME_DEFINITION`]) is written on the
 //! page and in the JSON.
 
+use crate::console::html::esc;
 use crate::now_ms;
 use std::fmt::Write as _;
 
@@ -73,22 +74,6 @@ async fn waiting_page(State(api): State<Api>) -> Response {
         body,
     )
         .into_response()
-}
-
-/// `text` with `& < > " '` escaped for HTML text and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Whole minutes shown for a wait of `seconds`: rounded to the nearest minute (half up).
@@ -194,7 +179,7 @@ pub fn render_page(figures: &WaitingTimes) -> String {
          <header><h1>Waiting times <span class=\"ja\" lang=\"ja\">待ち時間のご案内</span></h1>\
          <p>Updated <time>{updated}</time> UTC. This page reloads every minute. \
          <span lang=\"ja\">{updated} (UTC) 更新。1分ごとに更新されます。</span></p></header><main>",
-        updated = escape(&utc_minute(figures.generated_at_ms)),
+        updated = esc(&utc_minute(figures.generated_at_ms)),
     );
     if figures.sites.is_empty() {
         out.push_str(
@@ -206,9 +191,9 @@ pub fn render_page(figures: &WaitingTimes) -> String {
             out,
             "<section aria-labelledby=\"site-{index}\"><h2 id=\"site-{index}\">{airport} \
              Terminal {terminal}, {zone}</h2><dl>",
-            airport = escape(&site.site.airport),
-            terminal = escape(&site.site.terminal),
-            zone = escape(&site.site.zone),
+            airport = esc(&site.site.airport),
+            terminal = esc(&site.site.terminal),
+            zone = esc(&site.site.zone),
         );
         arrival_html(&mut out, site, index);
         departure_html(&mut out, site, index);
@@ -222,7 +207,7 @@ pub fn render_page(figures: &WaitingTimes) -> String {
          <span lang=\"ja\">分単位の表示は秒を四捨五入したものです。到着時の待ち時間は、BioCartで記録を\
          作成してから入国審査官が記録を受け取るまでの時間です。</span></p></footer>\
          <script>setTimeout(function(){{location.reload();}},60000);</script></body></html>",
-        definition = escape(WAITING_TIME_DEFINITION),
+        definition = esc(WAITING_TIME_DEFINITION),
     );
     out
 }
