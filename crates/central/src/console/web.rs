@@ -609,9 +609,9 @@ async fn fleet(State(api): State<Api>, Extension(operator): Extension<Operator>)
         let _ = write!(
             body,
             "<h2>{}</h2>{}",
-            esc(&site_name(site.as_ref())),
+            esc(&site_name(site)),
             table(
-                &format!("Gates at {}", site_name(site.as_ref())),
+                &format!("Gates at {}", site_name(site)),
                 &[
                     "Gate",
                     "Status",

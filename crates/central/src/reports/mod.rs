@@ -191,13 +191,12 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// The gates per site (`None`: gates that did not say where they stand), in site order.
-    pub fn by_site(&self) -> BTreeMap<Option<Site>, Vec<&FleetGate>> {
-        let mut sites: BTreeMap<Option<Site>, Vec<&FleetGate>> = BTreeMap::new();
-        for gate in &self.gates {
-            sites.entry(gate.site.clone()).or_default().push(gate);
-        }
-        sites
+    /// The gates per site (`None`: gates that did not say where they stand), in the order of
+    /// [`Fleet::gates`]: by site, gates without one last.
+    pub fn by_site(&self) -> impl Iterator<Item = (Option<&Site>, &[FleetGate])> {
+        self.gates
+            .chunk_by(|a, b| a.site == b.site)
+            .map(|gates| (gates[0].site.as_ref(), gates))
     }
 }
 
