@@ -61,11 +61,13 @@ pub enum StorageError {
     Pool(String),
 }
 
-fn sqlite(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StorageError {
+/// Maps a SQLite error of `operation` into the storage error.
+pub(crate) fn sqlite(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StorageError {
     move |source| StorageError::Sqlite { operation, source }
 }
 
-fn pg(operation: &'static str) -> impl FnOnce(postgres::Error) -> StorageError {
+/// Maps a PostgreSQL error of `operation` into the storage error.
+pub(crate) fn pg(operation: &'static str) -> impl FnOnce(postgres::Error) -> StorageError {
     move |source| StorageError::Postgres { operation, source }
 }
 
@@ -254,7 +256,8 @@ fn u64_from(value: i64, what: &str) -> Result<u64, StorageError> {
     u64::try_from(value).map_err(|_| StorageError::BadRow(format!("{what} is negative: {value}")))
 }
 
-fn i64_from(value: u64) -> i64 {
+/// A stored count or version as SQL's signed integer (saturating).
+pub(crate) fn i64_from(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 

@@ -8,7 +8,7 @@
 use outbox::wire::PublishList;
 use serde::Serialize;
 
-use crate::storage::{PostgresStorage, SqliteStorage, StorageError};
+use crate::storage::{PostgresStorage, SqliteStorage, StorageError, i64_from, pg, sqlite};
 
 /// What an operator may do. Each role includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
@@ -293,20 +293,8 @@ CREATE TABLE IF NOT EXISTS list_versions (
 );
 ";
 
-fn sqlite(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StorageError {
-    move |source| StorageError::Sqlite { operation, source }
-}
-
-fn pg(operation: &'static str) -> impl FnOnce(postgres::Error) -> StorageError {
-    move |source| StorageError::Postgres { operation, source }
-}
-
 fn role_of(name: &str) -> Result<Role, StorageError> {
     Role::parse(name).ok_or_else(|| StorageError::BadRow(format!("unknown role {name:?}")))
-}
-
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 fn to_u64(value: i64) -> u64 {
@@ -596,7 +584,7 @@ impl ConsoleStore for SqliteStorage {
                  ON CONFLICT (name) DO UPDATE SET version = excluded.version, \
                  items = excluded.items, published_at_ms = excluded.published_at_ms \
                  WHERE lists.version < excluded.version",
-                rusqlite::params![name, to_i64(list.version), items, audit.at_ms],
+                rusqlite::params![name, i64_from(list.version), items, audit.at_ms],
             )
             .map_err(sqlite("publish list"))?;
         if changed == 0 {
@@ -617,9 +605,9 @@ impl ConsoleStore for SqliteStorage {
                  published_by, published_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 rusqlite::params![
                     name,
-                    to_i64(list.version),
+                    i64_from(list.version),
                     items,
-                    to_i64(list.items.len() as u64),
+                    i64_from(list.items.len() as u64),
                     audit.actor,
                     audit.at_ms
                 ],
@@ -926,8 +914,8 @@ impl ConsoleStore for PostgresStorage {
         audit: &AuditEntry,
     ) -> Result<(), StorageError> {
         let items = serde_json::Value::Array(list.items.clone()).to_string();
-        let version = to_i64(list.version);
-        let count = to_i64(list.items.len() as u64);
+        let version = i64_from(list.version);
+        let count = i64_from(list.items.len() as u64);
         let changed = self.with_client(|client| {
             let mut transaction = client.transaction().map_err(pg("begin publish list"))?;
             let changed = transaction

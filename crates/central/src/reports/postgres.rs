@@ -6,11 +6,7 @@ use super::IncidentCountRow;
 use super::{
     AckedRecord, DenyRow, GateRow, HourRow, IncidentQuery, IncidentRow, OutcomeCounts, PassCount,
 };
-use crate::storage::{PostgresStorage, StorageError};
-
-fn pg(operation: &'static str) -> impl FnOnce(postgres::Error) -> StorageError {
-    move |source| StorageError::Postgres { operation, source }
-}
+use crate::storage::{PostgresStorage, StorageError, pg};
 
 const TABLES: &str = r#"
 CREATE TABLE IF NOT EXISTS report_gates (

@@ -7,11 +7,7 @@ use super::IncidentCountRow;
 use super::{
     AckedRecord, DenyRow, GateRow, HourRow, IncidentQuery, IncidentRow, OutcomeCounts, PassCount,
 };
-use crate::storage::{SqliteStorage, StorageError};
-
-fn sqlite(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StorageError {
-    move |source| StorageError::Sqlite { operation, source }
-}
+use crate::storage::{SqliteStorage, StorageError, sqlite};
 
 /// Whether `NEW` (an `events` row) is a referral (see "Outcome classes").
 const NEW_IS_REFERRAL: &str = "(NEW.kind = 'transaction.outcome' \
